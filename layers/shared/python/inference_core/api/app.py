@@ -1,0 +1,27 @@
+"""The app factory: every router, one error table, one middleware for correlation ids and timing."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from inference_core import __version__
+from inference_core.api.errors import install_error_handlers
+from inference_core.api.middleware import RequestContextMiddleware
+
+
+def create_app() -> FastAPI:
+    from inference_core.api.routes import anthropic_compat, auth, health, native, openai_compat
+
+    app = FastAPI(
+        title="Inference Core",
+        version=__version__,
+        description="An LLM gateway that speaks the OpenAI and Anthropic wire formats.",
+    )
+    install_error_handlers(app)
+    app.add_middleware(RequestContextMiddleware)
+    app.include_router(health.router)
+    app.include_router(auth.router)
+    app.include_router(openai_compat.router)
+    app.include_router(anthropic_compat.router)
+    app.include_router(native.router)
+    return app

@@ -1,0 +1,1 @@
+"""DynamoDB: the PynamoDB models (the single source of every table's shape) and the repositories."""

@@ -1,0 +1,165 @@
+"""Typed settings for every function, read from the environment at first use (never at import).
+
+On AWS the secrets (JWT signing key, provider API keys) live in Secrets Manager and are read through
+Powertools Parameters with caching; locally they come from the environment that `make dev` writes.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PLACEHOLDER_SECRETS = {"", "change-me", "changeme", "secret", "dev", "test"}
+MIN_JWT_SECRET_BYTES = 32  # 256 bits
+
+AccessMode = Literal["public", "user", "superuser"]
+
+
+class AwsSettings(BaseSettings):
+    """Where AWS is: the real one, or moto's server on loopback for the local stack."""
+
+    model_config = SettingsConfigDict(env_prefix="IC_", extra="ignore")
+
+    region: str = "us-east-1"
+    aws_endpoint_url: str | None = None
+    local_mode: bool = False
+
+
+class TableSettings(BaseSettings):
+    """DynamoDB table names; the CDK app passes the real ones, the local stack uses these."""
+
+    model_config = SettingsConfigDict(env_prefix="IC_", extra="ignore")
+
+    users_table: str = "ic-users"
+    api_keys_table: str = "ic-api-keys"
+    sessions_table: str = "ic-sessions"
+    cache_table: str = "ic-cache"
+    usage_table: str = "ic-usage"
+    jobs_table: str = "ic-jobs"
+    files_table: str = "ic-files"
+    idempotency_table: str = "ic-idempotency"
+
+
+class QueueSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="IC_", extra="ignore")
+
+    mail_queue_url: str | None = None
+    batch_queue_url: str | None = None
+    files_bucket: str = "ic-files"
+
+
+class AuthSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="IC_", extra="ignore")
+
+    jwt_secret: SecretStr | None = None
+    jwt_secret_arn: str | None = None
+    jwt_issuer: str = "inference-core"
+    jwt_audience: str = "inference-core-api"
+    access_token_ttl_seconds: int = 900
+    refresh_token_ttl_seconds: int = 30 * 24 * 3600
+    reset_token_ttl_seconds: int = 3600
+    verify_token_ttl_seconds: int = 24 * 3600
+    require_email_verification: bool = False
+    inference_access: AccessMode = "user"
+    # Requests per minute for a principal whose key or user sets no limit of its own.
+    default_rpm: int = 60
+    public_base_url: str = "http://127.0.0.1:8000"
+
+
+class InferenceSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="IC_", extra="ignore")
+
+    model_registry_path: Path | None = None
+    default_model: str = "smollm2"
+    openai_api_key: SecretStr | None = None
+    anthropic_api_key: SecretStr | None = None
+    provider_keys_secret_arn: str | None = None
+    # Where the SageMaker runtime API is: None means the real regional endpoint.
+    sagemaker_endpoint_url: str | None = None
+    upstream_timeout_seconds: float = 60.0
+    max_attempts_per_deployment: int = 2
+    retry_base_delay_seconds: float = 0.25
+    retry_max_delay_seconds: float = 4.0
+    max_prompt_chars: int = 200_000
+    max_tokens_cap: int = 4096
+    cache_ttl_seconds: int = 3600
+    chat_session_ttl_seconds: int = 2 * 3600
+    cache_enabled: bool = True
+
+
+class Settings(BaseSettings):
+    """Everything the API, the worker and the mailer read; composed from the pieces above."""
+
+    model_config = SettingsConfigDict(env_prefix="IC_", extra="ignore")
+
+    aws: AwsSettings = Field(default_factory=AwsSettings)
+    tables: TableSettings = Field(default_factory=TableSettings)
+    queues: QueueSettings = Field(default_factory=QueueSettings)
+    auth: AuthSettings = Field(default_factory=AuthSettings)
+    inference: InferenceSettings = Field(default_factory=InferenceSettings)
+    service_name: str = "inference-core"
+
+    @model_validator(mode="after")
+    def _refuse_placeholder_secrets(self) -> Settings:
+        if self.aws.local_mode:
+            return self
+        secret = self.auth.jwt_secret
+        if secret is None and not self.auth.jwt_secret_arn:
+            raise ValueError("IC_JWT_SECRET or IC_JWT_SECRET_ARN is required outside local mode")
+        if secret is not None:
+            value = secret.get_secret_value()
+            if value.lower() in PLACEHOLDER_SECRETS or len(value.encode()) < MIN_JWT_SECRET_BYTES:
+                raise ValueError("IC_JWT_SECRET must be at least 256 bits and not a placeholder")
+        return self
+
+    def jwt_signing_secret(self) -> str:
+        """The HMAC key for JWTs: from the environment, or Secrets Manager (cached 5 minutes)."""
+        if self.auth.jwt_secret is not None:
+            return self.auth.jwt_secret.get_secret_value()
+        if self.auth.jwt_secret_arn:
+            value = _read_secret(self.auth.jwt_secret_arn, self.aws.aws_endpoint_url)
+            if len(value.encode()) < MIN_JWT_SECRET_BYTES:
+                raise ValueError("the JWT signing secret must be at least 256 bits")
+            return value
+        raise ValueError("no JWT signing secret configured")
+
+    def provider_api_key(self, provider: str) -> str | None:
+        """A provider's API key: from the environment, else the provider-keys secret (JSON)."""
+        direct = {
+            "openai": self.inference.openai_api_key,
+            "anthropic": self.inference.anthropic_api_key,
+        }.get(provider)
+        if direct is not None:
+            return direct.get_secret_value()
+        if self.inference.provider_keys_secret_arn:
+            raw = _read_secret(self.inference.provider_keys_secret_arn, self.aws.aws_endpoint_url)
+            try:
+                keys = json.loads(raw)
+            except ValueError:
+                return None
+            value = keys.get(provider) or keys.get(f"{provider.upper()}_API_KEY")
+            return str(value) if value else None
+        return None
+
+
+def _read_secret(arn: str, endpoint_url: str | None) -> str:
+    from aws_lambda_powertools.utilities import parameters
+
+    if endpoint_url:
+        import boto3
+
+        provider = parameters.SecretsProvider(
+            boto3_client=boto3.client("secretsmanager", endpoint_url=endpoint_url)
+        )
+        return str(provider.get(arn, max_age=300))
+    return str(parameters.get_secret(arn, max_age=300))
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,35 @@
+"""Fixtures shared by every suite: an isolated environment (no real AWS, settings re-read per test)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+
+# Tests never talk to a real AWS account, whatever the developer's shell has.
+for _var in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"):
+    os.environ.pop(_var, None)
+os.environ["AWS_ACCESS_KEY_ID"] = "testing"
+os.environ["AWS_SECRET_ACCESS_KEY"] = "testing"
+os.environ["AWS_DEFAULT_REGION"] = "us-east-1"
+os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "1")
+os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "InferenceCoreTest")
+os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "inference-core")
+
+TEST_JWT_SECRET = "test-signing-secret-0123456789abcdef0123456789abcdef"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_settings(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Every test starts from local-mode settings and a fresh settings cache."""
+    for name in list(os.environ):
+        if name.startswith("IC_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("IC_LOCAL_MODE", "1")
+    monkeypatch.setenv("IC_JWT_SECRET", TEST_JWT_SECRET)
+    from inference_core.settings import get_settings
+
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
