@@ -1,0 +1,52 @@
+# The two commands: `make dev` (the local stack) and `make test` (the whole suite).
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
+# llama-cpp-python compiles from source the first time (pip caches the wheel afterwards).
+export CMAKE_BUILD_PARALLEL_LEVEL := 2
+
+.PHONY: install dev test test-fast lint typecheck bench synth deploy destroy openapi clean
+
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip wheel
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[providers,local,dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+dev: install
+	$(BIN)/inference-core dev
+
+lint: install
+	$(BIN)/ruff check layers functions infra tests bench
+
+test: install lint
+	$(BIN)/python -m pytest -q -p no:cacheprovider
+
+# Everything but the e2e suite (which starts the local stack and the real model).
+test-fast: install
+	$(BIN)/python -m pytest -q -m "not e2e" tests/unit tests/integration
+
+typecheck: install
+	$(BIN)/mypy layers/shared/python/inference_core
+
+openapi: install
+	$(BIN)/python -m inference_core.api.openapi > openapi.json
+
+bench: install
+	$(BIN)/python bench/run_all.py
+
+synth: install
+	$(BIN)/python infra/app.py
+
+deploy: install
+	npx --yes aws-cdk@2 deploy --all --require-approval broadening
+
+destroy: install
+	npx --yes aws-cdk@2 destroy --all
+
+clean:
+	rm -rf $(VENV) .local cdk.out .pytest_cache

@@ -1,0 +1,1 @@
+"""Request models of each wire format (pydantic); responses are shaped by the routes."""
