@@ -16,6 +16,8 @@ os.environ["AWS_DEFAULT_REGION"] = "us-east-1"
 os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "1")
 os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "InferenceCoreTest")
 os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "inference-core")
+# EMF blobs on stdout would drown test output; tests/unit/test_observability.py turns them on.
+os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "1")
 
 TEST_JWT_SECRET = "test-signing-secret-0123456789abcdef0123456789abcdef"
 

@@ -79,6 +79,10 @@ class InferenceSettings(BaseSettings):
     openai_api_key: SecretStr | None = None
     anthropic_api_key: SecretStr | None = None
     provider_keys_secret_arn: str | None = None
+    # Operator-set upstream base URLs (an Azure/OpenAI-compatible gateway, a mock for benchmarks).
+    # Never taken from a client request.
+    openai_base_url: str | None = None
+    anthropic_base_url: str | None = None
     # Where the SageMaker runtime API is: None means the real regional endpoint.
     sagemaker_endpoint_url: str | None = None
     upstream_timeout_seconds: float = 60.0
@@ -92,6 +96,53 @@ class InferenceSettings(BaseSettings):
     cache_enabled: bool = True
 
 
+class MailSettings(BaseSettings):
+    """How email leaves: SES v2 from a verified identity, with an optional SMTP fallback.
+
+    `smtp_fallback_on` lists (comma-separated) which SES failures hand the message to SMTP:
+    `refused` (MessageRejected, sending paused, MAIL FROM not verified), `throttled` (after
+    botocore's own retries) and `unavailable` (SES unreachable or failing).
+    """
+
+    model_config = SettingsConfigDict(env_prefix="IC_", extra="ignore")
+
+    mail_from: str = "no-reply@example.com"
+    mail_from_name: str | None = "Inference Core"
+    mail_configuration_set: str | None = None
+    # How long a sent message's idempotency record lives (longer than the queue's retention).
+    mail_idempotency_ttl_seconds: int = 4 * 24 * 3600
+    smtp_host: str | None = None
+    smtp_port: int | None = None  # None: 465 for "ssl", 587 for "starttls"
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_password_secret_arn: str | None = None
+    smtp_security: Literal["ssl", "starttls"] = "ssl"
+    smtp_timeout_seconds: float = 10.0
+    smtp_fallback_enabled: bool = False
+    smtp_fallback_on: str = "refused,throttled,unavailable"
+
+    @model_validator(mode="after")
+    def _check_mail(self) -> MailSettings:
+        if "@" not in self.mail_from or any(c in self.mail_from for c in "\r\n <>"):
+            raise ValueError("IC_MAIL_FROM must be a bare email address, e.g. no-reply@example.com")
+        unknown = self.fallback_reasons - {"refused", "throttled", "unavailable"}
+        if unknown:
+            raise ValueError(f"IC_SMTP_FALLBACK_ON: unknown reasons {sorted(unknown)}")
+        if self.smtp_fallback_enabled and not self.smtp_host:
+            raise ValueError("IC_SMTP_HOST is required when IC_SMTP_FALLBACK_ENABLED is set")
+        return self
+
+    @property
+    def fallback_reasons(self) -> frozenset[str]:
+        return frozenset(r.strip() for r in self.smtp_fallback_on.split(",") if r.strip())
+
+    @property
+    def resolved_smtp_port(self) -> int:
+        if self.smtp_port is not None:
+            return self.smtp_port
+        return 465 if self.smtp_security == "ssl" else 587
+
+
 class Settings(BaseSettings):
     """Everything the API, the worker and the mailer read; composed from the pieces above."""
 
@@ -102,7 +153,17 @@ class Settings(BaseSettings):
     queues: QueueSettings = Field(default_factory=QueueSettings)
     auth: AuthSettings = Field(default_factory=AuthSettings)
     inference: InferenceSettings = Field(default_factory=InferenceSettings)
+    mail: MailSettings = Field(default_factory=MailSettings)
     service_name: str = "inference-core"
+
+    @model_validator(mode="after")
+    def _refuse_placeholder_smtp_password(self) -> Settings:
+        password = self.mail.smtp_password
+        if self.aws.local_mode or password is None:
+            return self
+        if password.get_secret_value().lower() in PLACEHOLDER_SECRETS:
+            raise ValueError("IC_SMTP_PASSWORD must not be a placeholder outside local mode")
+        return self
 
     @model_validator(mode="after")
     def _refuse_placeholder_secrets(self) -> Settings:

@@ -1,0 +1,65 @@
+"""Cold-start proxy: how long importing each Lambda handler takes, next to a bare baseline.
+
+Each figure is the median of several fresh interpreters (`python -c 'import ...'`), measured in the
+same run as the baseline (`fastapi` + `mangum` + `boto3` + `pydantic`), so the difference is what
+our own code adds. It also prints which provider SDKs got imported (there should be none).
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RUNS = 7
+
+PROBE = """
+import json, sys, time
+sys.path[:0] = {paths!r}
+t = time.perf_counter()
+{stmt}
+elapsed = time.perf_counter() - t
+heavy = sorted(m for m in ("openai", "anthropic", "llama_cpp", "moto", "uvicorn") if m in sys.modules)
+print(json.dumps({{"ms": elapsed * 1000, "heavy": heavy}}))
+"""
+
+CASES = {
+    "baseline: fastapi + mangum + boto3 + pydantic": ([], "import fastapi, mangum, boto3, pydantic"),
+    "functions/api/handler.py": ([str(ROOT / "functions/api")], "import handler"),
+    "functions/worker/handler.py": ([str(ROOT / "functions/worker")], "import handler"),
+    "functions/mailer/handler.py": ([str(ROOT / "functions/mailer")], "import handler"),
+}
+
+
+def measure(paths: list[str], stmt: str) -> tuple[float, list[str]]:
+    samples, heavy = [], []
+    for _ in range(RUNS):
+        out = subprocess.run(
+            [sys.executable, "-c", PROBE.format(paths=paths, stmt=stmt)],
+            capture_output=True, text=True, check=True,
+            env={"PATH": "/usr/bin:/bin", "AWS_DEFAULT_REGION": "us-east-1"},
+        )
+        result = json.loads(out.stdout.strip().splitlines()[-1])
+        samples.append(result["ms"])
+        heavy = result["heavy"]
+    return statistics.median(samples), heavy
+
+
+def main() -> None:
+    print(f"Import time, median of {RUNS} fresh interpreters (Python {sys.version.split()[0]})")
+    baseline = None
+    for name, (paths, stmt) in CASES.items():
+        if paths and not Path(paths[0], "handler.py").exists():
+            print(f"  {name:48s} (not built yet)")
+            continue
+        ms, heavy = measure(paths, stmt)
+        baseline = ms if baseline is None else baseline
+        extra = "" if name.startswith("baseline") else f"  (+{ms - baseline:6.1f} ms over baseline)"
+        print(f"  {name:48s} {ms:7.1f} ms{extra}  heavy modules loaded: {heavy or 'none'}")
+
+
+if __name__ == "__main__":
+    main()
