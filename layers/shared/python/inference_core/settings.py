@@ -87,6 +87,9 @@ class InferenceSettings(BaseSettings):
     sagemaker_endpoint_url: str | None = None
     upstream_timeout_seconds: float = 60.0
     max_attempts_per_deployment: int = 2
+    # A deployment that fails this many times in a row is skipped for the cooldown (per process).
+    circuit_breaker_failures: int = 5
+    circuit_breaker_cooldown_seconds: float = 30.0
     retry_base_delay_seconds: float = 0.25
     retry_max_delay_seconds: float = 4.0
     max_prompt_chars: int = 200_000
@@ -143,6 +146,75 @@ class MailSettings(BaseSettings):
         return 465 if self.smtp_security == "ssl" else 587
 
 
+class BatchSettings(BaseSettings):
+    """Batch jobs: input limits, the inline form, the worker, and the batch queue's DLQ.
+
+    `batch_max_receive_count` must equal the batch queue's redrive `maxReceiveCount` (the local
+    stack and the CDK app both use `local.resources.MAX_RECEIVE_COUNT`): on that receive the worker
+    gives a still-failing line up, writes it to the error file and moves its message to the DLQ.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="IC_", extra="ignore")
+
+    # API Gateway refuses request bodies over 10 MB, so an upload (multipart) stays under it.
+    batch_max_file_bytes: int = 9 * 1024 * 1024
+    batch_max_lines: int = 10_000
+    batch_inline_max_items: int = 100
+    # Records of one SQS invocation run concurrently, at most this many at a time.
+    batch_worker_concurrency: int = 10
+    batch_max_receive_count: int = 5
+    # The batch queue's DLQ: the worker moves given-up messages there itself, with their reason.
+    # Without it they fail until SQS's own redrive moves them (after maxReceiveCount).
+    batch_queue_dlq_url: str | None = None
+    # A transiently failing line comes back after base * 2^(receives-1) seconds (capped).
+    batch_retry_base_seconds: int = 10
+    batch_retry_max_seconds: int = 900
+    # Creating a batch queues this many lines at once; a worker queues the rest in chunks.
+    batch_enqueue_inline_lines: int = 1000
+    batch_expand_chunk_lines: int = 2000
+    # Past its deadline (or this long after a cancel) a batch that still waits for lines is
+    # finalized anyway; its missing lines are written as expired (or cancelled).
+    batch_stuck_grace_seconds: int = 900
+    # A finalizer that has not finished after this long is presumed dead and may be replaced.
+    batch_finalizer_stale_seconds: int = 900
+    batch_line_retention_days: int = 14
+    batch_job_retention_days: int = 365
+    batch_idempotency_ttl_seconds: int = 4 * 24 * 3600
+    batch_email_notifications: bool = True
+
+
+class WebhookSettings(BaseSettings):
+    """Outbound completion webhooks and the signed ingest endpoint.
+
+    - `webhook_signing_secret` (or `_arn`): the master key; each user's webhooks are signed with a
+      key derived from it (`GET /v1/webhooks/secret` shows a user theirs). In local mode it falls
+      back to a key derived from the JWT secret.
+    - `webhook_allow_hosts`: comma-separated hosts, IPs or CIDRs that may be called even though
+      they resolve to private, loopback or link-local addresses (never the metadata service
+      unless listed explicitly).
+    - `webhook_ingest_secrets` (or `_arn`): JSON `{"<integration>": {"secret": "...",
+      "user_id": "...", "api_key_id": null}}`: who may submit jobs to `POST /webhooks/ingest`
+      and which account each integration's jobs are charged to.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="IC_", extra="ignore")
+
+    webhook_signing_secret: SecretStr | None = None
+    webhook_signing_secret_arn: str | None = None
+    webhook_allow_hosts: str = ""
+    webhook_require_https: bool = True
+    webhook_timeout_seconds: float = 10.0
+    webhook_max_attempts: int = 3
+    webhook_retry_base_seconds: float = 1.0
+    webhook_signature_tolerance_seconds: int = 300
+    webhook_ingest_secrets: SecretStr | None = None
+    webhook_ingest_secrets_arn: str | None = None
+
+    @property
+    def allow_hosts(self) -> tuple[str, ...]:
+        return tuple(h.strip().lower() for h in self.webhook_allow_hosts.split(",") if h.strip())
+
+
 class Settings(BaseSettings):
     """Everything the API, the worker and the mailer read; composed from the pieces above."""
 
@@ -154,6 +226,8 @@ class Settings(BaseSettings):
     auth: AuthSettings = Field(default_factory=AuthSettings)
     inference: InferenceSettings = Field(default_factory=InferenceSettings)
     mail: MailSettings = Field(default_factory=MailSettings)
+    batch: BatchSettings = Field(default_factory=BatchSettings)
+    webhooks: WebhookSettings = Field(default_factory=WebhookSettings)
     service_name: str = "inference-core"
 
     @model_validator(mode="after")

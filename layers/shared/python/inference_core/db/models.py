@@ -62,6 +62,7 @@ class UserModel(Model):
     rpm_limit = NumberAttribute(null=True)
     window_start = NumberAttribute(default=0)  # epoch minute of the current rate window
     window_count = NumberAttribute(default=0)
+    last_used_at = NumberAttribute(null=True)  # last counted request made with a JWT
 
 
 class ApiKeysByOwnerIndex(GlobalSecondaryIndex["ApiKeyModel"]):
@@ -110,6 +111,8 @@ class SessionModel(Model):
     - `family#<id>`: a refresh-token family (the current token's `jti`; reuse revokes the family)
     - `chat#<id>`: a `/v1/chat` conversation history
     - `otp#<sha256>`: a single-use email-verification or password-reset token, stored as a hash
+    - `email#<sha256 of the normalized email>`: the claim that makes an email unique among users
+      (written in one transaction with the user; `expires_at` far in the future)
     """
 
     class Meta(_Meta):

@@ -81,6 +81,9 @@ def describe(model: type[Model]) -> TableSpec:
 
 
 def table_specs() -> list[TableSpec]:
+    import inference_core.db.batch_models  # (registers the jobs and files tables)
+    import inference_core.db.idempotency  # noqa: F401  (registers the idempotency table)
+
     return [describe(model) for model in m.ALL_MODELS]
 
 

@@ -2,8 +2,8 @@
 
 Every caller (the OpenAI, Anthropic and native routes, and the batch worker) goes through here, so
 limits, caching, usage and metrics behave the same whichever door a request came in by. Per
-request this makes at most two DynamoDB calls of its own: the cache read, and one BatchWriteItem
-for the usage line plus (on a miss that produced an answer) the cache fill.
+request this makes at most two DynamoDB calls of its own: the cache read, and on a miss one
+BatchWriteItem for the usage line plus the cache fill (a hit writes nothing: see `_settle`).
 """
 
 from __future__ import annotations
@@ -359,7 +359,10 @@ class InferenceService:
             usage.provider = deployment.provider
             usage.deployment = deployment.label
             usage.cost_usd = deployment.cost(tokens)
-        await asyncio.to_thread(self.usage.record, usage, cache_fill)
+        if not usage.cached:
+            # A cache hit costs nothing upstream: it is recorded in the log line and the metrics
+            # only, which keeps a hit at two DynamoDB calls (authorize + count, cache read).
+            await asyncio.to_thread(self.usage.record, usage, cache_fill)
         log_request(usage)
         emit_request_metrics(usage)
 

@@ -149,10 +149,10 @@ class LocalStack:
         urls = create_queues(boto3.client("sqs", **kwargs))
         create_bucket(boto3.client("s3", **kwargs), QueueSettings().files_bucket)
         with contextlib.suppress(ImportError):
-            from inference_core.mail.senders import ensure_local_identity
+            from inference_core.mail.local_mailbox import ensure_local_identity
             from inference_core.settings import Settings
 
-            ensure_local_identity(Settings(), boto3.client("sesv2", **kwargs))
+            ensure_local_identity(Settings(), client=boto3.client("sesv2", **kwargs))
         return urls
 
     def seed(self) -> dict[str, str]:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import struct
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -16,7 +14,13 @@ from inference_core.api.sse import guarded, sse_data, sse_response
 from inference_core.auth.deps import get_inference_principal, get_principal
 from inference_core.auth.principal import Principal
 from inference_core.inference.service import InferenceService, StreamOutcome
-from inference_core.providers.base import ChatChunk, ChatResult, Usage
+from inference_core.openai_bodies import (
+    chat_completion_body,
+    completion_body,
+    embedding_body,
+)
+from inference_core.openai_bodies import usage_body as _usage
+from inference_core.providers.base import ChatChunk, Usage
 from inference_core.registry import ModelEntry, ModelRegistry
 from inference_core.schemas.openai import (
     ChatCompletionRequest,
@@ -28,31 +32,6 @@ router = APIRouter(tags=["openai"])
 
 InferencePrincipal = Annotated[Principal, Depends(get_inference_principal)]
 Service = Annotated[InferenceService, Depends(get_inference_service)]
-
-
-def _usage(usage: Usage) -> dict[str, int]:
-    return {
-        "prompt_tokens": usage.input_tokens,
-        "completion_tokens": usage.output_tokens,
-        "total_tokens": usage.input_tokens + usage.output_tokens,
-    }
-
-
-def chat_completion_body(result: ChatResult, model: str, completion_id: str, created: int) -> dict[str, Any]:
-    message: dict[str, Any] = {"role": "assistant", "content": result.content, "refusal": None}
-    if result.tool_calls:
-        message["tool_calls"] = result.tool_calls
-    return {
-        "id": completion_id,
-        "object": "chat.completion",
-        "created": created,
-        "model": model,
-        "choices": [
-            {"index": 0, "message": message, "finish_reason": result.finish_reason, "logprobs": None}
-        ],
-        "usage": _usage(result.usage),
-        "system_fingerprint": None,
-    }
 
 
 @router.post("/v1/chat/completions")
@@ -76,7 +55,8 @@ async def create_chat_completion(
         events = _chat_chunks(outcome, completion_id, created, include_usage)
         return sse_response(guarded(events, request.url.path), {"x-cache": _hit(outcome.cached)})
     result = await service.chat(principal, chat, **common)
-    return _json(chat_completion_body(result.result, result.model, completion_id, created), result.cached)
+    body_out = chat_completion_body(result.result, result.model, completion_id, created)
+    return _json(body_out, result.cached)
 
 
 async def _chat_chunks(
@@ -133,24 +113,8 @@ async def create_completion(
         events = _completion_chunks(outcome, completion_id, created, include_usage)
         return sse_response(guarded(events, request.url.path), {"x-cache": _hit(outcome.cached)})
     result = await service.chat(principal, completion, **common)
-    return _json(
-        {
-            "id": completion_id,
-            "object": "text_completion",
-            "created": created,
-            "model": result.model,
-            "choices": [
-                {
-                    "index": 0,
-                    "text": result.result.content or "",
-                    "finish_reason": result.result.finish_reason,
-                    "logprobs": None,
-                }
-            ],
-            "usage": _usage(result.result.usage),
-        },
-        result.cached,
-    )
+    body_out = completion_body(result.result, result.model, completion_id, created)
+    return _json(body_out, result.cached)
 
 
 async def _completion_chunks(
@@ -199,22 +163,13 @@ async def create_embeddings(
     outcome = await service.embed(
         principal, inputs, entry=entry, endpoint="embeddings", request_id=request_id(request)
     )
-    data = []
-    for index, vector in enumerate(outcome.result.vectors):
-        if body.dimensions is not None:
-            vector = vector[: body.dimensions]
-        embedding: Any = vector
-        if body.encoding_format == "base64":
-            embedding = base64.b64encode(struct.pack(f"<{len(vector)}f", *vector)).decode()
-        data.append({"object": "embedding", "index": index, "embedding": embedding})
-    tokens = outcome.result.usage.input_tokens
     return _json(
-        {
-            "object": "list",
-            "data": data,
-            "model": outcome.model,
-            "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
-        },
+        embedding_body(
+            outcome.result,
+            outcome.model,
+            dimensions=body.dimensions,
+            encoding_format=body.encoding_format,
+        ),
         None,
     )
 

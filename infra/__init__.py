@@ -1,0 +1,1 @@
+"""The CDK app that deploys Inference Core: one construct per capability, composed by one stack."""

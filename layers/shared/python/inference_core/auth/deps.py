@@ -1,0 +1,144 @@
+"""FastAPI dependencies for authentication: repositories from one cached factory, the principal of
+a control-plane request (`get_principal`), of an inference request (`get_inference_principal`,
+which also counts the request), and `require_superuser`.
+
+Tests swap any of them with `app.dependency_overrides`; `reset_auth_dependencies()` forgets the
+cached repositories (after the settings change).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from functools import lru_cache
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from inference_core.auth.policy import authenticate, authorize_and_count
+from inference_core.auth.principal import Principal, anonymous_principal
+from inference_core.auth.service import AuthService
+from inference_core.db.api_keys import ApiKeysRepository
+from inference_core.db.models import configure_models
+from inference_core.db.sessions import SessionsRepository
+from inference_core.db.users import UsersRepository
+from inference_core.errors import AuthenticationError, PermissionDeniedError
+from inference_core.settings import Settings, get_settings
+
+
+@lru_cache(maxsize=1)
+def get_auth_settings() -> Settings:
+    """The settings, with every PynamoDB model bound to its table (once per process)."""
+    settings = get_settings()
+    configure_models(settings)
+    return settings
+
+
+@lru_cache(maxsize=1)
+def get_users_repo() -> UsersRepository:
+    return UsersRepository(default_rpm=get_auth_settings().auth.default_rpm)
+
+
+@lru_cache(maxsize=1)
+def get_api_keys_repo() -> ApiKeysRepository:
+    get_auth_settings()
+    return ApiKeysRepository()
+
+
+@lru_cache(maxsize=1)
+def get_sessions_repo() -> SessionsRepository:
+    get_auth_settings()
+    return SessionsRepository()
+
+
+def get_clock() -> Callable[[], float]:
+    """The clock the rate window reads (tests freeze it with a dependency override)."""
+    return time.time
+
+
+def reset_auth_dependencies() -> None:
+    get_auth_settings.cache_clear()
+    get_users_repo.cache_clear()
+    get_api_keys_repo.cache_clear()
+    get_sessions_repo.cache_clear()
+
+
+SettingsDep = Annotated[Settings, Depends(get_auth_settings)]
+UsersDep = Annotated[UsersRepository, Depends(get_users_repo)]
+ApiKeysDep = Annotated[ApiKeysRepository, Depends(get_api_keys_repo)]
+SessionsDep = Annotated[SessionsRepository, Depends(get_sessions_repo)]
+ClockDep = Annotated[Callable[[], float], Depends(get_clock)]
+
+
+def get_auth_service(
+    settings: SettingsDep, users: UsersDep, keys: ApiKeysDep, sessions: SessionsDep
+) -> AuthService:
+    return AuthService(settings=settings, users=users, keys=keys, sessions=sessions)
+
+
+def bearer_credential(request: Request) -> str | None:
+    """`Authorization: Bearer <token>`, else `x-api-key: <key>` (as Anthropic clients send it)."""
+    header = request.headers.get("authorization")
+    if header:
+        scheme, _, value = header.strip().partition(" ")
+        if scheme.lower() != "bearer" or not value.strip():
+            raise AuthenticationError(
+                "Malformed Authorization header; use 'Authorization: Bearer <token>'.",
+                code="invalid_api_key",
+            )
+        return value.strip()
+    api_key = request.headers.get("x-api-key", "").strip()
+    return api_key or None
+
+
+def _missing() -> AuthenticationError:
+    return AuthenticationError(
+        "You didn't provide an API key. Send 'Authorization: Bearer <key or access token>'.",
+        code="missing_api_key",
+    )
+
+
+def get_principal(
+    request: Request,
+    settings: SettingsDep,
+    users: UsersDep,
+    keys: ApiKeysDep,
+    sessions: SessionsDep,
+) -> Principal:
+    """Control plane: an API key or a JWT access token, checked but not counted."""
+    credential = bearer_credential(request)
+    if credential is None:
+        raise _missing()
+    return authenticate(credential, settings=settings, users=users, keys=keys, sessions=sessions)
+
+
+def get_inference_principal(
+    request: Request,
+    settings: SettingsDep,
+    users: UsersDep,
+    keys: ApiKeysDep,
+    clock: ClockDep,
+) -> Principal:
+    """Data plane: authenticate and count the request in ONE DynamoDB call, then apply the access
+    mode (`public`: no token needed, and the anonymous caller is not counted; `user`: any valid
+    credential; `superuser`: superusers only)."""
+    mode = settings.auth.inference_access
+    credential = bearer_credential(request)
+    if credential is None:
+        if mode == "public":
+            return anonymous_principal(settings.auth.default_rpm)
+        raise _missing()
+    principal = authorize_and_count(
+        credential, settings=settings, users=users, keys=keys, now=clock
+    )
+    if mode == "superuser" and not principal.is_superuser:
+        raise PermissionDeniedError(
+            "Inference on this gateway is restricted to superusers.", code="superuser_required"
+        )
+    return principal
+
+
+def require_superuser(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
+    if not principal.is_superuser:
+        raise PermissionDeniedError("This needs a superuser.", code="superuser_required")
+    return principal

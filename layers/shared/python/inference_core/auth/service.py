@@ -1,0 +1,558 @@
+"""The auth service behind `/v1/auth/*` and the CLI: accounts, sessions, one-time tokens, API keys.
+
+Sessions are refresh-token families (`db.sessions`): login starts one, refresh rotates it (a
+replayed, already-rotated refresh token revokes the whole family), logout revokes it. Changing the
+password moves the user's `tokens_valid_after` (every older access or refresh token is refused),
+revokes the other families, and hands the caller a fresh pair for the session they are in; a reset
+does the same for every session.
+
+No user enumeration: register, login and forgot-password answer with the same status and body
+whether or not the email has an account.
+
+- login: a missing user is "verified" against a dummy argon2 hash, so both paths cost one argon2
+  verification and one index query;
+- register: always `202 Accepted` with the same message and never tokens. A new address gets an
+  account and a `verify_email` message; an address that already has an account gets an
+  `account_exists` email (pointing to password reset) and nothing is created or changed;
+- forgot-password: always `202`; only an existing, active account gets a `password_reset` email.
+
+Those two paths do a little different DynamoDB and SQS work, so register and forgot-password also
+take no less than `min_response_seconds` (default 0.25 s, well above their own work) and their
+timing says nothing either. Mail failures on these paths are logged (never with the address or a
+token) and swallowed, since a 503 would itself tell the two cases apart.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import secrets
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import partial
+from typing import Any, Protocol
+
+from inference_core.auth.api_keys import (
+    display_prefix,
+    generate_api_key,
+    hash_api_key,
+    new_key_id,
+)
+from inference_core.auth.passwords import hash_password, needs_rehash, verify_password
+from inference_core.auth.policy import principal_from_user
+from inference_core.auth.principal import ROLE_SUPERUSER, ROLE_USER, Principal
+from inference_core.auth.tokens import (
+    REFRESH,
+    decode_token,
+    issue_access_token,
+    issue_refresh_token,
+    new_token_id,
+)
+from inference_core.auth.validation import check_password_policy, normalize_email
+from inference_core.db.api_keys import ApiKeysRepository
+from inference_core.db.models import ApiKeyModel, UserModel
+from inference_core.db.sessions import Rotation, SessionsRepository
+from inference_core.db.users import UsersRepository
+from inference_core.errors import (
+    AuthenticationError,
+    ConflictError,
+    InferenceCoreError,
+    InvalidRequestError,
+    NotFoundError,
+    PermissionDeniedError,
+)
+from inference_core.mailqueue import enqueue_mail
+from inference_core.settings import Settings
+
+logger = logging.getLogger("inference_core.auth")
+
+PURPOSE_VERIFY_EMAIL = "verify_email"
+PURPOSE_PASSWORD_RESET = "password_reset"
+# Register and forgot-password never answer sooner than this (see the module docstring).
+UNIFORM_RESPONSE_SECONDS = 0.25
+
+
+class MailSender(Protocol):
+    def __call__(
+        self, template: str, to: str, context: dict[str, Any], *, correlation_id: str
+    ) -> str | None: ...
+
+
+@dataclass(frozen=True)
+class TokenPair:
+    access_token: str
+    refresh_token: str
+    expires_in: int
+    token_type: str = "bearer"
+
+
+@dataclass(frozen=True)
+class CreatedApiKey:
+    key: ApiKeyModel
+    secret: str  # shown once, never stored
+
+
+def hash_one_time_token(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+class AuthService:
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        users: UsersRepository,
+        keys: ApiKeysRepository,
+        sessions: SessionsRepository,
+        send_mail: MailSender | None = None,
+        now: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
+        min_response_seconds: float = UNIFORM_RESPONSE_SECONDS,
+    ):
+        self.settings = settings
+        self.users = users
+        self.keys = keys
+        self.sessions = sessions
+        self._send_mail: MailSender = send_mail or partial(enqueue_mail, settings=settings)
+        self._now = now
+        self._sleep = sleep
+        self._min_response_seconds = min_response_seconds
+
+    # ---- accounts ----
+
+    def register(
+        self, email: str, password: str, *, name: str | None = None, correlation_id: str = "-"
+    ) -> None:
+        """Create an account, or tell the owner of an existing one; the caller cannot tell which."""
+        email = normalize_email(email)
+        with self._uniform_duration():
+            password_hash = hash_password(password)  # both paths pay for one argon2 hash
+            existing = self.users.find_by_email(email)
+            if existing is not None:
+                self._mail_account_exists(existing, correlation_id)
+                return
+            user = self._new_user(email, password_hash, name=name, role=ROLE_USER, verified=False)
+            try:
+                self.users.create(user)
+            except ConflictError:  # a concurrent registration won the race for this email
+                raced = self.users.find_by_email(email)
+                if raced is not None:
+                    self._mail_account_exists(raced, correlation_id)
+                return
+            self._send_verification(user, correlation_id, quietly=True)
+
+    def create_user(
+        self,
+        email: str,
+        password: str,
+        *,
+        superuser: bool = False,
+        name: str | None = None,
+        email_verified: bool = True,
+        rpm_limit: int | None = None,
+    ) -> UserModel:
+        """Create an account directly (the CLI); ConflictError if the email is taken."""
+        email = normalize_email(email)
+        check_password_policy(password, email=email)
+        user = self._new_user(
+            email,
+            hash_password(password),
+            name=name,
+            role=ROLE_SUPERUSER if superuser else ROLE_USER,
+            verified=email_verified,
+            rpm_limit=rpm_limit,
+        )
+        self.users.create(user)
+        return user
+
+    def deactivate_user(self, user_id: str) -> None:
+        """Disable an account (for admin tools): its sessions, tokens and API keys stop working.
+
+        API keys are revoked one by one because the hot path reads only the key item.
+        """
+        user = self.users.get(user_id)
+        if user is None:
+            raise NotFoundError("No such user.", code="user_not_found")
+        self.users.deactivate(user, revoke_tokens_before=round(self._now(), 3))
+        self.sessions.revoke_user_families(user_id)
+        for key in self.keys.list_for_owner(user_id):
+            self.keys.revoke(key)
+
+    def find_user(self, email: str) -> UserModel | None:
+        return self.users.find_by_email(normalize_email(email))
+
+    def principal_for_user(self, user_id: str) -> Principal:
+        """The principal a user acts as (for the CLI's create-key)."""
+        user = self.users.get(user_id)
+        if user is None:
+            raise NotFoundError("No such user.", code="user_not_found")
+        return principal_from_user(user, self.settings)
+
+    def me(self, principal: Principal) -> UserModel:
+        return self._require_user(principal)
+
+    def update_me(self, principal: Principal, *, name: str | None) -> UserModel:
+        user = self._require_user(principal)
+        return self.users.update_profile(user, name=name)
+
+    # ---- sessions ----
+
+    def login(self, email: str, password: str) -> TokenPair:
+        """A fresh session; the same 401 for an unknown email, a wrong password or a disabled
+        account, after the same argon2 work."""
+        try:
+            email = normalize_email(email)
+            user = self.users.find_by_email(email)
+        except ValueError:
+            user = None
+        valid = verify_password(user.password_hash if user else None, password)
+        if user is None or not valid or not user.is_active:
+            raise AuthenticationError("Incorrect email or password.", code="invalid_credentials")
+        if self.settings.auth.require_email_verification and not user.email_verified:
+            raise PermissionDeniedError(
+                "Verify your email address before signing in.", code="email_not_verified"
+            )
+        if needs_rehash(user.password_hash):
+            self.users.set_password(user, hash_password(password))
+        return self._start_session(user)
+
+    def refresh(self, refresh_token: str) -> TokenPair:
+        claims = decode_token(refresh_token, self.settings, expected_type=REFRESH)
+        user = self.users.get(claims.sub)
+        if user is None or not user.is_active or (user.tokens_valid_after or 0) > claims.iat:
+            raise AuthenticationError("The session has been revoked.", code="token_revoked")
+        new_jti = new_token_id()
+        outcome = self.sessions.rotate_family(
+            claims.sid,
+            user_id=user.user_id,
+            presented_jti=claims.jti,
+            new_jti=new_jti,
+            ttl_seconds=self.settings.auth.refresh_token_ttl_seconds,
+        )
+        if outcome is Rotation.REUSED:
+            logger.warning(
+                "refresh token reuse detected; session family revoked",
+                extra={"user_id": user.user_id, "session_id": claims.sid},
+            )
+            raise AuthenticationError(
+                "This refresh token was already used; the session has been revoked.",
+                code="token_reused",
+            )
+        if outcome is Rotation.INVALID:
+            raise AuthenticationError(
+                "The session has expired or been revoked.", code="token_revoked"
+            )
+        return self._issue_pair(user, claims.sid, new_jti)
+
+    def logout(self, principal: Principal) -> None:
+        """Revoke the session (refresh-token family) the caller's access token belongs to."""
+        if principal.session_id is None:
+            raise InvalidRequestError(
+                "Sign-out applies to a session (a JWT access token); "
+                "revoke an API key with DELETE /v1/auth/api-keys/{id}.",
+                code="not_a_session",
+            )
+        self.sessions.revoke_family(principal.session_id)
+
+    def change_password(
+        self,
+        principal: Principal,
+        *,
+        current_password: str,
+        new_password: str,
+        correlation_id: str = "-",
+    ) -> TokenPair:
+        """Set a new password, sign out every other session, return a fresh pair for this one."""
+        user = self._require_user(principal)
+        if not verify_password(user.password_hash, current_password):
+            raise InvalidRequestError(
+                "The current password is incorrect.",
+                code="incorrect_password",
+                param="current_password",
+            )
+        if current_password == new_password:
+            raise InvalidRequestError(
+                "The new password must differ from the current one.", param="new_password"
+            )
+        self._check_policy(new_password, user.email, param="new_password")
+        now = round(self._now(), 3)
+        self.users.set_password(user, hash_password(new_password), revoke_tokens_before=now)
+        family_id, new_jti = principal.session_id, new_token_id()
+        ttl = self.settings.auth.refresh_token_ttl_seconds
+        if family_id is None or not self.sessions.reissue_family(
+            family_id, user_id=user.user_id, new_jti=new_jti, ttl_seconds=ttl
+        ):
+            family_id = uuid.uuid4().hex
+            self.sessions.create_family(
+                family_id, user_id=user.user_id, jti=new_jti, ttl_seconds=ttl
+            )
+        self.sessions.revoke_user_families(user.user_id, keep=family_id)
+        return self._issue_pair(user, family_id, new_jti, now=now)
+
+    # ---- one-time tokens: password reset and email verification ----
+
+    def forgot_password(self, email: str, *, correlation_id: str = "-") -> None:
+        """Email a reset link if the account exists; the caller cannot tell whether it does."""
+        with self._uniform_duration():
+            try:
+                user = self.users.find_by_email(normalize_email(email))
+            except ValueError:
+                user = None
+            if user is None or not user.is_active:
+                return
+            token = self._new_one_time_token(
+                user, PURPOSE_PASSWORD_RESET, self.settings.auth.reset_token_ttl_seconds
+            )
+            self._mail_quietly(
+                "password_reset",
+                user,
+                self._token_context(
+                    user, token, "reset-password", self.settings.auth.reset_token_ttl_seconds
+                ),
+                correlation_id,
+            )
+
+    def reset_password(self, token: str, new_password: str, *, correlation_id: str = "-") -> None:
+        """Consume a reset token (once, before it expires), set the password, end every session."""
+        user_id = self.sessions.consume_one_time_token(
+            hash_one_time_token(token), purpose=PURPOSE_PASSWORD_RESET
+        )
+        user = self.users.get(user_id) if user_id else None
+        if user is None or not user.is_active:
+            raise InvalidRequestError(
+                "The reset token is invalid, already used or expired.",
+                code="invalid_token",
+                param="token",
+            )
+        self._check_policy(new_password, user.email, param="new_password")
+        now = round(self._now(), 3)
+        # Following the emailed link proves the address, so it counts as verified too.
+        self.users.set_password(
+            user, hash_password(new_password), revoke_tokens_before=now, mark_email_verified=True
+        )
+        self.sessions.revoke_user_families(user.user_id)
+
+    def request_email_verification(
+        self, principal: Principal, *, correlation_id: str = "-"
+    ) -> bool:
+        """Queue a verification email; False (and nothing sent) if the email is already verified."""
+        user = self._require_user(principal)
+        if user.email_verified:
+            return False
+        self._send_verification(user, correlation_id, quietly=False)
+        return True
+
+    def verify_email(self, token: str) -> UserModel:
+        user_id = self.sessions.consume_one_time_token(
+            hash_one_time_token(token), purpose=PURPOSE_VERIFY_EMAIL
+        )
+        user = self.users.get(user_id) if user_id else None
+        if user is None:
+            raise InvalidRequestError(
+                "The verification token is invalid, already used or expired.",
+                code="invalid_token",
+                param="token",
+            )
+        self.users.mark_email_verified(user)
+        return user
+
+    # ---- API keys ----
+
+    def create_api_key(
+        self,
+        principal: Principal,
+        *,
+        name: str | None = None,
+        allowed_models: list[str] | None = None,
+        rpm_limit: int | None = None,
+    ) -> CreatedApiKey:
+        """A new key for the principal's user, with scopes no wider than the principal's own."""
+        if principal.is_anonymous:
+            raise AuthenticationError("Sign in to create API keys.", code="missing_api_key")
+        if allowed_models is None:
+            models = principal.allowed_models
+        else:
+            models = frozenset(allowed_models)
+            if principal.allowed_models is not None and not models <= principal.allowed_models:
+                outside = ", ".join(sorted(models - principal.allowed_models))
+                raise PermissionDeniedError(
+                    f"A key cannot allow models its creator cannot use: {outside}.",
+                    code="scope_exceeds_creator",
+                    param="allowed_models",
+                )
+        if rpm_limit is None:
+            rpm = principal.rpm_limit
+        elif rpm_limit > principal.rpm_limit:
+            raise PermissionDeniedError(
+                f"A key's rpm_limit cannot exceed its creator's ({principal.rpm_limit}).",
+                code="scope_exceeds_creator",
+                param="rpm_limit",
+            )
+        else:
+            rpm = rpm_limit
+        secret = generate_api_key()
+        key = ApiKeyModel(
+            hash_api_key(secret),
+            key_id=new_key_id(),
+            owner_id=principal.user_id,
+            owner_role=principal.role,
+            name=name,
+            prefix=display_prefix(secret),
+            created_at=int(self._now()),
+            allowed_models=None if models is None else sorted(models),
+            rpm_limit=rpm,
+            revoked=False,
+            window_start=0,
+            window_count=0,
+        )
+        self.keys.create(key)
+        return CreatedApiKey(key=key, secret=secret)
+
+    def list_api_keys(self, principal: Principal) -> list[ApiKeyModel]:
+        return self.keys.list_for_owner(principal.user_id)
+
+    def revoke_api_key(self, principal: Principal, key_id: str) -> ApiKeyModel:
+        key = self.keys.find_for_owner(principal.user_id, key_id)
+        if key is None:  # unknown, revoked, or someone else's: the same answer
+            raise NotFoundError(f"No API key with id '{key_id}'.", code="api_key_not_found")
+        self.keys.revoke(key)
+        return key
+
+    # ---- internals ----
+
+    @contextmanager
+    def _uniform_duration(self) -> Iterator[None]:
+        started = time.monotonic()
+        try:
+            yield
+        finally:
+            remaining = self._min_response_seconds - (time.monotonic() - started)
+            if remaining > 0:
+                self._sleep(remaining)
+
+    def _new_user(
+        self,
+        email: str,
+        password_hash: str,
+        *,
+        name: str | None,
+        role: str,
+        verified: bool,
+        rpm_limit: int | None = None,
+    ) -> UserModel:
+        now = int(self._now())
+        return UserModel(
+            "usr_" + uuid.uuid4().hex,
+            email=email,
+            password_hash=password_hash,
+            name=name,
+            role=role,
+            is_active=True,
+            email_verified=verified,
+            created_at=now,
+            updated_at=now,
+            tokens_valid_after=0,
+            # Stored on every user so the hot path's condition can compare against it.
+            rpm_limit=rpm_limit if rpm_limit is not None else self.settings.auth.default_rpm,
+            window_start=0,
+            window_count=0,
+        )
+
+    def _require_user(self, principal: Principal) -> UserModel:
+        if principal.is_anonymous:
+            raise AuthenticationError("Sign in first.", code="missing_api_key")
+        user = self.users.get(principal.user_id)
+        if user is None or not user.is_active:
+            raise AuthenticationError("The account no longer exists or is disabled.")
+        return user
+
+    def _check_policy(self, password: str, email: str, *, param: str) -> None:
+        try:
+            check_password_policy(password, email=email)
+        except ValueError as exc:
+            raise InvalidRequestError(f"Invalid {param}: {exc}.", param=param) from exc
+
+    def _start_session(self, user: UserModel) -> TokenPair:
+        family_id, jti = uuid.uuid4().hex, new_token_id()
+        self.sessions.create_family(
+            family_id,
+            user_id=user.user_id,
+            jti=jti,
+            ttl_seconds=self.settings.auth.refresh_token_ttl_seconds,
+        )
+        return self._issue_pair(user, family_id, jti)
+
+    def _issue_pair(
+        self, user: UserModel, family_id: str, refresh_jti: str, *, now: float | None = None
+    ) -> TokenPair:
+        issued_at = self._now() if now is None else now
+        access = issue_access_token(
+            self.settings, user_id=user.user_id, role=user.role, session_id=family_id, now=issued_at
+        )
+        refresh = issue_refresh_token(
+            self.settings,
+            user_id=user.user_id,
+            session_id=family_id,
+            jti=refresh_jti,
+            now=issued_at,
+        )
+        return TokenPair(
+            access_token=access.token,
+            refresh_token=refresh.token,
+            expires_in=self.settings.auth.access_token_ttl_seconds,
+        )
+
+    def _new_one_time_token(self, user: UserModel, purpose: str, ttl_seconds: int) -> str:
+        token = secrets.token_urlsafe(32)  # 256 bits
+        self.sessions.create_one_time_token(
+            hash_one_time_token(token),
+            user_id=user.user_id,
+            purpose=purpose,
+            ttl_seconds=ttl_seconds,
+        )
+        return token
+
+    def _token_context(
+        self, user: UserModel, token: str, page: str, ttl_seconds: int
+    ) -> dict[str, Any]:
+        base = self.settings.auth.public_base_url.rstrip("/")
+        return {
+            "name": user.name or "",
+            "link": f"{base}/{page}?token={token}",
+            "expires_minutes": max(1, ttl_seconds // 60),
+            "expires_at": int(self._now()) + ttl_seconds,
+        }
+
+    def _send_verification(self, user: UserModel, correlation_id: str, *, quietly: bool) -> None:
+        ttl = self.settings.auth.verify_token_ttl_seconds
+        token = self._new_one_time_token(user, PURPOSE_VERIFY_EMAIL, ttl)
+        context = self._token_context(user, token, "verify-email", ttl)
+        if quietly:
+            self._mail_quietly("verify_email", user, context, correlation_id)
+        else:
+            self._send_mail("verify_email", user.email, context, correlation_id=correlation_id)
+
+    def _mail_account_exists(self, user: UserModel, correlation_id: str) -> None:
+        base = self.settings.auth.public_base_url.rstrip("/")
+        self._mail_quietly(
+            "account_exists",
+            user,
+            {"name": user.name or "", "link": f"{base}/forgot-password"},
+            correlation_id,
+        )
+
+    def _mail_quietly(
+        self, template: str, user: UserModel, context: dict[str, Any], correlation_id: str
+    ) -> None:
+        try:
+            self._send_mail(template, user.email, context, correlation_id=correlation_id)
+        except InferenceCoreError as exc:
+            logger.warning(
+                "%s email not queued (%s)",
+                template,
+                type(exc).__name__,
+                extra={"user_id": user.user_id},
+            )

@@ -1,0 +1,205 @@
+"""Refresh-token families and single-use email tokens (the `family#` and `otp#` items).
+
+A family is one login: each refresh rotates its `current_jti`; presenting a refresh token whose jti
+is no longer current means it was copied, so the whole family is revoked. A one-time token is stored
+only as the SHA-256 of its secret and consumed by one conditional update (`used` false → true), so
+it works once even when two requests race; expiry is checked in that condition, the TTL only
+sweeps.
+"""
+
+from __future__ import annotations
+
+import enum
+import time
+from collections.abc import Callable
+
+from pynamodb.exceptions import PynamoDBException
+
+from inference_core.db.models import SessionModel
+from inference_core.errors import ServiceUnavailableError
+
+FAMILY_KIND = "refresh_family"
+OTP_KIND = "otp"
+
+
+def family_key(family_id: str) -> str:
+    return f"family#{family_id}"
+
+
+def otp_key(token_hash: str) -> str:
+    return f"otp#{token_hash}"
+
+
+class Rotation(enum.Enum):
+    ROTATED = "rotated"
+    REUSED = "reused"  # a superseded token was presented: the family is now revoked
+    INVALID = "invalid"  # unknown, revoked or expired family
+
+
+def _conditional_failed(exc: PynamoDBException) -> bool:
+    return getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException"
+
+
+class SessionsRepository:
+    def __init__(self, *, now: Callable[[], float] = time.time):
+        self._now = now
+
+    # ---- refresh-token families ----
+
+    def create_family(self, family_id: str, *, user_id: str, jti: str, ttl_seconds: int) -> None:
+        now = self._now()
+        family = SessionModel(
+            family_key(family_id),
+            kind=FAMILY_KIND,
+            user_id=user_id,
+            created_at=int(now),
+            expires_at=int(now) + ttl_seconds,
+            current_jti=jti,
+            revoked=False,
+        )
+        try:
+            family.save(condition=SessionModel.pk.does_not_exist())
+        except PynamoDBException as exc:
+            raise ServiceUnavailableError("The session store is unavailable.") from exc
+
+    def get_family(self, family_id: str) -> SessionModel | None:
+        """The live family (not revoked, not expired), or None."""
+        try:
+            family = SessionModel.get(family_key(family_id), consistent_read=True)
+        except SessionModel.DoesNotExist:
+            return None
+        except PynamoDBException as exc:
+            raise ServiceUnavailableError("The session store is unavailable.") from exc
+        if family.kind != FAMILY_KIND or family.revoked or family.expires_at <= self._now():
+            return None
+        return family
+
+    def rotate_family(
+        self, family_id: str, *, user_id: str, presented_jti: str, new_jti: str, ttl_seconds: int
+    ) -> Rotation:
+        now = self._now()
+        family = SessionModel(family_key(family_id))
+        try:
+            family.update(
+                actions=[
+                    SessionModel.current_jti.set(new_jti),
+                    SessionModel.expires_at.set(int(now) + ttl_seconds),
+                ],
+                condition=(
+                    SessionModel.pk.exists()
+                    & (SessionModel.kind == FAMILY_KIND)
+                    & (SessionModel.user_id == user_id)
+                    & (SessionModel.current_jti == presented_jti)
+                    & (SessionModel.revoked == False)  # noqa: E712 (a PynamoDB condition)
+                    & (SessionModel.expires_at > int(now))
+                ),
+            )
+            return Rotation.ROTATED
+        except PynamoDBException as exc:
+            if not _conditional_failed(exc):
+                raise ServiceUnavailableError("The session store is unavailable.") from exc
+        live = self.get_family(family_id)
+        if live is None or live.user_id != user_id:
+            return Rotation.INVALID
+        # The family is live but the token is not its current one: a replayed, stolen token.
+        self.revoke_family(family_id)
+        return Rotation.REUSED
+
+    def reissue_family(
+        self, family_id: str, *, user_id: str, new_jti: str, ttl_seconds: int
+    ) -> bool:
+        """Make `new_jti` the family's current refresh token (the holder proved who they are some
+        other way, e.g. by their password); False if the family is not live."""
+        now = self._now()
+        family = SessionModel(family_key(family_id))
+        try:
+            family.update(
+                actions=[
+                    SessionModel.current_jti.set(new_jti),
+                    SessionModel.expires_at.set(int(now) + ttl_seconds),
+                ],
+                condition=(
+                    SessionModel.pk.exists()
+                    & (SessionModel.kind == FAMILY_KIND)
+                    & (SessionModel.user_id == user_id)
+                    & (SessionModel.revoked == False)  # noqa: E712 (a PynamoDB condition)
+                    & (SessionModel.expires_at > int(now))
+                ),
+            )
+        except PynamoDBException as exc:
+            if _conditional_failed(exc):
+                return False
+            raise ServiceUnavailableError("The session store is unavailable.") from exc
+        return True
+
+    def revoke_family(self, family_id: str) -> None:
+        family = SessionModel(family_key(family_id))
+        try:
+            family.update(
+                actions=[SessionModel.revoked.set(True)],
+                condition=SessionModel.pk.exists() & (SessionModel.kind == FAMILY_KIND),
+            )
+        except PynamoDBException as exc:
+            if not _conditional_failed(exc):
+                raise ServiceUnavailableError("The session store is unavailable.") from exc
+
+    def revoke_user_families(self, user_id: str, *, keep: str | None = None) -> int:
+        """Revoke every live family of the user except `keep`; returns how many.
+
+        The index is eventually consistent, so a family created an instant ago may be missed: the
+        callers also move `tokens_valid_after`, which refuses every older token regardless.
+        """
+        keep_key = family_key(keep) if keep else None
+        revoked = 0
+        try:
+            for item in SessionModel.user_index.query(
+                user_id, filter_condition=(SessionModel.kind == FAMILY_KIND)
+            ):
+                if item.pk == keep_key or item.revoked:
+                    continue
+                self.revoke_family(item.pk.removeprefix("family#"))
+                revoked += 1
+        except PynamoDBException as exc:
+            raise ServiceUnavailableError("The session store is unavailable.") from exc
+        return revoked
+
+    # ---- one-time tokens (email verification, password reset) ----
+
+    def create_one_time_token(
+        self, token_hash: str, *, user_id: str, purpose: str, ttl_seconds: int
+    ) -> None:
+        now = self._now()
+        item = SessionModel(
+            otp_key(token_hash),
+            kind=OTP_KIND,
+            user_id=user_id,
+            purpose=purpose,
+            used=False,
+            created_at=int(now),
+            expires_at=int(now) + ttl_seconds,
+        )
+        try:
+            item.save(condition=SessionModel.pk.does_not_exist())
+        except PynamoDBException as exc:
+            raise ServiceUnavailableError("The session store is unavailable.") from exc
+
+    def consume_one_time_token(self, token_hash: str, *, purpose: str) -> str | None:
+        """Mark the token used and return its user id; None if unknown, used, expired or for
+        another purpose. Exactly one of any number of concurrent callers gets the user id."""
+        item = SessionModel(otp_key(token_hash))
+        try:
+            item.update(
+                actions=[SessionModel.used.set(True)],
+                condition=(
+                    SessionModel.pk.exists()
+                    & (SessionModel.kind == OTP_KIND)
+                    & (SessionModel.purpose == purpose)
+                    & (SessionModel.used == False)  # noqa: E712 (a PynamoDB condition)
+                    & (SessionModel.expires_at > int(self._now()))
+                ),
+            )
+        except PynamoDBException as exc:
+            if _conditional_failed(exc):
+                return None
+            raise ServiceUnavailableError("The session store is unavailable.") from exc
+        return item.user_id

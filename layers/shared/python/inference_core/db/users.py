@@ -1,0 +1,172 @@
+"""Users: profile reads and writes, the email uniqueness claim, and the JWT hot path."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+from pynamodb.exceptions import PynamoDBException
+
+from inference_core.db.models import SessionModel, UserModel
+from inference_core.db.rate_window import Guard, Item, count_request, number
+from inference_core.errors import AuthenticationError, ConflictError, ServiceUnavailableError
+
+EMAIL_CLAIM_KIND = "email_claim"
+# An email claim lives as long as its account; the TTL attribute is set far away, never reached.
+EMAIL_CLAIM_LIFETIME_SECONDS = 100 * 365 * 24 * 3600
+
+
+def email_claim_key(email: str) -> str:
+    return "email#" + hashlib.sha256(email.encode("utf-8")).hexdigest()
+
+
+class UsersRepository:
+    def __init__(self, *, now: Callable[[], float] = time.time, default_rpm: int | None = None):
+        self._now = now
+        self._default_rpm = default_rpm
+
+    # ---- reads ----
+
+    def get(self, user_id: str) -> UserModel | None:
+        try:
+            return UserModel.get(user_id, consistent_read=True)
+        except UserModel.DoesNotExist:
+            return None
+        except PynamoDBException as exc:
+            raise ServiceUnavailableError("The user store is unavailable.") from exc
+
+    def find_by_email(self, email: str) -> UserModel | None:
+        """The user with this (normalized) email, through the email index."""
+        try:
+            for user in UserModel.email_index.query(email, limit=1):
+                return user
+        except PynamoDBException as exc:
+            raise ServiceUnavailableError("The user store is unavailable.") from exc
+        return None
+
+    # ---- writes ----
+
+    def create(self, user: UserModel) -> None:
+        """Write the user and the claim on their email in one transaction.
+
+        The email index cannot enforce uniqueness by itself (two registrations could race past a
+        lookup), so a claim item keyed by the email's hash is written with the user, conditionally.
+        Raises ConflictError if the email (or, astronomically unlikely, the id) is taken.
+        """
+        now = int(self._now())
+        claim = SessionModel(
+            email_claim_key(user.email),
+            kind=EMAIL_CLAIM_KIND,
+            user_id=user.user_id,
+            created_at=now,
+            expires_at=now + EMAIL_CLAIM_LIFETIME_SECONDS,
+        )
+        client: Any = UserModel._get_connection().connection.client
+        try:
+            client.transact_write_items(
+                TransactItems=[
+                    {
+                        "Put": {
+                            "TableName": UserModel.Meta.table_name,
+                            "Item": user.serialize(),
+                            "ConditionExpression": "attribute_not_exists(user_id)",
+                        }
+                    },
+                    {
+                        "Put": {
+                            "TableName": SessionModel.Meta.table_name,
+                            "Item": claim.serialize(),
+                            "ConditionExpression": "attribute_not_exists(pk)",
+                        }
+                    },
+                ]
+            )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "TransactionCanceledException":
+                reasons = exc.response.get("CancellationReasons") or []
+                if any(r.get("Code") == "ConditionalCheckFailed" for r in reasons) or not reasons:
+                    raise ConflictError("An account with this email already exists.") from exc
+            raise ServiceUnavailableError("The user store is unavailable.") from exc
+        except BotoCoreError as exc:
+            raise ServiceUnavailableError("The user store is unavailable.") from exc
+
+    def update_profile(self, user: UserModel, *, name: str | None) -> UserModel:
+        name_action = UserModel.name.remove() if name is None else UserModel.name.set(name)
+        self._update(user, [name_action, UserModel.updated_at.set(self._now())])
+        return user
+
+    def set_password(
+        self,
+        user: UserModel,
+        password_hash: str,
+        *,
+        revoke_tokens_before: float | None = None,
+        mark_email_verified: bool = False,
+    ) -> None:
+        """Store a new hash; with `revoke_tokens_before`, every token issued earlier is refused."""
+        actions: list[Any] = [
+            UserModel.password_hash.set(password_hash),
+            UserModel.updated_at.set(self._now()),
+        ]
+        if revoke_tokens_before is not None:
+            actions.append(UserModel.tokens_valid_after.set(revoke_tokens_before))
+        if mark_email_verified:
+            actions.append(UserModel.email_verified.set(True))
+        self._update(user, actions)
+
+    def deactivate(self, user: UserModel, *, revoke_tokens_before: float) -> None:
+        self._update(
+            user,
+            [
+                UserModel.is_active.set(False),
+                UserModel.tokens_valid_after.set(revoke_tokens_before),
+                UserModel.updated_at.set(self._now()),
+            ],
+        )
+
+    def mark_email_verified(self, user: UserModel) -> None:
+        self._update(
+            user, [UserModel.email_verified.set(True), UserModel.updated_at.set(self._now())]
+        )
+
+    def _update(self, user: UserModel, actions: list[Any]) -> None:
+        try:
+            user.update(actions=actions, condition=UserModel.user_id.exists())
+        except PynamoDBException as exc:
+            raise ServiceUnavailableError("The user store is unavailable.") from exc
+
+    # ---- the hot path ----
+
+    def authorize_and_count(
+        self, user_id: str, *, issued_at: float, now: float | None = None
+    ) -> UserModel:
+        """One UpdateItem: the user exists, is active, the token postdates `tokens_valid_after`,
+        and this minute's count is under the user's limit. Returns the user as counted."""
+
+        def check(old: Item) -> None:
+            if not old:
+                raise AuthenticationError("The token is invalid.", code="invalid_token")
+            if not old.get("is_active", {}).get("BOOL", False):
+                raise AuthenticationError("This account is disabled.", code="account_disabled")
+            if (number(old, "tokens_valid_after") or 0) > issued_at:
+                raise AuthenticationError("The session has been revoked.", code="token_revoked")
+
+        guard = Guard(
+            key_attribute="user_id",
+            condition="#ia = :t AND #tva <= :iat",
+            names={"#ia": "is_active", "#tva": "tokens_valid_after"},
+            values={":t": {"BOOL": True}, ":iat": {"N": repr(float(issued_at))}},
+            check=check,
+        )
+        item = count_request(
+            UserModel._get_connection().connection.client,
+            table=UserModel.Meta.table_name,
+            key={"user_id": {"S": user_id}},
+            guard=guard,
+            now=self._now() if now is None else now,
+            default_rpm=self._default_rpm,
+        )
+        return UserModel.from_raw_data(item)

@@ -1,0 +1,1 @@
+"""The local stack: embedded AWS, the local SageMaker-compatible model server, and the pollers."""

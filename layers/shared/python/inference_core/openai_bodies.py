@@ -1,0 +1,89 @@
+"""OpenAI-shaped response bodies, built from our provider-neutral results.
+
+Shared by the OpenAI-compatible routes and the batch worker, so a line of a batch's output file
+carries exactly the body the same request would have got from `/v1/...` directly.
+"""
+
+from __future__ import annotations
+
+import base64
+import struct
+from typing import Any
+
+from inference_core.providers.base import ChatResult, EmbeddingResult, Usage
+
+
+def usage_body(usage: Usage) -> dict[str, int]:
+    return {
+        "prompt_tokens": usage.input_tokens,
+        "completion_tokens": usage.output_tokens,
+        "total_tokens": usage.input_tokens + usage.output_tokens,
+    }
+
+
+def chat_completion_body(
+    result: ChatResult, model: str, completion_id: str, created: int
+) -> dict[str, Any]:
+    message: dict[str, Any] = {"role": "assistant", "content": result.content, "refusal": None}
+    if result.tool_calls:
+        message["tool_calls"] = result.tool_calls
+    return {
+        "id": completion_id,
+        "object": "chat.completion",
+        "created": created,
+        "model": model,
+        "choices": [
+            {
+                "index": 0,
+                "message": message,
+                "finish_reason": result.finish_reason,
+                "logprobs": None,
+            }
+        ],
+        "usage": usage_body(result.usage),
+        "system_fingerprint": None,
+    }
+
+
+def completion_body(
+    result: ChatResult, model: str, completion_id: str, created: int
+) -> dict[str, Any]:
+    return {
+        "id": completion_id,
+        "object": "text_completion",
+        "created": created,
+        "model": model,
+        "choices": [
+            {
+                "index": 0,
+                "text": result.content or "",
+                "finish_reason": result.finish_reason,
+                "logprobs": None,
+            }
+        ],
+        "usage": usage_body(result.usage),
+    }
+
+
+def embedding_body(
+    result: EmbeddingResult,
+    model: str,
+    *,
+    dimensions: int | None = None,
+    encoding_format: str = "float",
+) -> dict[str, Any]:
+    data = []
+    for index, vector in enumerate(result.vectors):
+        if dimensions is not None:
+            vector = vector[:dimensions]
+        embedding: Any = vector
+        if encoding_format == "base64":
+            embedding = base64.b64encode(struct.pack(f"<{len(vector)}f", *vector)).decode()
+        data.append({"object": "embedding", "index": index, "embedding": embedding})
+    tokens = result.usage.input_tokens
+    return {
+        "object": "list",
+        "data": data,
+        "model": model,
+        "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
+    }

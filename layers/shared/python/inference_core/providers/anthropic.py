@@ -1,0 +1,191 @@
+"""The Anthropic provider: chat (plain and streamed) through the official `anthropic` SDK.
+
+Requests and answers go through `inference_core.translation.anthropic`; this module only executes
+them and maps the SDK's errors onto `ProviderError`s. Completions are chat with one user message
+(the base class does that); Anthropic has no embeddings API, so `embed` keeps the base refusal.
+The SDK's own retries are off (the router owns the one retry loop); the upstream URL comes only
+from settings or the constructor. Importing this module imports the SDK, so
+`providers.create_provider` imports it only when an `anthropic` deployment is used.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator, AsyncIterator
+from contextlib import aclosing
+from typing import TYPE_CHECKING, Any
+
+import anthropic
+
+from inference_core.errors import (
+    ProviderError,
+    UpstreamBadResponseError,
+    UpstreamTimeoutError,
+    UpstreamUnavailableError,
+)
+from inference_core.providers.base import ChatChunk, ChatRequest, ChatResult, Deployment, Provider
+from inference_core.providers.upstream_errors import error_for_status, retry_after_seconds
+from inference_core.translation.anthropic import (
+    anthropic_message_to_chat_result,
+    anthropic_stream_error,
+    anthropic_stream_to_chunks,
+    chat_request_to_anthropic,
+)
+
+if TYPE_CHECKING:
+    from inference_core.settings import Settings
+
+PROVIDER = "anthropic"
+DEFAULT_BASE_URL = "https://api.anthropic.com"
+# Anthropic requires max_tokens; OpenAI-style callers often leave it out.
+DEFAULT_MAX_TOKENS = 1024
+# SDK releases differ on which sampling parameters `messages.create` names; in the body they
+# reach the API whichever release is installed.
+SAMPLING_PARAMETERS = ("temperature", "top_p", "top_k")
+
+
+class AnthropicProvider(Provider):
+    """Anthropic's Messages API, spoken through our OpenAI-shaped types."""
+
+    name = PROVIDER
+
+    def __init__(
+        self,
+        *,
+        api_key: str | None,
+        base_url: str | None = None,
+        timeout_seconds: float = 60.0,
+        default_max_tokens: int = DEFAULT_MAX_TOKENS,
+        http_client: Any = None,
+    ):
+        """`http_client` is an async client of the HTTP library the SDK is built on (`httpx2`
+        for current releases, `httpx` for older ones); tests pass one over a mock transport."""
+        self._api_key = api_key
+        self._base_url = base_url or DEFAULT_BASE_URL
+        self._timeout_seconds = timeout_seconds
+        self._default_max_tokens = default_max_tokens
+        self._http_client = http_client
+        self._sdk_client: anthropic.AsyncAnthropic | None = None
+
+    @classmethod
+    def from_settings(cls, settings: Settings, *, http_client: Any = None) -> AnthropicProvider:
+        return cls(
+            api_key=settings.provider_api_key(PROVIDER),
+            # Optional setting (a mock upstream, a proxy endpoint); operator-only.
+            base_url=getattr(settings.inference, "anthropic_base_url", None),
+            timeout_seconds=settings.inference.upstream_timeout_seconds,
+            default_max_tokens=min(DEFAULT_MAX_TOKENS, settings.inference.max_tokens_cap),
+            http_client=http_client,
+        )
+
+    def __repr__(self) -> str:  # never the key
+        return f"AnthropicProvider(configured={self.is_configured()})"
+
+    def is_configured(self) -> bool:
+        return bool(self._api_key)
+
+    async def chat(self, request: ChatRequest, deployment: Deployment) -> ChatResult:
+        body = chat_request_to_anthropic(request, deployment.model, self._default_max_tokens)
+        try:
+            message = await self._client().messages.create(**_sdk_arguments(body))
+        except anthropic.AnthropicError as exc:
+            raise provider_error(exc) from _safe_cause(exc)
+        return anthropic_message_to_chat_result(message)
+
+    async def chat_stream(
+        self, request: ChatRequest, deployment: Deployment
+    ) -> AsyncIterator[ChatChunk]:
+        body = chat_request_to_anthropic(request, deployment.model, self._default_max_tokens)
+        try:
+            stream = await self._client().messages.create(**_sdk_arguments(body), stream=True)
+        except anthropic.AnthropicError as exc:
+            raise provider_error(exc) from _safe_cause(exc)
+        # aclosing: a client that hangs up mid-stream must release the upstream connection now.
+        async with (
+            aclosing(_guarded_events(stream)) as events,
+            aclosing(anthropic_stream_to_chunks(events)) as chunks,
+        ):
+            async for chunk in chunks:
+                yield chunk
+
+    def _client(self) -> anthropic.AsyncAnthropic:
+        if self._sdk_client is None:
+            if not self._api_key:
+                raise UpstreamUnavailableError(
+                    "The provider 'anthropic' is not configured (no API key).",
+                    provider=PROVIDER,
+                    code="provider_not_configured",
+                )
+            self._sdk_client = anthropic.AsyncAnthropic(
+                api_key=self._api_key,
+                base_url=self._base_url,
+                timeout=self._timeout_seconds,
+                max_retries=0,  # the router owns retries
+                http_client=self._http_client,
+            )
+        return self._sdk_client
+
+
+def provider_error(exc: anthropic.AnthropicError) -> ProviderError:
+    """Our error for an `anthropic` SDK error; the message is ours, never the upstream body."""
+    if isinstance(exc, anthropic.APITimeoutError):
+        return UpstreamTimeoutError(
+            "The upstream provider 'anthropic' timed out.", retryable=True, provider=PROVIDER
+        )
+    if isinstance(exc, anthropic.APIConnectionError):
+        return UpstreamUnavailableError(
+            "The upstream provider 'anthropic' could not be reached.",
+            retryable=True,
+            provider=PROVIDER,
+        )
+    if isinstance(exc, anthropic.APIStatusError):
+        if exc.status_code < 400:
+            # An `error` event inside a 200 stream: the event's error type says what failed.
+            return anthropic_stream_error(exc.body if isinstance(exc.body, dict) else {})
+        return error_for_status(
+            exc.status_code,
+            provider=PROVIDER,
+            retry_after=retry_after_seconds(exc.response.headers),
+        )
+    return UpstreamBadResponseError(
+        "The upstream provider 'anthropic' sent a response the gateway could not read.",
+        retryable=True,
+        provider=PROVIDER,
+    )
+
+
+def _safe_cause(exc: BaseException) -> BaseException | None:
+    """What to chain under our error. A status error's message holds the upstream body, which
+    can echo what was sent; logs and traces see chained exceptions, so those are cut. Connection
+    errors carry no body and help debugging."""
+    return exc if isinstance(exc, anthropic.APIConnectionError) else None
+
+
+async def _guarded_events(stream: Any) -> AsyncGenerator[Any, None]:
+    """The SDK's events, with its failures mid-stream turned into ours (and the stream closed).
+
+    A broken transport is a cut stream (UpstreamBadResponseError); `retryable` is set because the
+    router retries a stream only before its first chunk, when nothing has reached the client.
+    """
+    try:
+        async for event in stream:
+            yield event
+    except anthropic.APIStatusError as exc:
+        raise provider_error(exc) from _safe_cause(exc)
+    except Exception as exc:
+        raise UpstreamBadResponseError(
+            "The upstream provider 'anthropic' ended the stream before the answer was complete.",
+            retryable=True,
+            provider=PROVIDER,
+        ) from exc
+    finally:
+        close = getattr(stream, "close", None)
+        if close is not None:
+            await close()
+
+
+def _sdk_arguments(body: dict[str, Any]) -> dict[str, Any]:
+    arguments = {key: value for key, value in body.items() if key not in SAMPLING_PARAMETERS}
+    sampling = {key: body[key] for key in SAMPLING_PARAMETERS if key in body}
+    if sampling:
+        arguments["extra_body"] = sampling
+    return arguments

@@ -1,0 +1,112 @@
+"""Alarms exist for what pages someone, and every one of them notifies the alarm topic."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from tests.infra.cfn import ref_id, referenced_ids
+from tests.infra.conftest import Synth
+
+
+def _topic_id(synth: Synth) -> str:
+    (topic,) = synth.of_type("AWS::SNS::Topic")
+    return topic
+
+
+def _alarms(synth: Synth) -> list[dict[str, Any]]:
+    return [a["Properties"] for a in synth.of_type("AWS::CloudWatch::Alarm").values()]
+
+
+def _metric(alarm: dict[str, Any]) -> tuple[str, str]:
+    if "MetricName" in alarm:
+        return alarm["Namespace"], alarm["MetricName"]
+    (stat,) = [m["MetricStat"] for m in alarm["Metrics"] if "MetricStat" in m]
+    return stat["Metric"]["Namespace"], stat["Metric"]["MetricName"]
+
+
+def _dimension_refs(alarm: dict[str, Any]) -> set[str]:
+    return referenced_ids(alarm.get("Dimensions", [])) | referenced_ids(alarm.get("Metrics", []))
+
+
+def test_every_alarm_notifies_the_topic(any_synth):
+    topic = _topic_id(any_synth)
+    alarms = _alarms(any_synth)
+    assert alarms
+    for alarm in alarms:
+        assert [ref_id(a) for a in alarm["AlarmActions"]] == [topic], alarm["AlarmDescription"]
+        assert [ref_id(a) for a in alarm["OKActions"]] == [topic]
+
+
+def test_api_5xx_rate_and_p99_latency_alarms(any_synth):
+    by_metric = {
+        (_metric(a), a.get("Statistic") or a.get("ExtendedStatistic")): a
+        for a in _alarms(any_synth)
+    }
+    five_xx = by_metric[(("AWS/ApiGateway", "5XXError"), "Average")]
+    assert 0 < five_xx["Threshold"] <= 0.1  # a rate, not a count
+    latency = by_metric[(("AWS/ApiGateway", "Latency"), "p99")]
+    assert latency["Threshold"] > 0
+
+
+def test_lambda_errors_and_throttles_alarm_for_every_function(any_synth):
+    for fn in any_synth.stack.functions.values():
+        fn_id = any_synth.logical_id(fn.function)
+        metrics = {_metric(a)[1] for a in _alarms(any_synth) if fn_id in _dimension_refs(a)}
+        assert {"Errors", "Throttles"} <= metrics, fn_id
+
+
+def test_a_dlq_holding_anything_raises_an_alarm(any_synth):
+    queues = any_synth.of_type("AWS::SQS::Queue")
+    dlqs = {
+        ref_id(q["Properties"]["RedrivePolicy"]["deadLetterTargetArn"])
+        for q in queues.values()
+        if "RedrivePolicy" in q["Properties"]
+    }
+    assert len(dlqs) == 2
+    for dlq in dlqs:
+        (alarm,) = [a for a in _alarms(any_synth) if dlq in _dimension_refs(a)]
+        assert _metric(alarm) == ("AWS/SQS", "ApproximateNumberOfMessagesVisible")
+        assert alarm["Threshold"] == 1
+        assert alarm["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
+
+
+def test_sagemaker_5xx_alarm_only_with_the_endpoint(default_synth, full_synth):
+    assert not [a for a in _alarms(default_synth) if _metric(a)[0] == "AWS/SageMaker"]
+    (alarm,) = [
+        a for a in _alarms(full_synth) if _metric(a) == ("AWS/SageMaker", "Invocation5XXErrors")
+    ]
+    assert alarm["Threshold"] >= 1
+
+
+def test_alarm_subscribers_come_from_context(default_synth, full_synth):
+    assert default_synth.of_type("AWS::SNS::Subscription") == {}
+    (sub,) = full_synth.of_type("AWS::SNS::Subscription").values()
+    assert sub["Properties"]["Protocol"] == "email"
+    assert sub["Properties"]["Endpoint"] == "ops@example.com"
+
+
+def _dashboard_body(synth: Synth) -> str:
+    (dashboard,) = synth.of_type("AWS::CloudWatch::Dashboard").values()
+    return json.dumps(dashboard["Properties"]["DashboardBody"])
+
+
+def test_the_dashboard_shows_the_gateway_the_queues_and_the_model(default_synth, full_synth):
+    body = _dashboard_body(default_synth)
+    for needle in (
+        "4XXError",
+        "5XXError",
+        "p99",
+        "/v1/chat/completions",
+        "InputTokens",
+        "OutputTokens",
+        "CostUSD",
+        "CacheHits",
+        "Throttles",
+        "ApproximateAgeOfOldestMessage",
+        "ApproximateNumberOfMessagesVisible",
+    ):
+        assert needle in body, needle
+    assert "GPUUtilization" not in body
+    full = _dashboard_body(full_synth)
+    assert "GPUUtilization" in full and "ModelLatency" in full and "Invocations" in full
