@@ -57,7 +57,7 @@ def cmd_dev(args: argparse.Namespace) -> int:
 
 def cmd_create_user(args: argparse.Namespace) -> int:
     _prepare(args)
-    from inference_core.auth.service import create_user
+    from inference_core.admin import create_user
 
     password = args.password or getpass.getpass("Password for the new user: ")
     user = create_user(args.email, password, superuser=args.superuser, name=args.name)
@@ -67,7 +67,7 @@ def cmd_create_user(args: argparse.Namespace) -> int:
 
 def cmd_create_key(args: argparse.Namespace) -> int:
     _prepare(args)
-    from inference_core.auth.service import create_api_key_for_email
+    from inference_core.admin import create_api_key_for_email
 
     models = [m.strip() for m in args.models.split(",")] if args.models else None
     key = create_api_key_for_email(args.email, name=args.name, allowed_models=models, rpm_limit=args.rpm)
@@ -125,8 +125,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from inference_core.errors import InferenceCoreError
+
     args = build_parser().parse_args(argv)
-    return int(args.func(args) or 0)
+    try:
+        return int(args.func(args) or 0)
+    except (InferenceCoreError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

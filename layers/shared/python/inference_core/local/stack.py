@@ -158,7 +158,7 @@ class LocalStack:
     def seed(self) -> dict[str, str]:
         """The first superuser and an API key, created through the same service as the API's."""
         from inference_core.api.deps import reset_dependencies
-        from inference_core.auth.service import create_api_key_for_email, create_user
+        from inference_core.admin import create_api_key_for_email, create_user
         from inference_core.settings import get_settings
 
         get_settings.cache_clear()
