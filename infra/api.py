@@ -74,6 +74,7 @@ class GatewayApi(Construct):
         timeout: Duration,
         stream_timeout: Duration,
         lwa_layer_version: int,
+        snap_start: bool,
         stage_name: str,
         throttle_rate_limit: int,
         throttle_burst_limit: int,
@@ -99,7 +100,8 @@ class GatewayApi(Construct):
             environment=environment,
             log_retention=log_retention,
             removal_policy=removal_policy,
-            snap_start=True,
+            publish=True,
+            snap_start=snap_start,
         )
         web_adapter = lambda_.LayerVersion.from_layer_version_arn(
             self,
@@ -126,7 +128,8 @@ class GatewayApi(Construct):
             },
             log_retention=log_retention,
             removal_policy=removal_policy,
-            snap_start=True,
+            publish=True,
+            snap_start=snap_start,
         )
 
         self.access_logs = logs.LogGroup(

@@ -87,7 +87,10 @@ class InfraConfig:
     hosted_zone_name: str | None = None
 
     # Functions
+    # Lambda Web Adapter layer version (30 is the first with SnapStart hooks for zip functions).
     lwa_layer_version: int = 30
+    # SnapStart on both API functions (each cached snapshot costs while the version is live).
+    snap_start: bool = True
     api_memory_mb: int = 1024
     api_timeout_seconds: int = 29
     stream_timeout_seconds: int = 300
@@ -187,6 +190,7 @@ class InfraConfig:
             hosted_zone_id=ctx("hosted_zone_id") or None,
             hosted_zone_name=ctx("hosted_zone_name") or None,
             lwa_layer_version=int(ctx("lwa_layer_version", d.lwa_layer_version)),
+            snap_start=_truthy(ctx("snap_start", d.snap_start)),
             api_memory_mb=int(ctx("api_memory_mb", d.api_memory_mb)),
             api_timeout_seconds=int(ctx("api_timeout_seconds", d.api_timeout_seconds)),
             stream_timeout_seconds=int(ctx("stream_timeout_seconds", d.stream_timeout_seconds)),

@@ -61,7 +61,7 @@ class DataStore(Construct):
 
         self.access_logs_bucket = s3.Bucket(
             self,
-            "FilesAccessLogs",
+            "FilesAccessLogsBucket",
             encryption=s3.BucketEncryption.S3_MANAGED,
             block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
             enforce_ssl=True,
@@ -71,7 +71,7 @@ class DataStore(Construct):
         )
         self.files_bucket = s3.Bucket(
             self,
-            "Files",
+            "FilesBucket",
             encryption=s3.BucketEncryption.S3_MANAGED,
             block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
             enforce_ssl=True,
@@ -121,7 +121,7 @@ class DataStore(Construct):
     ) -> dynamodb.Table:
         return dynamodb.Table(
             self,
-            logical_name,
+            f"{logical_name}Table",
             partition_key=_attribute(hash_key),
             sort_key=_attribute(range_key) if range_key else None,
             billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,

@@ -38,6 +38,7 @@ class GatewayFunction(Construct):
         environment: Mapping[str, str],
         log_retention: logs.RetentionDays,
         removal_policy: RemovalPolicy,
+        publish: bool = False,
         snap_start: bool = False,
         log_level: str = "INFO",
     ) -> None:
@@ -76,14 +77,18 @@ class GatewayFunction(Construct):
             log_group=self.log_group,
             tracing=lambda_.Tracing.ACTIVE,
             snap_start=lambda_.SnapStartConf.ON_PUBLISHED_VERSIONS if snap_start else None,
+            # A superseded version goes when the alias moves on: with SnapStart, every version
+            # kept would keep its snapshot cached (and billed).
+            current_version_options=lambda_.VersionOptions(removal_policy=RemovalPolicy.DESTROY),
             environment={**environment, "POWERTOOLS_LOG_LEVEL": log_level},
         )
         self.alias: lambda_.Alias | None = None
-        if snap_start:
+        if publish or snap_start:
             # SnapStart snapshots published versions only; callers invoke the alias, never $LATEST.
             self.alias = lambda_.Alias(
                 self, "Live", alias_name="live", version=self.function.current_version
             )
+        if snap_start:
             Annotations.of(self.function).acknowledge_warning(
                 "@aws-cdk/aws-lambda:snapStartRequirePublish",
                 "current_version publishes a version on every change; the alias points at it",

@@ -122,6 +122,7 @@ class InferenceCoreStack(Stack):
             timeout=Duration.seconds(config.api_timeout_seconds),
             stream_timeout=Duration.seconds(config.stream_timeout_seconds),
             lwa_layer_version=config.lwa_layer_version,
+            snap_start=config.snap_start,
             stage_name=config.stage_name,
             throttle_rate_limit=config.throttle_rate_limit,
             throttle_burst_limit=config.throttle_burst_limit,

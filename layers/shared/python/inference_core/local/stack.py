@@ -110,6 +110,7 @@ class LocalStack:
             logs / "model.log",
         )
         _wait_http(f"{self.aws_url}/moto-api/", "embedded AWS", self.children)
+        os.environ.update(self.environment({}))
         queue_urls = self.provision()
         env = self.environment(queue_urls)
         os.environ.update(env)

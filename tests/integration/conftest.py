@@ -1,4 +1,4 @@
-"""Fixtures for auth over moto (in-process): the tables and the mail queue, the app driven through
+"""Fixtures for the integration suites over moto (in-process): the tables and the mail queue, the app driven through
 the real Mangum handler with API Gateway REST proxy events (or Starlette's TestClient), a probe app
 for the inference dependency, a DynamoDB call counter, and helpers to register and sign in.
 
@@ -30,7 +30,7 @@ from moto import mock_aws
 from inference_core.auth.deps import get_inference_principal
 from inference_core.auth.principal import Principal
 
-REPO = Path(__file__).resolve().parents[3]
+REPO = Path(__file__).resolve().parents[2]
 API_HANDLER_PATH = REPO / "functions" / "api" / "handler.py"
 REGION = "us-east-1"
 PASSWORD = "correct horse battery staple"

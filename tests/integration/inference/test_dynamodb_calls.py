@@ -1,0 +1,88 @@
+"""DynamoDB calls per inference request, counted with a botocore event hook (deterministic, so
+asserted): a chat completion makes at most 3 on a cache miss and 2 on a hit."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from typing import Any
+
+import pytest
+
+CHAT = {"model": "scripted", "messages": [{"role": "user", "content": "Hi"}], "max_tokens": 20}
+
+
+@pytest.fixture
+def all_dynamodb_calls(aws: Any, upstream: Any) -> list[str]:
+    """Hook every PynamoDB model's botocore client (each model has its own connection)."""
+    from inference_core.api.deps import get_inference_service
+    from inference_core.auth.deps import get_auth_settings
+    from inference_core.db.models import ALL_MODELS
+
+    get_auth_settings()
+    get_inference_service()
+    operations: list[str] = []
+    seen: set[int] = set()
+    for model in ALL_MODELS:
+        client = model._get_connection().connection.client
+        if id(client) not in seen:
+            seen.add(id(client))
+            client.meta.events.register("before-call.dynamodb", lambda model, **_: operations.append(model.name))
+    return operations
+
+
+@pytest.fixture
+def frozen_key(make_account: Any, gateway: Any, api_handler: Any) -> Any:
+    """An API key, with the rate-window clock frozen mid-minute (no window rollover mid-test)."""
+    from inference_core.auth.deps import get_clock
+
+    account = make_account()
+    key = gateway.call("POST", "/v1/auth/api-keys", {"name": "t"}, token=account.access_token).json()["key"]
+    app = api_handler.__self__.app if hasattr(api_handler, "__self__") else None
+    app = app or __import__("api_lambda_handler").handler.app
+    app.dependency_overrides[get_clock] = lambda: (lambda: 1_800_000_030.0)
+    yield key
+    app.dependency_overrides.pop(get_clock, None)
+
+
+def test_cache_miss_makes_three_calls_and_a_hit_two(gateway: Any, frozen_key: str, all_dynamodb_calls: list[str]) -> None:
+    # The first request of a minute also starts the key's rate window (once per key per minute).
+    warm = gateway.call("POST", "/v1/chat/completions", {**CHAT, "temperature": 0.1}, token=frozen_key)
+    assert warm.status == 200
+    all_dynamodb_calls.clear()
+
+    miss = gateway.call("POST", "/v1/chat/completions", CHAT, token=frozen_key)
+    assert miss.headers["x-cache"] == "miss"
+    # authorize + count the request, read the cache, record usage + fill the cache
+    assert all_dynamodb_calls == ["UpdateItem", "GetItem", "BatchWriteItem"]
+    all_dynamodb_calls.clear()
+
+    hit = gateway.call("POST", "/v1/chat/completions", CHAT, token=frozen_key)
+    assert hit.headers["x-cache"] == "hit"
+    # authorize + count the request, read the cache
+    assert all_dynamodb_calls == ["UpdateItem", "GetItem"]
+
+
+def test_importing_the_api_handler_loads_no_provider_sdk() -> None:
+    probe = (
+        "import sys, json; sys.path.insert(0, 'functions/api'); import handler; "
+        "print(json.dumps(sorted(m for m in ('openai', 'anthropic', 'llama_cpp', 'moto') if m in sys.modules)))"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert json.loads(out.stdout.strip().splitlines()[-1]) == []
+
+
+def test_the_request_log_line_has_usage_and_no_secret(
+    gateway: Any, upstream: Any, frozen_key: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level("INFO")
+    response = gateway.call("POST", "/v1/chat/completions", CHAT, token=frozen_key)
+    assert response.status == 200
+    lines = [r for r in caplog.records if r.getMessage() == "inference request"]
+    assert len(lines) == 1
+    line = lines[0].__dict__
+    assert (line["input_tokens"], line["output_tokens"], line["model"]) == (11, 5, "scripted")
+    assert line["cost_usd"] > 0 and line["cache_hit"] is False and "latency_ms" in line
+    everything = "\n".join(f"{r.getMessage()} {r.__dict__}" for r in caplog.records)
+    assert frozen_key not in everything
