@@ -28,10 +28,12 @@ BODY = {"model": "bench", "messages": [{"role": "user", "content": "hello"}], "m
 
 def percentile(samples: list[float], p: float) -> float:
     ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
-def timed_posts(client: httpx.Client, url: str, headers: dict[str, str], stream: bool) -> list[float]:
+def timed_posts(
+    client: httpx.Client, url: str, headers: dict[str, str], stream: bool
+) -> list[float]:
     samples = []
     for _ in range(REQUESTS):
         body = {**BODY, "stream": stream}
@@ -54,8 +56,21 @@ def timed_posts(client: httpx.Client, url: str, headers: dict[str, str], stream:
 def main() -> None:
     mock_port = free_port()
     mock = subprocess.Popen([sys.executable, str(ROOT / "bench/mock_openai.py"), str(mock_port)])
-    registry = {"default_model": "bench", "models": {"bench": {"deployments": [
-        {"provider": "openai", "model": "gpt-mock", "input_price_per_mtok": 1, "output_price_per_mtok": 2}]}}}
+    registry = {
+        "default_model": "bench",
+        "models": {
+            "bench": {
+                "deployments": [
+                    {
+                        "provider": "openai",
+                        "model": "gpt-mock",
+                        "input_price_per_mtok": 1,
+                        "output_price_per_mtok": 2,
+                    }
+                ]
+            }
+        },
+    }
     with tempfile.TemporaryDirectory() as tmp:
         registry_path = Path(tmp, "models.json")
         registry_path.write_text(json.dumps(registry))
@@ -83,12 +98,25 @@ def main() -> None:
         finally:
             mock.terminate()
             mock.wait()
-    print(f"Gateway-added latency over a mock OpenAI upstream on loopback ({REQUESTS} sequential requests each)")
-    print(f"  {'':22s} {'direct p50':>11s} {'direct p99':>11s} {'gateway p50':>12s} {'gateway p99':>12s} {'added p50':>10s}")
+    print(
+        f"Gateway-added latency over a mock OpenAI upstream on loopback ({REQUESTS} sequential requests each)"
+    )
+    print(
+        f"  {'':22s} {'direct p50':>11s} {'direct p99':>11s} {'gateway p50':>12s} {'gateway p99':>12s} {'added p50':>10s}"
+    )
     for label, direct, via in rows:
-        d50, d99, g50, g99 = (percentile(direct, 50), percentile(direct, 99), percentile(via, 50), percentile(via, 99))
-        print(f"  {label:22s} {d50:9.2f}ms {d99:9.2f}ms {g50:10.2f}ms {g99:10.2f}ms {g50 - d50:8.2f}ms")
-    print(f"  (median of all gateway samples: {statistics.median(rows[0][2]):.2f} ms; DynamoDB is moto's server on loopback)")
+        d50, d99, g50, g99 = (
+            percentile(direct, 50),
+            percentile(direct, 99),
+            percentile(via, 50),
+            percentile(via, 99),
+        )
+        print(
+            f"  {label:22s} {d50:9.2f}ms {d99:9.2f}ms {g50:10.2f}ms {g99:10.2f}ms {g50 - d50:8.2f}ms"
+        )
+    print(
+        f"  (median of all gateway samples: {statistics.median(rows[0][2]):.2f} ms; DynamoDB is moto's server on loopback)"
+    )
 
 
 if __name__ == "__main__":

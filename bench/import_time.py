@@ -27,7 +27,10 @@ print(json.dumps({{"ms": elapsed * 1000, "heavy": heavy}}))
 """
 
 CASES = {
-    "baseline: fastapi + mangum + boto3 + pydantic": ([], "import fastapi, mangum, boto3, pydantic"),
+    "baseline: fastapi + mangum + boto3 + pydantic": (
+        [],
+        "import fastapi, mangum, boto3, pydantic",
+    ),
     "functions/api/handler.py": ([str(ROOT / "functions/api")], "import handler"),
     "functions/worker/handler.py": ([str(ROOT / "functions/worker")], "import handler"),
     "functions/mailer/handler.py": ([str(ROOT / "functions/mailer")], "import handler"),
@@ -39,7 +42,9 @@ def measure(paths: list[str], stmt: str) -> tuple[float, list[str]]:
     for _ in range(RUNS):
         out = subprocess.run(
             [sys.executable, "-c", PROBE.format(paths=paths, stmt=stmt)],
-            capture_output=True, text=True, check=True,
+            capture_output=True,
+            text=True,
+            check=True,
             env={"PATH": "/usr/bin:/bin", "AWS_DEFAULT_REGION": "us-east-1"},
         )
         result = json.loads(out.stdout.strip().splitlines()[-1])

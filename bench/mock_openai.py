@@ -25,27 +25,54 @@ async def chat_completions(request: Request) -> Response:
         async def events():  # type: ignore[no-untyped-def]
             for i, word in enumerate(WORDS):
                 chunk = {
-                    "id": "chatcmpl-mock", "object": "chat.completion.chunk", "created": created,
+                    "id": "chatcmpl-mock",
+                    "object": "chat.completion.chunk",
+                    "created": created,
                     "model": body["model"],
-                    "choices": [{"index": 0, "delta": {"content": word} if i else {"role": "assistant", "content": word},
-                                 "finish_reason": None}],
+                    "choices": [
+                        {
+                            "index": 0,
+                            "delta": {"content": word}
+                            if i
+                            else {"role": "assistant", "content": word},
+                            "finish_reason": None,
+                        }
+                    ],
                 }
                 yield f"data: {json.dumps(chunk)}\n\n"
-            final = {"id": "chatcmpl-mock", "object": "chat.completion.chunk", "created": created,
-                     "model": body["model"], "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}
+            final = {
+                "id": "chatcmpl-mock",
+                "object": "chat.completion.chunk",
+                "created": created,
+                "model": body["model"],
+                "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}],
+            }
             yield f"data: {json.dumps(final)}\n\n"
-            usage = {"id": "chatcmpl-mock", "object": "chat.completion.chunk", "created": created,
-                     "model": body["model"], "choices": [],
-                     "usage": {"prompt_tokens": 10, "completion_tokens": 16, "total_tokens": 26}}
+            usage = {
+                "id": "chatcmpl-mock",
+                "object": "chat.completion.chunk",
+                "created": created,
+                "model": body["model"],
+                "choices": [],
+                "usage": {"prompt_tokens": 10, "completion_tokens": 16, "total_tokens": 26},
+            }
             yield f"data: {json.dumps(usage)}\n\n"
             yield "data: [DONE]\n\n"
 
         return StreamingResponse(events(), media_type="text/event-stream")
     return JSONResponse(
         {
-            "id": "chatcmpl-mock", "object": "chat.completion", "created": created, "model": body["model"],
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": "".join(WORDS)},
-                         "finish_reason": "stop"}],
+            "id": "chatcmpl-mock",
+            "object": "chat.completion",
+            "created": created,
+            "model": body["model"],
+            "choices": [
+                {
+                    "index": 0,
+                    "message": {"role": "assistant", "content": "".join(WORDS)},
+                    "finish_reason": "stop",
+                }
+            ],
             "usage": {"prompt_tokens": 10, "completion_tokens": 16, "total_tokens": 26},
         }
     )

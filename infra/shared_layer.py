@@ -226,8 +226,9 @@ class SharedLayer(Construct):
 def build_registry(*, base_registry: Path, sagemaker: SageMakerConfig) -> dict[str, Any]:
     """The deployed model registry: the operator's file, with the alias of our SageMaker endpoint.
 
-    Deployments that point at the stack's own endpoint are dropped when the endpoint is off, so
-    no alias routes to an endpoint that does not exist; aliases left empty disappear.
+    The stack owns that endpoint, so the file's deployments that name it are dropped: with the
+    endpoint off nothing routes to a missing endpoint, and with it on only `model_alias` (which
+    says which model runs there) does. Aliases left without deployments disappear.
     """
     raw = json.loads(base_registry.read_text())
     models: dict[str, Any] = {}

@@ -151,7 +151,7 @@ class InferenceCoreStack(Stack):
             "Mail",
             identity=config.ses_identity,
             sender=config.sender_address,
-            layers=[shared.layer],
+            layers=inference_layers,
             environment=environment,
             memory_mb=config.mailer_memory_mb,
             timeout=Duration.seconds(config.mailer_timeout_seconds),
@@ -186,10 +186,11 @@ class InferenceCoreStack(Stack):
         data.grant_tables(mailer.role, MAILER_TABLES, write=True)
         data.grant_files(control.role, delete=True)
         data.grant_files(worker.role, delete=False)
+        # Batches are queued by the API (and re-queued by the worker); auth flows and finished
+        # batches queue mail. The data plane only serves inference and queues nothing.
         for fn in (control, worker):
             workers.queue.queue.grant_send_messages(fn.role)
             mail.queue.queue.grant_send_messages(fn.role)
-        # Auth flows (verification, password reset) queue mail from the control plane only.
         for fn in (control, data_plane):
             secrets.jwt_secret.grant_read(fn.role)
         for fn in (control, data_plane, worker):
@@ -241,6 +242,10 @@ class InferenceCoreStack(Stack):
             "IC_PROVIDER_KEYS_SECRET_ARN: put the provider API keys here",
         )
         self._output("SesIdentity", mail.identity_name, "SES identity the mailer sends from")
+        if mail.is_domain_identity:
+            for number, record in enumerate(mail.identity.dkim_records, start=1):
+                self._output(f"SesDkim{number}Name", record.name, "DKIM CNAME record to publish")
+                self._output(f"SesDkim{number}Value", record.value, "DKIM CNAME target")
         self._output(
             "SesConfigurationSet",
             mail.configuration_set.configuration_set_name,
@@ -250,6 +255,18 @@ class InferenceCoreStack(Stack):
             self._output(
                 f"{name}FunctionName", fn.function.function_name, f"{name} Lambda function"
             )
+        # `eval "$(... CliEnvironment ...)"` gives the `inference-core` CLI this deployment (--aws).
+        cli_environment = {
+            "IC_REGION": self.region,
+            **data.environment(),
+            **secrets.environment(),
+            **late_environment,
+        }
+        self._output(
+            "CliEnvironment",
+            " ".join(f"export {name}='{value}';" for name, value in cli_environment.items()),
+            "Shell exports for `inference-core ... --aws` against this stack",
+        )
         if self.model_endpoint is not None:
             self._output(
                 "SageMakerEndpointName", self.model_endpoint.endpoint_name, "model endpoint"

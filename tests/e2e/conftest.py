@@ -42,11 +42,21 @@ def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, 
     env = {k: v for k, v in os.environ.items() if not k.startswith("IC_")}
     env.update({"IC_MODEL_REGISTRY_PATH": str(registry), "IC_DEFAULT_RPM": "600"})
     cmd = [
-        sys.executable, "-m", "inference_core.cli", "--state-dir", str(state_dir), "dev",
-        "--port", str(_free_port()), "--aws-port", str(_free_port()),
-        "--model-port", str(_free_port()), "--quiet",
+        sys.executable,
+        "-m",
+        "inference_core.cli",
+        "--state-dir",
+        str(state_dir),
+        "dev",
+        "--port",
+        str(_free_port()),
+        "--aws-port",
+        str(_free_port()),
+        "--model-port",
+        str(_free_port()),
+        "--quiet",
     ]
-    log = open(state_dir / "dev.log", "wb")  # noqa: SIM115
+    log = open(state_dir / "dev.log", "wb")
     proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env)
     state_file = state_dir / "stack.json"
     deadline = time.monotonic() + START_TIMEOUT
@@ -54,7 +64,9 @@ def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, 
         if proc.poll() is not None or time.monotonic() > deadline:
             proc.kill()
             log.close()
-            pytest.fail("the local stack did not start:\n" + (state_dir / "dev.log").read_text()[-4000:])
+            pytest.fail(
+                "the local stack did not start:\n" + (state_dir / "dev.log").read_text()[-4000:]
+            )
         time.sleep(0.5)
     time.sleep(0.5)  # the state file is written last; let the writer finish
     state = json.loads(state_file.read_text())
@@ -79,12 +91,19 @@ E2E_REGISTRY = {
             "owned_by": "huggingfacetb",
             "embeddings": True,
             "deployments": [
-                {"provider": "sagemaker", "model": "smollm2-local", "input_price_per_mtok": 0.05,
-                 "output_price_per_mtok": 0.1, "context_window": 2048}
+                {
+                    "provider": "sagemaker",
+                    "model": "smollm2-local",
+                    "input_price_per_mtok": 0.05,
+                    "output_price_per_mtok": 0.1,
+                    "context_window": 2048,
+                }
             ],
         },
         "broken": {
-            "deployments": [{"provider": "sagemaker", "model": "no-such-endpoint", "context_window": 2048}]
+            "deployments": [
+                {"provider": "sagemaker", "model": "no-such-endpoint", "context_window": 2048}
+            ]
         },
     },
 }
@@ -94,11 +113,18 @@ E2E_REGISTRY = {
 def openai_client(local_stack: dict[str, Any]) -> Any:
     from openai import OpenAI
 
-    return OpenAI(base_url=local_stack["api_url"] + "/v1", api_key=local_stack["api_key"], max_retries=0, timeout=120)
+    return OpenAI(
+        base_url=local_stack["api_url"] + "/v1",
+        api_key=local_stack["api_key"],
+        max_retries=0,
+        timeout=120,
+    )
 
 
 @pytest.fixture(scope="session")
 def anthropic_client(local_stack: dict[str, Any]) -> Any:
     from anthropic import Anthropic
 
-    return Anthropic(base_url=local_stack["api_url"], api_key=local_stack["api_key"], max_retries=0, timeout=120)
+    return Anthropic(
+        base_url=local_stack["api_url"], api_key=local_stack["api_key"], max_retries=0, timeout=120
+    )

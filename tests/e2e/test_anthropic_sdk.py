@@ -10,7 +10,9 @@ import pytest
 
 def test_message_returns_generated_text(anthropic_client: Any) -> None:
     message = anthropic_client.messages.create(
-        model="smollm2", max_tokens=16, system="You are terse.",
+        model="smollm2",
+        max_tokens=16,
+        system="You are terse.",
         messages=[{"role": "user", "content": "Name a fruit."}],
     )
     assert message.type == "message" and message.role == "assistant"
@@ -35,19 +37,27 @@ def test_message_stream_has_anthropic_events_and_text(anthropic_client: Any) -> 
 
 
 def test_bad_key_is_an_authentication_error(local_stack: dict[str, Any]) -> None:
-    client = anthropic.Anthropic(base_url=local_stack["api_url"], api_key="sk-ic-nope", max_retries=0)
+    client = anthropic.Anthropic(
+        base_url=local_stack["api_url"], api_key="sk-ic-nope", max_retries=0
+    )
     with pytest.raises(anthropic.AuthenticationError):
-        client.messages.create(model="smollm2", max_tokens=4, messages=[{"role": "user", "content": "hi"}])
+        client.messages.create(
+            model="smollm2", max_tokens=4, messages=[{"role": "user", "content": "hi"}]
+        )
 
 
 def test_missing_max_tokens_is_a_bad_request(anthropic_client: Any) -> None:
     with pytest.raises(anthropic.BadRequestError) as caught:
         anthropic_client.messages.create(
-            model="smollm2", messages=[{"role": "user", "content": "hi"}], max_tokens=None  # type: ignore[arg-type]
+            model="smollm2",
+            messages=[{"role": "user", "content": "hi"}],
+            max_tokens=None,  # type: ignore[arg-type]
         )
     assert caught.value.body["type"] == "error"
 
 
 def test_unknown_model_is_not_found(anthropic_client: Any) -> None:
     with pytest.raises(anthropic.NotFoundError):
-        anthropic_client.messages.create(model="claude-none", max_tokens=4, messages=[{"role": "user", "content": "hi"}])
+        anthropic_client.messages.create(
+            model="claude-none", max_tokens=4, messages=[{"role": "user", "content": "hi"}]
+        )

@@ -52,9 +52,15 @@ def test_chat_completion_streams_several_chunks_before_the_last(openai_client: A
     assert usage is not None and usage.completion_tokens > 0
 
 
-def test_identical_request_is_a_cache_hit_and_can_be_replayed_as_a_stream(local_stack: dict[str, Any]) -> None:
-    body = {"model": "smollm2", "messages": [{"role": "user", "content": f"Say yes. {uuid.uuid4().hex}"}],
-            "max_tokens": 8, "temperature": 0}
+def test_identical_request_is_a_cache_hit_and_can_be_replayed_as_a_stream(
+    local_stack: dict[str, Any],
+) -> None:
+    body = {
+        "model": "smollm2",
+        "messages": [{"role": "user", "content": f"Say yes. {uuid.uuid4().hex}"}],
+        "max_tokens": 8,
+        "temperature": 0,
+    }
     headers = {"Authorization": f"Bearer {local_stack['api_key']}"}
     url = local_stack["api_url"] + "/v1/chat/completions"
     with httpx.Client(timeout=120) as client:
@@ -62,13 +68,18 @@ def test_identical_request_is_a_cache_hit_and_can_be_replayed_as_a_stream(local_
         second = client.post(url, json=body, headers=headers)
         streamed = client.post(url, json={**body, "stream": True}, headers=headers)
     assert (first.headers["x-cache"], second.headers["x-cache"]) == ("miss", "hit")
-    assert first.json()["choices"][0]["message"]["content"] == second.json()["choices"][0]["message"]["content"]
+    assert (
+        first.json()["choices"][0]["message"]["content"]
+        == second.json()["choices"][0]["message"]["content"]
+    )
     assert streamed.headers["x-cache"] == "hit"
     assert streamed.text.rstrip().endswith("data: [DONE]")
 
 
 def test_completions(openai_client: Any) -> None:
-    reply = openai_client.completions.create(model="smollm2", prompt="The sky is", max_tokens=8, temperature=0)
+    reply = openai_client.completions.create(
+        model="smollm2", prompt="The sky is", max_tokens=8, temperature=0
+    )
     assert reply.object == "text_completion"
     assert reply.choices[0].text.strip()
 
@@ -90,14 +101,20 @@ def test_models_list_and_retrieve(openai_client: Any) -> None:
 
 
 def test_wrong_key_is_an_authentication_error(local_stack: dict[str, Any]) -> None:
-    client = openai.OpenAI(base_url=local_stack["api_url"] + "/v1", api_key="sk-ic-wrong", max_retries=0)
+    client = openai.OpenAI(
+        base_url=local_stack["api_url"] + "/v1", api_key="sk-ic-wrong", max_retries=0
+    )
     with pytest.raises(openai.AuthenticationError):
-        client.chat.completions.create(model="smollm2", messages=[{"role": "user", "content": "hi"}])
+        client.chat.completions.create(
+            model="smollm2", messages=[{"role": "user", "content": "hi"}]
+        )
 
 
 def test_unknown_model_is_not_found(openai_client: Any) -> None:
     with pytest.raises(openai.NotFoundError):
-        openai_client.chat.completions.create(model="gpt-17", messages=[{"role": "user", "content": "hi"}])
+        openai_client.chat.completions.create(
+            model="gpt-17", messages=[{"role": "user", "content": "hi"}]
+        )
 
 
 def test_empty_messages_is_a_bad_request(openai_client: Any) -> None:
@@ -108,23 +125,31 @@ def test_empty_messages_is_a_bad_request(openai_client: Any) -> None:
 def test_client_cannot_redirect_the_upstream(openai_client: Any) -> None:
     with pytest.raises(openai.BadRequestError):
         openai_client.chat.completions.create(
-            model="smollm2", messages=[{"role": "user", "content": "hi"}],
+            model="smollm2",
+            messages=[{"role": "user", "content": "hi"}],
             extra_body={"api_base": "http://attacker.invalid"},
         )
 
 
 def test_upstream_failure_is_a_server_error(openai_client: Any) -> None:
     with pytest.raises(openai.InternalServerError):
-        openai_client.chat.completions.create(model="broken", messages=[{"role": "user", "content": "hi"}])
+        openai_client.chat.completions.create(
+            model="broken", messages=[{"role": "user", "content": "hi"}]
+        )
 
 
 def _create_key(local_stack: dict[str, Any], **scopes: Any) -> str:
     with httpx.Client(base_url=local_stack["api_url"], timeout=30) as client:
-        login = client.post("/v1/auth/login", json={"email": local_stack["email"], "password": local_stack["password"]})
+        login = client.post(
+            "/v1/auth/login",
+            json={"email": local_stack["email"], "password": local_stack["password"]},
+        )
         login.raise_for_status()
         token = login.json()["access_token"]
         created = client.post(
-            "/v1/auth/api-keys", json={"name": "e2e", **scopes}, headers={"Authorization": f"Bearer {token}"}
+            "/v1/auth/api-keys",
+            json={"name": "e2e", **scopes},
+            headers={"Authorization": f"Bearer {token}"},
         )
         created.raise_for_status()
         return str(created.json()["key"])
@@ -134,7 +159,9 @@ def test_key_without_the_model_is_permission_denied(local_stack: dict[str, Any])
     key = _create_key(local_stack, allowed_models=["broken"])
     client = openai.OpenAI(base_url=local_stack["api_url"] + "/v1", api_key=key, max_retries=0)
     with pytest.raises(openai.PermissionDeniedError):
-        client.chat.completions.create(model="smollm2", messages=[{"role": "user", "content": "hi"}], max_tokens=4)
+        client.chat.completions.create(
+            model="smollm2", messages=[{"role": "user", "content": "hi"}], max_tokens=4
+        )
 
 
 def test_rate_limit_is_a_rate_limit_error_with_retry_after(local_stack: dict[str, Any]) -> None:
@@ -150,23 +177,35 @@ def test_rate_limit_is_a_rate_limit_error_with_retry_after(local_stack: dict[str
 def test_jwt_access_token_works_as_bearer(local_stack: dict[str, Any]) -> None:
     with httpx.Client(base_url=local_stack["api_url"], timeout=60) as client:
         token = client.post(
-            "/v1/auth/login", json={"email": local_stack["email"], "password": local_stack["password"]}
+            "/v1/auth/login",
+            json={"email": local_stack["email"], "password": local_stack["password"]},
         ).json()["access_token"]
     client = openai.OpenAI(base_url=local_stack["api_url"] + "/v1", api_key=token, max_retries=0)
-    reply = client.chat.completions.create(model="smollm2", messages=[{"role": "user", "content": "hi"}], max_tokens=4)
+    reply = client.chat.completions.create(
+        model="smollm2", messages=[{"role": "user", "content": "hi"}], max_tokens=4
+    )
     assert reply.choices[0].message.content is not None
 
 
 def test_native_generate_and_chat_with_history(local_stack: dict[str, Any]) -> None:
     headers = {"Authorization": f"Bearer {local_stack['api_key']}"}
     with httpx.Client(base_url=local_stack["api_url"], timeout=120, headers=headers) as client:
-        generated = client.post("/v1/generate", json={"prompt": "Once upon a time", "max_tokens": 8})
+        generated = client.post(
+            "/v1/generate", json={"prompt": "Once upon a time", "max_tokens": 8}
+        )
         assert generated.status_code == 200
         body = generated.json()
-        assert body["generated_text"].strip() and body["model"] == "smollm2" and body["tokens_generated"] > 0
+        assert (
+            body["generated_text"].strip()
+            and body["model"] == "smollm2"
+            and body["tokens_generated"] > 0
+        )
         first = client.post("/v1/chat", json={"message": "My name is Ada.", "max_tokens": 8})
         session_id = first.json()["session_id"]
-        second = client.post("/v1/chat", json={"message": "What is my name?", "session_id": session_id, "max_tokens": 8})
+        second = client.post(
+            "/v1/chat",
+            json={"message": "What is my name?", "session_id": session_id, "max_tokens": 8},
+        )
         assert second.status_code == 200 and second.json()["history_length"] == 4
         missing = client.post("/v1/chat", json={"message": "hi", "session_id": "nope"})
         assert missing.status_code == 404

@@ -3,6 +3,7 @@ metadata `sam local invoke` needs, and outputs with stable logical ids."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -124,7 +125,18 @@ STABLE_OUTPUTS = {
     "DataPlaneFunctionName",
     "WorkerFunctionName",
     "MailerFunctionName",
+    "CliEnvironment",
 }
+
+
+def test_the_cli_environment_output_exports_every_table_and_the_jwt_secret(default_synth):
+    from inference_core.db.tables import table_specs
+
+    rendered = json.dumps(default_synth.template["Outputs"]["CliEnvironment"]["Value"])
+    for spec in table_specs():
+        assert f"export IC_{spec.setting.upper()}=" in rendered, spec.setting
+    for name in ("IC_REGION", "IC_JWT_SECRET_ARN", "IC_MAIL_QUEUE_URL", "IC_FILES_BUCKET"):
+        assert f"export {name}=" in rendered, name
 
 
 def test_outputs_have_stable_logical_ids(default_synth, full_synth):

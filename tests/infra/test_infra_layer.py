@@ -164,12 +164,19 @@ def test_registry_without_the_endpoint_drops_only_what_routes_to_it(tmp_path):
     assert registry["default_model"] == "gpt-4o-mini"
 
 
-def test_registry_with_the_endpoint_adds_its_alias(tmp_path):
+def test_registry_with_the_endpoint_routes_only_its_own_alias_there(tmp_path):
     config = SageMakerConfig(enabled=True, model_alias="qwen", endpoint_name="inference-core-llm")
     registry = shared_layer.build_registry(
         base_registry=_registry_file(tmp_path, BASE), sagemaker=config
     )
     assert registry["models"]["qwen"]["deployments"][0]["model"] == "inference-core-llm"
+    routed_there = [
+        alias
+        for alias, entry in registry["models"].items()
+        if any(d["model"] == "inference-core-llm" for d in entry["deployments"])
+    ]
+    assert routed_there == ["qwen"]
+    assert registry["models"]["external"]["deployments"][0]["model"] == "someone-elses-endpoint"
     assert registry["default_model"] == "gpt-4o-mini"
 
 

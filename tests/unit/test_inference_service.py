@@ -17,7 +17,13 @@ from inference_core.errors import (
     UpstreamUnavailableError,
 )
 from inference_core.inference.service import InferenceService
-from inference_core.providers.base import ChatChunk, ChatRequest, ChatResult, CompletionRequest, Usage
+from inference_core.providers.base import (
+    ChatChunk,
+    ChatRequest,
+    ChatResult,
+    CompletionRequest,
+    Usage,
+)
 from inference_core.registry import ModelRegistry
 from inference_core.settings import Settings
 
@@ -27,11 +33,18 @@ REGISTRY = ModelRegistry.from_dict(
         "models": {
             "small": {
                 "deployments": [
-                    {"provider": "sagemaker", "model": "ep", "input_price_per_mtok": 2.0,
-                     "output_price_per_mtok": 10.0, "context_window": 1000}
+                    {
+                        "provider": "sagemaker",
+                        "model": "ep",
+                        "input_price_per_mtok": 2.0,
+                        "output_price_per_mtok": 10.0,
+                        "context_window": 1000,
+                    }
                 ]
             },
-            "other": {"deployments": [{"provider": "openai", "model": "gpt", "context_window": 1000}]},
+            "other": {
+                "deployments": [{"provider": "openai", "model": "gpt", "context_window": 1000}]
+            },
         },
     }
 )
@@ -97,7 +110,9 @@ class MemoryCache:
         found = self.items.get(key)
         return found[1] if found and found[0] == tenant_id else None
 
-    def entry(self, key: str, *, tenant_id: str, model: str, response: dict[str, Any], ttl_seconds: int) -> Any:
+    def entry(
+        self, key: str, *, tenant_id: str, model: str, response: dict[str, Any], ttl_seconds: int
+    ) -> Any:
         return (key, tenant_id, response)
 
 
@@ -113,14 +128,18 @@ class MemoryUsage:
             self.cache.items[key] = (tenant, response)
 
 
-def make_service(router: ScriptedRouter | None = None, **inference: Any) -> tuple[InferenceService, ScriptedRouter, MemoryUsage]:
+def make_service(
+    router: ScriptedRouter | None = None, **inference: Any
+) -> tuple[InferenceService, ScriptedRouter, MemoryUsage]:
     settings = Settings()
     for name, value in inference.items():
         setattr(settings.inference, name, value)
     router = router or ScriptedRouter()
     cache = MemoryCache()
     usage = MemoryUsage(cache)
-    service = InferenceService(settings=settings, registry=REGISTRY, router=router, cache=cache, usage=usage)
+    service = InferenceService(
+        settings=settings, registry=REGISTRY, router=router, cache=cache, usage=usage
+    )
     return service, router, usage
 
 
@@ -148,16 +167,26 @@ def test_cache_is_scoped_to_the_tenant_and_the_request() -> None:
     service, router, _ = make_service()
     entry = service.resolve(Caller(), "small", prompt_chars=2, max_tokens=50)
     run(service.chat(Caller("a"), chat(), entry=entry, endpoint="chat", request_id="r1"))
-    other_tenant = run(service.chat(Caller("b"), chat(), entry=entry, endpoint="chat", request_id="r2"))
-    other_prompt = run(service.chat(Caller("a"), chat("Hey"), entry=entry, endpoint="chat", request_id="r3"))
+    other_tenant = run(
+        service.chat(Caller("b"), chat(), entry=entry, endpoint="chat", request_id="r2")
+    )
+    other_prompt = run(
+        service.chat(Caller("a"), chat("Hey"), entry=entry, endpoint="chat", request_id="r3")
+    )
     assert not other_tenant.cached and not other_prompt.cached
     assert len(router.calls) == 3
 
 
 def test_cache_key_ignores_the_end_user_label_but_not_parameters() -> None:
-    a = InferenceService.cache_key("t", "small", ChatRequest(messages=[{"role": "user", "content": "x"}], user="u1"))
-    b = InferenceService.cache_key("t", "small", ChatRequest(messages=[{"role": "user", "content": "x"}], user="u2"))
-    c = InferenceService.cache_key("t", "small", ChatRequest(messages=[{"role": "user", "content": "x"}], temperature=1))
+    a = InferenceService.cache_key(
+        "t", "small", ChatRequest(messages=[{"role": "user", "content": "x"}], user="u1")
+    )
+    b = InferenceService.cache_key(
+        "t", "small", ChatRequest(messages=[{"role": "user", "content": "x"}], user="u2")
+    )
+    c = InferenceService.cache_key(
+        "t", "small", ChatRequest(messages=[{"role": "user", "content": "x"}], temperature=1)
+    )
     d = InferenceService.cache_key("t", "small", CompletionRequest(prompt="x"))
     assert a == b
     assert len({a, c, d}) == 3
@@ -167,7 +196,11 @@ def test_use_cache_false_always_reaches_the_provider() -> None:
     service, router, _ = make_service()
     entry = service.resolve(Caller(), "small", prompt_chars=2, max_tokens=50)
     for rid in ("r1", "r2"):
-        outcome = run(service.chat(Caller(), chat(), entry=entry, endpoint="chat", request_id=rid, use_cache=False))
+        outcome = run(
+            service.chat(
+                Caller(), chat(), entry=entry, endpoint="chat", request_id=rid, use_cache=False
+            )
+        )
         assert not outcome.cached
     assert len(router.calls) == 2
 
@@ -179,7 +212,11 @@ def test_usage_carries_tokens_and_cost_from_the_registry_prices() -> None:
     record = usage.records[0]
     assert (record.input_tokens, record.output_tokens) == (100, 20)
     assert record.cost_usd == pytest.approx((100 * 2.0 + 20 * 10.0) / 1_000_000)
-    assert record.provider == "sagemaker" and record.key_id == "key-1" and record.tenant_id == "tenant-a"
+    assert (
+        record.provider == "sagemaker"
+        and record.key_id == "key-1"
+        and record.tenant_id == "tenant-a"
+    )
 
 
 def test_stream_then_cached_replay_streams_in_several_chunks() -> None:
@@ -187,10 +224,12 @@ def test_stream_then_cached_replay_streams_in_several_chunks() -> None:
     entry = service.resolve(Caller(), "small", prompt_chars=2, max_tokens=50)
 
     async def collect() -> tuple[list[ChatChunk], bool]:
-        outcome = await service.chat_stream(Caller(), chat(), entry=entry, endpoint="chat", request_id="r")
+        outcome = await service.chat_stream(
+            Caller(), chat(), entry=entry, endpoint="chat", request_id="r"
+        )
         return [c async for c in outcome.chunks], outcome.cached
 
-    live, live_cached = run(collect())
+    _live, live_cached = run(collect())
     replay, replay_cached = run(collect())
     assert (live_cached, replay_cached) == (False, True)
     text = "".join(c.content or "" for c in replay)
@@ -211,7 +250,9 @@ def test_stream_then_cached_replay_streams_in_several_chunks() -> None:
         ({"caller": Caller(allowed={"other"})}, PermissionDeniedError),
     ],
 )
-def test_bad_requests_are_refused_before_any_provider(kwargs: dict[str, Any], error: type[Exception]) -> None:
+def test_bad_requests_are_refused_before_any_provider(
+    kwargs: dict[str, Any], error: type[Exception]
+) -> None:
     service, router, usage = make_service(max_prompt_chars=10_000, max_tokens_cap=4096)
     with pytest.raises(error):
         service.resolve(
@@ -224,7 +265,9 @@ def test_bad_requests_are_refused_before_any_provider(kwargs: dict[str, Any], er
 
 
 def test_provider_failure_is_recorded_with_its_code_and_raised() -> None:
-    service, _, usage = make_service(router=ScriptedRouter(fail=UpstreamUnavailableError("down", retryable=True)))
+    service, _, usage = make_service(
+        router=ScriptedRouter(fail=UpstreamUnavailableError("down", retryable=True))
+    )
     entry = service.resolve(Caller(), "small", prompt_chars=2, max_tokens=50)
     with pytest.raises(UpstreamUnavailableError):
         run(service.chat(Caller(), chat(), entry=entry, endpoint="chat", request_id="r1"))

@@ -26,13 +26,25 @@ REGISTRY = {
         "scripted": {
             "embeddings": True,
             "deployments": [
-                {"provider": "sagemaker", "model": "primary", "input_price_per_mtok": 3.0,
-                 "output_price_per_mtok": 15.0, "context_window": 4000},
-                {"provider": "sagemaker", "model": "fallback", "input_price_per_mtok": 1.0,
-                 "output_price_per_mtok": 2.0, "context_window": 4000},
+                {
+                    "provider": "sagemaker",
+                    "model": "primary",
+                    "input_price_per_mtok": 3.0,
+                    "output_price_per_mtok": 15.0,
+                    "context_window": 4000,
+                },
+                {
+                    "provider": "sagemaker",
+                    "model": "fallback",
+                    "input_price_per_mtok": 1.0,
+                    "output_price_per_mtok": 2.0,
+                    "context_window": 4000,
+                },
             ],
         },
-        "other": {"deployments": [{"provider": "sagemaker", "model": "primary", "context_window": 4000}]},
+        "other": {
+            "deployments": [{"provider": "sagemaker", "model": "primary", "context_window": 4000}]
+        },
     },
 }
 
@@ -55,7 +67,9 @@ class ScriptedUpstream(Provider):
         self._maybe_fail(deployment)
         return ChatResult(f"Hello from {deployment.model}", "stop", Usage(11, 5))
 
-    async def chat_stream(self, request: ChatRequest, deployment: Deployment) -> AsyncIterator[ChatChunk]:
+    async def chat_stream(
+        self, request: ChatRequest, deployment: Deployment
+    ) -> AsyncIterator[ChatChunk]:
         self._maybe_fail(deployment)
         for word in ("Hello", " from", f" {deployment.model}"):
             yield ChatChunk(content=word)
@@ -67,7 +81,9 @@ class ScriptedUpstream(Provider):
 
 
 @pytest.fixture
-def upstream(aws: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> Iterator[ScriptedUpstream]:
+def upstream(
+    aws: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Any
+) -> Iterator[ScriptedUpstream]:
     """Point the app's inference service at the scripted upstream through the real Router."""
     import json
 
@@ -80,11 +96,10 @@ def upstream(aws: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> Iterat
     monkeypatch.setenv("IC_RETRY_BASE_DELAY_SECONDS", "0.001")
     monkeypatch.setenv("IC_RETRY_MAX_DELAY_SECONDS", "0.002")
     monkeypatch.setenv("IC_MAX_TOKENS_CAP", "1000")
-    monkeypatch.setenv("IC_MAX_PROMPT_CHARS", "5000")
+    monkeypatch.setenv("IC_MAX_PROMPT_CHARS", "50000")
     get_settings.cache_clear()
     reset_dependencies()
     fake = ScriptedUpstream()
     monkeypatch.setattr("inference_core.providers.create_provider", lambda name, settings: fake)
     yield fake
     reset_dependencies()
-

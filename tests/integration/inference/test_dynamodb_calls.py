@@ -28,7 +28,9 @@ def all_dynamodb_calls(aws: Any, upstream: Any) -> list[str]:
         client = model._get_connection().connection.client
         if id(client) not in seen:
             seen.add(id(client))
-            client.meta.events.register("before-call.dynamodb", lambda model, **_: operations.append(model.name))
+            client.meta.events.register(
+                "before-call.dynamodb", lambda model, **_: operations.append(model.name)
+            )
     return operations
 
 
@@ -38,17 +40,23 @@ def frozen_key(make_account: Any, gateway: Any, api_handler: Any) -> Any:
     from inference_core.auth.deps import get_clock
 
     account = make_account()
-    key = gateway.call("POST", "/v1/auth/api-keys", {"name": "t"}, token=account.access_token).json()["key"]
+    key = gateway.call(
+        "POST", "/v1/auth/api-keys", {"name": "t"}, token=account.access_token
+    ).json()["key"]
     app = api_handler.__self__.app if hasattr(api_handler, "__self__") else None
     app = app or __import__("api_lambda_handler").handler.app
-    app.dependency_overrides[get_clock] = lambda: (lambda: 1_800_000_030.0)
+    app.dependency_overrides[get_clock] = lambda: lambda: 1_800_000_030.0
     yield key
     app.dependency_overrides.pop(get_clock, None)
 
 
-def test_cache_miss_makes_three_calls_and_a_hit_two(gateway: Any, frozen_key: str, all_dynamodb_calls: list[str]) -> None:
+def test_cache_miss_makes_three_calls_and_a_hit_two(
+    gateway: Any, frozen_key: str, all_dynamodb_calls: list[str]
+) -> None:
     # The first request of a minute also starts the key's rate window (once per key per minute).
-    warm = gateway.call("POST", "/v1/chat/completions", {**CHAT, "temperature": 0.1}, token=frozen_key)
+    warm = gateway.call(
+        "POST", "/v1/chat/completions", {**CHAT, "temperature": 0.1}, token=frozen_key
+    )
     assert warm.status == 200
     all_dynamodb_calls.clear()
 

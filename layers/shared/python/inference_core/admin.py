@@ -13,11 +13,16 @@ def auth_service() -> AuthService:
 
     deps.reset_auth_dependencies()
     return deps.get_auth_service(
-        deps.get_auth_settings(), deps.get_users_repo(), deps.get_api_keys_repo(), deps.get_sessions_repo()
+        deps.get_auth_settings(),
+        deps.get_users_repo(),
+        deps.get_api_keys_repo(),
+        deps.get_sessions_repo(),
     )
 
 
-def create_user(email: str, password: str, *, superuser: bool = False, name: str | None = None) -> UserModel:
+def create_user(
+    email: str, password: str, *, superuser: bool = False, name: str | None = None
+) -> UserModel:
     return auth_service().create_user(email, password, superuser=superuser, name=name)
 
 
@@ -34,5 +39,7 @@ def create_api_key_for_email(
     if user is None:
         raise NotFoundError(f"No user with the email {email!r}.")
     principal = service.principal_for_user(user.user_id)
-    created = service.create_api_key(principal, name=name, allowed_models=allowed_models, rpm_limit=rpm_limit)
+    created = service.create_api_key(
+        principal, name=name, allowed_models=allowed_models, rpm_limit=rpm_limit
+    )
     return created.secret

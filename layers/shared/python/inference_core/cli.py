@@ -28,8 +28,10 @@ def _use_local_stack(state_dir: Path) -> bool:
 def _prepare(args: argparse.Namespace) -> None:
     if not args.aws:
         if not _use_local_stack(Path(args.state_dir)) and not os.environ.get("IC_JWT_SECRET_ARN"):
-            sys.exit("no local stack found (run `make dev`), and no AWS settings in the environment "
-                     "(pass --aws after exporting them)")
+            sys.exit(
+                "no local stack found (run `make dev`), and no AWS settings in the environment "
+                "(pass --aws after exporting them)"
+            )
     from inference_core.api.deps import reset_dependencies
     from inference_core.db.models import configure_models
     from inference_core.settings import get_settings
@@ -70,7 +72,9 @@ def cmd_create_key(args: argparse.Namespace) -> int:
     from inference_core.admin import create_api_key_for_email
 
     models = [m.strip() for m in args.models.split(",")] if args.models else None
-    key = create_api_key_for_email(args.email, name=args.name, allowed_models=models, rpm_limit=args.rpm)
+    key = create_api_key_for_email(
+        args.email, name=args.name, allowed_models=models, rpm_limit=args.rpm
+    )
     print(key)
     print("Store this key now: it is not shown again.", file=sys.stderr)
     return 0
@@ -94,7 +98,9 @@ def build_parser() -> argparse.ArgumentParser:
     dev.add_argument("--port", type=int, default=8000, help="the API's port")
     dev.add_argument("--aws-port", type=int, default=5001, help="the embedded AWS (moto) port")
     dev.add_argument("--model-port", type=int, default=8081, help="the local model server's port")
-    dev.add_argument("--no-pollers", action="store_true", help="do not feed the SQS queues to the workers")
+    dev.add_argument(
+        "--no-pollers", action="store_true", help="do not feed the SQS queues to the workers"
+    )
     dev.add_argument("--quiet", action="store_true", help="send the API's log to the state folder")
     dev.set_defaults(func=cmd_dev)
 

@@ -85,7 +85,9 @@ def emit_request_metrics(usage: RequestUsage) -> None:
         service=os.environ.get("POWERTOOLS_SERVICE_NAME", SERVICE),
     )
     metrics.add_dimension(name="model", value=usage.model or "unknown")
-    metrics.add_dimension(name="provider", value=usage.provider or ("cache" if usage.cached else "none"))
+    metrics.add_dimension(
+        name="provider", value=usage.provider or ("cache" if usage.cached else "none")
+    )
     metrics.add_metric(name="Requests", unit=MetricUnit.Count, value=1)
     metrics.add_metric(name="Latency", unit=MetricUnit.Milliseconds, value=usage.latency_ms)
     metrics.add_metric(name="InputTokens", unit=MetricUnit.Count, value=usage.input_tokens)

@@ -11,6 +11,7 @@ from inference_core.api.middleware import RequestContextMiddleware
 
 def create_app() -> FastAPI:
     from inference_core.api.routes import anthropic_compat, auth, health, native, openai_compat
+    from inference_core.api.routes import batches, files, webhooks
 
     app = FastAPI(
         title="Inference Core",
@@ -24,4 +25,7 @@ def create_app() -> FastAPI:
     app.include_router(openai_compat.router)
     app.include_router(anthropic_compat.router)
     app.include_router(native.router)
+    app.include_router(files.router)
+    app.include_router(batches.router)
+    app.include_router(webhooks.router)
     return app

@@ -61,7 +61,9 @@ def error_body(
     return {
         "error": {
             "message": message,
-            "type": _OPENAI_TYPES.get(status, "api_error" if status >= 500 else "invalid_request_error"),
+            "type": _OPENAI_TYPES.get(
+                status, "api_error" if status >= 500 else "invalid_request_error"
+            ),
             "param": param,
             "code": code,
         }
@@ -124,4 +126,6 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         # Log the type only: a foreign exception's text may carry secrets.
         logger.exception("unhandled %s", type(exc).__name__)
-        return error_response(request, 500, "The server had an error while processing your request.")
+        return error_response(
+            request, 500, "The server had an error while processing your request."
+        )

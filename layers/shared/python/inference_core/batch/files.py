@@ -48,7 +48,9 @@ def file_object(file: FileModel) -> dict[str, Any]:
 
 
 def _not_found(file_id: str) -> NotFoundError:
-    return NotFoundError(f"No such File object: {file_id[:64]}", code="file_not_found", param="file_id")
+    return NotFoundError(
+        f"No such File object: {file_id[:64]}", code="file_not_found", param="file_id"
+    )
 
 
 def _clean_filename(name: str | None) -> str:
@@ -97,7 +99,11 @@ class FileService:
                 )
             expires_at = int(self.runtime.clock()) + expires_after_seconds
         return self.store_input(
-            owner_id, file_id=new_file_id(), filename=filename, data=data, parsed=parsed,
+            owner_id,
+            file_id=new_file_id(),
+            filename=filename,
+            data=data,
+            parsed=parsed,
             expires_at=expires_at,
         )
 
@@ -131,7 +137,14 @@ class FileService:
         return file
 
     def store_output(
-        self, owner_id: str, *, file_id: str, batch_id: str, filename: str, data: bytes, line_count: int
+        self,
+        owner_id: str,
+        *,
+        file_id: str,
+        batch_id: str,
+        filename: str,
+        data: bytes,
+        line_count: int,
     ) -> FileModel:
         now = self.runtime.clock()
         file = FileModel(

@@ -43,7 +43,8 @@ EVENT_TYPES = {
 
 def _jsonl(lines: list[dict[str, Any]]) -> bytes:
     return b"".join(
-        json.dumps(line, ensure_ascii=False, separators=(",", ":")).encode() + b"\n" for line in lines
+        json.dumps(line, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
+        for line in lines
     )
 
 
@@ -73,7 +74,9 @@ class Finalizer:
             line = recorded.get(index)
             if line is None:
                 skipped = LineOutcome.skipped(never_ran)
-                errors.append(self._error_line(batch_id, index, custom_ids.get(index), skipped.error, None))
+                errors.append(
+                    self._error_line(batch_id, index, custom_ids.get(index), skipped.error, None)
+                )
             elif line.outcome == OK:
                 output.append(self._output_line(batch_id, line))
             else:
@@ -84,19 +87,29 @@ class Finalizer:
                         "request_id": line.request_id,
                         "body": self._body(line),
                     }
-                errors.append(self._error_line(batch_id, index, line.custom_id, line.error, response))
+                errors.append(
+                    self._error_line(batch_id, index, line.custom_id, line.error, response)
+                )
         output_file_id = error_file_id = None
         if output:
             output_file_id = derived_file_id(batch_id, "output")
             self.files.store_output(
-                job.owner_id, file_id=output_file_id, batch_id=batch_id,
-                filename=f"{batch_id}_output.jsonl", data=_jsonl(output), line_count=len(output),
+                job.owner_id,
+                file_id=output_file_id,
+                batch_id=batch_id,
+                filename=f"{batch_id}_output.jsonl",
+                data=_jsonl(output),
+                line_count=len(output),
             )
         if errors:
             error_file_id = derived_file_id(batch_id, "error")
             self.files.store_output(
-                job.owner_id, file_id=error_file_id, batch_id=batch_id,
-                filename=f"{batch_id}_error.jsonl", data=_jsonl(errors), line_count=len(errors),
+                job.owner_id,
+                file_id=error_file_id,
+                batch_id=batch_id,
+                filename=f"{batch_id}_error.jsonl",
+                data=_jsonl(errors),
+                line_count=len(errors),
             )
         if job.cancelling_at:
             status = "cancelled"
@@ -105,15 +118,24 @@ class Finalizer:
         else:
             status = "completed"
         if not jobs.complete(
-            batch_id, token, status=status, output_file_id=output_file_id, error_file_id=error_file_id
+            batch_id,
+            token,
+            status=status,
+            output_file_id=output_file_id,
+            error_file_id=error_file_id,
         ):
             return None
         done = jobs.get(batch_id)
         if done is not None:
             get_logger().info(
                 "batch finished",
-                extra={"batch_id": batch_id, "status": status, "lines": total,
-                       "output_lines": len(output), "error_lines": len(errors)},
+                extra={
+                    "batch_id": batch_id,
+                    "status": status,
+                    "lines": total,
+                    "output_lines": len(output),
+                    "error_lines": len(errors),
+                },
             )
             self.notify(done)
         return done
@@ -164,21 +186,30 @@ class Finalizer:
             return
         if job.webhook_url:
             message = WebhookMessage(
-                version=MESSAGE_VERSION, type="batch.webhook", batch_id=job.batch_id,
-                event_id=event_id(job.batch_id, job.status), event_type=event_type,
+                version=MESSAGE_VERSION,
+                type="batch.webhook",
+                batch_id=job.batch_id,
+                event_id=event_id(job.batch_id, job.status),
+                event_type=event_type,
             )
             try:
                 self.runtime.queue.send_one(
                     OutgoingMessage(entry_id="w", body=encode(message), message_type=message.type)
                 )
             except InferenceCoreError as exc:
-                log.error("batch webhook not queued", extra={"batch_id": job.batch_id, "error": exc.code})
+                log.error(
+                    "batch webhook not queued", extra={"batch_id": job.batch_id, "error": exc.code}
+                )
         if job.notify_email and job.email:
-            template = "batch_completed" if job.status in ("completed", "cancelled") else "batch_failed"
+            template = (
+                "batch_completed" if job.status in ("completed", "cancelled") else "batch_failed"
+            )
             context: dict[str, Any] = {
                 "batch_id": job.batch_id,
                 "request_counts": {
-                    "total": int(job.total), "completed": int(job.completed), "failed": int(job.failed)
+                    "total": int(job.total),
+                    "completed": int(job.completed),
+                    "failed": int(job.failed),
                 },
                 "output_file_id": job.output_file_id,
                 "error_file_id": job.error_file_id,
@@ -191,7 +222,14 @@ class Finalizer:
                 )
             try:
                 self.runtime.mail(
-                    template, job.email, context, correlation_id=job.batch_id, settings=self.runtime.settings
+                    template,
+                    job.email,
+                    context,
+                    correlation_id=job.batch_id,
+                    settings=self.runtime.settings,
                 )
             except Exception as exc:
-                log.error("batch email not queued", extra={"batch_id": job.batch_id, "error": type(exc).__name__})
+                log.error(
+                    "batch email not queued",
+                    extra={"batch_id": job.batch_id, "error": type(exc).__name__},
+                )

@@ -187,5 +187,6 @@ def parse_input(data: bytes, *, max_lines: int, validate_bodies: bool = True) ->
 
 def to_jsonl(lines: list[dict[str, Any]]) -> bytes:
     return b"".join(
-        json.dumps(line, ensure_ascii=False, separators=(",", ":")).encode() + b"\n" for line in lines
+        json.dumps(line, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
+        for line in lines
     )

@@ -81,16 +81,28 @@ class LineOutcome:
     @classmethod
     def skipped(cls, kind: str) -> LineOutcome:
         if kind == CANCELLED:
-            error = {"code": "batch_cancelled", "message": "The batch was cancelled before this request ran."}
+            error = {
+                "code": "batch_cancelled",
+                "message": "The batch was cancelled before this request ran.",
+            }
         else:
-            error = {"code": "batch_expired", "message": "This request could not be executed before the completion window expired."}
+            error = {
+                "code": "batch_expired",
+                "message": "This request could not be executed before the completion window expired.",
+            }
         return cls(kind=kind, error=error)
 
 
 def is_permanent(exc: BaseException) -> bool:
     """True when another try cannot help: the request itself is refused."""
-    if isinstance(exc, InvalidRequestError | NotFoundError | PermissionDeniedError
-                  | AuthenticationError | ConflictError):
+    if isinstance(
+        exc,
+        InvalidRequestError
+        | NotFoundError
+        | PermissionDeniedError
+        | AuthenticationError
+        | ConflictError,
+    ):
         return True
     return isinstance(exc, ProviderError) and exc.code == REQUEST_REJECTED
 
@@ -125,7 +137,9 @@ async def line_body(runtime: BatchRuntime, message: LineMessage) -> dict[str, An
     try:
         payload = json.loads(raw)
     except ValueError:
-        raise InvalidRequestError("The line in the input file is not valid JSON.", code="invalid_line") from None
+        raise InvalidRequestError(
+            "The line in the input file is not valid JSON.", code="invalid_line"
+        ) from None
     body = payload.get("body") if isinstance(payload, dict) else None
     if not isinstance(body, dict):
         raise InvalidRequestError("The line in the input file has no body.", code="invalid_line")
@@ -149,8 +163,11 @@ async def run_line(runtime: BatchRuntime, job: BatchJobModel, message: LineMessa
             max_tokens=request.effective_max_tokens(),
         )
         outcome = await service.chat(
-            principal, request.to_chat_request(), entry=entry,
-            endpoint="batch.chat.completions", request_id=request_id,
+            principal,
+            request.to_chat_request(),
+            entry=entry,
+            endpoint="batch.chat.completions",
+            request_id=request_id,
         )
         payload = chat_completion_body(
             outcome.result, outcome.model, f"chatcmpl-{uuid.uuid4().hex}", created
@@ -158,24 +175,36 @@ async def run_line(runtime: BatchRuntime, job: BatchJobModel, message: LineMessa
         tokens = outcome.result.usage
     elif isinstance(request, CompletionCreateRequest):
         entry = service.resolve(
-            principal, request.model, prompt_chars=len(request.prompt_text), max_tokens=request.max_tokens
+            principal,
+            request.model,
+            prompt_chars=len(request.prompt_text),
+            max_tokens=request.max_tokens,
         )
         outcome = await service.chat(
-            principal, request.to_completion_request(), entry=entry,
-            endpoint="batch.completions", request_id=request_id,
+            principal,
+            request.to_completion_request(),
+            entry=entry,
+            endpoint="batch.completions",
+            request_id=request_id,
         )
-        payload = completion_body(outcome.result, outcome.model, f"cmpl-{uuid.uuid4().hex}", created)
+        payload = completion_body(
+            outcome.result, outcome.model, f"cmpl-{uuid.uuid4().hex}", created
+        )
         tokens = outcome.result.usage
     else:
         assert isinstance(request, EmbeddingCreateRequest)
         inputs = request.inputs
-        entry = service.resolve(principal, request.model, prompt_chars=sum(map(len, inputs)), max_tokens=None)
+        entry = service.resolve(
+            principal, request.model, prompt_chars=sum(map(len, inputs)), max_tokens=None
+        )
         embedded = await service.embed(
             principal, inputs, entry=entry, endpoint="batch.embeddings", request_id=request_id
         )
         payload = embedding_body(
-            embedded.result, embedded.model,
-            dimensions=request.dimensions, encoding_format=request.encoding_format,
+            embedded.result,
+            embedded.model,
+            dimensions=request.dimensions,
+            encoding_format=request.encoding_format,
         )
         tokens = embedded.result.usage
     return LineOutcome(

@@ -160,7 +160,9 @@ BatchMessage = Annotated[
 _ADAPTER: TypeAdapter[Any] = TypeAdapter(BatchMessage)
 
 
-def parse_message(body: str | bytes) -> SubmitMessage | LineMessage | ExpandMessage | WebhookMessage:
+def parse_message(
+    body: str | bytes,
+) -> SubmitMessage | LineMessage | ExpandMessage | WebhookMessage:
     """A validated message, or InvalidBatchMessageError (permanent: the message goes to the DLQ)."""
     try:
         payload = json.loads(body)

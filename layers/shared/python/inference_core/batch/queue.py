@@ -65,12 +65,16 @@ class BatchQueue:
         if self._client is None:
             import boto3
 
-            self._client = boto3.client("sqs", region_name=self._region, endpoint_url=self._endpoint_url)
+            self._client = boto3.client(
+                "sqs", region_name=self._region, endpoint_url=self._endpoint_url
+            )
         return self._client
 
     def _url(self) -> str:
         if not self.queue_url:
-            raise ServiceUnavailableError("No batch queue is configured.", code="queue_not_configured")
+            raise ServiceUnavailableError(
+                "No batch queue is configured.", code="queue_not_configured"
+            )
         return self.queue_url
 
     def send(self, messages: Iterable[OutgoingMessage]) -> int:
@@ -106,7 +110,9 @@ class BatchQueue:
             if not failed:
                 return calls
             if any(f.get("SenderFault") for f in failed):
-                get_logger().error("batch queue refused messages", extra={"codes": [f.get("Code") for f in failed]})
+                get_logger().error(
+                    "batch queue refused messages", extra={"codes": [f.get("Code") for f in failed]}
+                )
                 raise _unavailable()
             pending = {f["Id"]: pending[f["Id"]] for f in failed if f.get("Id") in pending}
             self._sleep(0.2 * 2**attempt)
@@ -122,7 +128,9 @@ class BatchQueue:
         except (ClientError, BotoCoreError) as exc:
             raise _unavailable() from exc
 
-    def dead_letter(self, body: str, *, message_type: str, error_code: str, error_message: str) -> bool:
+    def dead_letter(
+        self, body: str, *, message_type: str, error_code: str, error_message: str
+    ) -> bool:
         """Put a given-up message on the DLQ with its reason; False when no DLQ is configured
         (the caller then lets SQS's own redrive move it)."""
         if not self.dlq_url:
@@ -132,7 +140,9 @@ class BatchQueue:
             {"error_code": error_code[:64], "error_message": error_message[:MAX_REASON_CHARS]},
         )
         try:
-            self.client.send_message(QueueUrl=self.dlq_url, MessageBody=body, MessageAttributes=attributes)
+            self.client.send_message(
+                QueueUrl=self.dlq_url, MessageBody=body, MessageAttributes=attributes
+            )
         except (ClientError, BotoCoreError) as exc:
             raise _unavailable() from exc
         return True

@@ -88,9 +88,8 @@ class BatchRuntime:
     def idempotency(self) -> BasePersistenceLayer:
         """Powertools' DynamoDB persistence layer over the idempotency table (worker only)."""
         if self._idempotency is None:
-            from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
-
             import boto3
+            from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 
             client = boto3.client(
                 "dynamodb",

@@ -101,7 +101,9 @@ def batch_object(job: BatchJobModel) -> dict[str, Any]:
 
 
 def _not_found(batch_id: str) -> NotFoundError:
-    return NotFoundError(f"No such Batch object: {batch_id[:64]}", code="batch_not_found", param="batch_id")
+    return NotFoundError(
+        f"No such Batch object: {batch_id[:64]}", code="batch_not_found", param="batch_id"
+    )
 
 
 def check_metadata(metadata: dict[str, str] | None) -> None:
@@ -135,7 +137,11 @@ class InlineItem(BaseModel):
                 f"Item '{self.custom_id[:64]}' needs exactly one of 'messages', 'prompt' or 'input'.",
                 param="items",
             )
-        url = {"messages": "/v1/chat/completions", "prompt": "/v1/completions", "input": "/v1/embeddings"}[given[0]]
+        url = {
+            "messages": "/v1/chat/completions",
+            "prompt": "/v1/completions",
+            "input": "/v1/embeddings",
+        }[given[0]]
         body = self.model_dump(exclude_none=True, exclude={"custom_id"})
         return {"custom_id": self.custom_id, "method": "POST", "url": url, "body": body}
 
@@ -191,7 +197,9 @@ class BatchService:
         window = COMPLETION_WINDOWS.get(completion_window)
         if window is None:
             raise InvalidRequestError(
-                "completion_window must be '24h'.", code="invalid_completion_window", param="completion_window"
+                "completion_window must be '24h'.",
+                code="invalid_completion_window",
+                param="completion_window",
             )
         check_metadata(metadata)
         file = self.files.get(owner.user_id, input_file_id)
@@ -213,7 +221,9 @@ class BatchService:
         if email is None and not owner.is_anonymous:
             user = self.runtime.users.get(owner.user_id)
             email = user.email if user is not None else None
-        notify = self.settings.batch.batch_email_notifications if notify_email is None else notify_email
+        notify = (
+            self.settings.batch.batch_email_notifications if notify_email is None else notify_email
+        )
         now = self.runtime.clock()
         batch_id = batch_id or new_batch_id()
         job = BatchJobModel(
@@ -234,7 +244,9 @@ class BatchService:
             remaining=int(file.line_count),
             key_id=owner.key_id,
             role=owner.role,
-            allowed_models=sorted(owner.allowed_models) if owner.allowed_models is not None else None,
+            allowed_models=sorted(owner.allowed_models)
+            if owner.allowed_models is not None
+            else None,
             rpm_limit=owner.rpm_limit,
             email=email,
             notify_email=bool(notify and email),
@@ -264,9 +276,13 @@ class BatchService:
                 lines = self._input_lines(job)
             end = self.enqueue(job, lines, 0, self.settings.batch.batch_enqueue_inline_lines)
         except InferenceCoreError as exc:
-            self.jobs.mark_failed(job.batch_id, [{"code": exc.code, "message": exc.message, "param": None, "line": None}])
+            self.jobs.mark_failed(
+                job.batch_id,
+                [{"code": exc.code, "message": exc.message, "param": None, "line": None}],
+            )
             raise ServiceUnavailableError(
-                "The batch could not be queued; it was marked failed. Try again.", code="batch_not_queued"
+                "The batch could not be queued; it was marked failed. Try again.",
+                code="batch_not_queued",
             ) from exc
         self.jobs.mark_in_progress(job.batch_id, enqueued=end)
 
@@ -281,19 +297,33 @@ class BatchService:
         messages = [self._line_message(job, line) for line in lines[start:end]]
         self.runtime.queue.send(messages)
         if end < len(lines):
-            expand = ExpandMessage(version=MESSAGE_VERSION, type="batch.expand", batch_id=job.batch_id, start=end)
-            self.runtime.queue.send_one(OutgoingMessage(entry_id="x", body=encode(expand), message_type=expand.type))
+            expand = ExpandMessage(
+                version=MESSAGE_VERSION, type="batch.expand", batch_id=job.batch_id, start=end
+            )
+            self.runtime.queue.send_one(
+                OutgoingMessage(entry_id="x", body=encode(expand), message_type=expand.type)
+            )
         return end
 
     def _line_message(self, job: BatchJobModel, line: InputLine) -> OutgoingMessage:
         message = LineMessage(
-            version=MESSAGE_VERSION, type="batch.line", batch_id=job.batch_id, index=line.index,
-            custom_id=line.custom_id, url=line.url, body=line.body,  # type: ignore[arg-type]
+            version=MESSAGE_VERSION,
+            type="batch.line",
+            batch_id=job.batch_id,
+            index=line.index,
+            custom_id=line.custom_id,
+            url=line.url,
+            body=line.body,  # type: ignore[arg-type]
         )
         body = encode(message)
         if len(body.encode()) > MAX_INLINE_BODY_BYTES:
             message = message.model_copy(
-                update={"body": None, "body_ref": BodyRef(file_id=job.input_file_id, offset=line.offset, length=line.length)}
+                update={
+                    "body": None,
+                    "body_ref": BodyRef(
+                        file_id=job.input_file_id, offset=line.offset, length=line.length
+                    ),
+                }
             )
             body = encode(message)
         return OutgoingMessage(entry_id=str(line.index), body=body, message_type=message.type)
@@ -329,7 +359,9 @@ class BatchService:
             raise _not_found(batch_id)
         return self.settle_if_stuck(job)
 
-    def list(self, owner: Principal, *, after: str | None, limit: int) -> tuple[list[BatchJobModel], bool]:
+    def list(
+        self, owner: Principal, *, after: str | None, limit: int
+    ) -> tuple[list[BatchJobModel], bool]:
         if not 1 <= limit <= 100:
             raise InvalidRequestError("limit must be between 1 and 100.", param="limit")
         before = None
@@ -352,7 +384,8 @@ class BatchService:
             if current.status in ("cancelling", "cancelled"):
                 return current
             raise ConflictError(
-                f"Cannot cancel a batch with status '{current.status}'.", code="batch_not_cancellable"
+                f"Cannot cancel a batch with status '{current.status}'.",
+                code="batch_not_cancellable",
             )
         return updated
 
@@ -394,8 +427,12 @@ class BatchService:
                 claimed = self.jobs.claim_finalizer(job.batch_id, token, stale_before=stale)
         if not claimed:
             return job
-        get_logger().warning("finalizing a stuck batch", extra={"batch_id": job.batch_id, "status": job.status})
-        return Finalizer(self.runtime).run(job.batch_id, token) or self.jobs.get(job.batch_id) or job
+        get_logger().warning(
+            "finalizing a stuck batch", extra={"batch_id": job.batch_id, "status": job.status}
+        )
+        return (
+            Finalizer(self.runtime).run(job.batch_id, token) or self.jobs.get(job.batch_id) or job
+        )
 
     # ---- the inline form and direct submissions ----
 
@@ -418,13 +455,21 @@ class BatchService:
             )
         batch_id = new_batch_id()
         file = self.files.store_input(
-            owner.user_id, file_id=derived_file_id(batch_id, "input"),
-            filename=f"{batch_id}_input.jsonl", data=data, parsed=parsed,
+            owner.user_id,
+            file_id=derived_file_id(batch_id, "input"),
+            filename=f"{batch_id}_input.jsonl",
+            data=data,
+            parsed=parsed,
         )
         return self.create(
-            owner, input_file_id=file.file_id, endpoint=endpoint,
-            completion_window=request.completion_window, metadata=request.metadata,
-            source="inline", batch_id=batch_id, webhook_url=request.webhook_url,
+            owner,
+            input_file_id=file.file_id,
+            endpoint=endpoint,
+            completion_window=request.completion_window,
+            metadata=request.metadata,
+            source="inline",
+            batch_id=batch_id,
+            webhook_url=request.webhook_url,
             notify_email=request.notify_email,
         )
 
@@ -442,11 +487,17 @@ class BatchService:
             raise InvalidBatchMessageError("the account's API key does not exist or is revoked")
         principal = principal_from_key(key)
         return Principal(
-            user_id=principal.user_id, role=principal.role, key_id=principal.key_id,
-            allowed_models=principal.allowed_models, rpm_limit=principal.rpm_limit, email=user.email,
+            user_id=principal.user_id,
+            role=principal.role,
+            key_id=principal.key_id,
+            allowed_models=principal.allowed_models,
+            rpm_limit=principal.rpm_limit,
+            email=user.email,
         )
 
-    def submit(self, message: SubmitMessage, *, batch_id: str, source: str = "sqs") -> BatchJobModel:
+    def submit(
+        self, message: SubmitMessage, *, batch_id: str, source: str = "sqs"
+    ) -> BatchJobModel:
         """Create (or, on a redelivery, resume) the job a direct submission asks for."""
         owner = self.account_principal(message.account.user_id, message.account.api_key_id)
         existing = self.jobs.get(batch_id)
@@ -463,7 +514,9 @@ class BatchService:
             try:
                 data = self.runtime.store.get(message.input_s3_key)
             except NotFoundError:
-                raise InvalidBatchMessageError("input_s3_key does not exist in the files bucket") from None
+                raise InvalidBatchMessageError(
+                    "input_s3_key does not exist in the files bucket"
+                ) from None
         try:
             self.files.check_size(len(data))
             parsed = parse_input(data, max_lines=self.settings.batch.batch_max_lines)
@@ -471,16 +524,26 @@ class BatchService:
             raise InvalidBatchMessageError(exc.message) from None
         endpoint = message.endpoint or parsed.endpoint
         if endpoint is None:
-            raise InvalidBatchMessageError("the requests use different urls; set one endpoint per job")
+            raise InvalidBatchMessageError(
+                "the requests use different urls; set one endpoint per job"
+            )
         file = self.files.store_input(
-            owner.user_id, file_id=derived_file_id(batch_id, "input"),
-            filename=f"{batch_id}_input.jsonl", data=data, parsed=parsed,
+            owner.user_id,
+            file_id=derived_file_id(batch_id, "input"),
+            filename=f"{batch_id}_input.jsonl",
+            data=data,
+            parsed=parsed,
         )
         try:
             return self.create(
-                owner, input_file_id=file.file_id, endpoint=endpoint,
-                completion_window=message.completion_window, metadata=message.metadata,
-                source=source, batch_id=batch_id, webhook_url=message.webhook_url,
+                owner,
+                input_file_id=file.file_id,
+                endpoint=endpoint,
+                completion_window=message.completion_window,
+                metadata=message.metadata,
+                source=source,
+                batch_id=batch_id,
+                webhook_url=message.webhook_url,
                 notify_email=message.notify_email,
             )
         except ConflictError:
@@ -488,3 +551,67 @@ class BatchService:
             return self.submit(message, batch_id=batch_id, source=source)
         except InvalidRequestError as exc:
             raise InvalidBatchMessageError(exc.message) from None
+
+
+def queue_ingest_submission(
+    runtime: BatchRuntime, *, integration: Any, webhook_id: str, body: bytes
+) -> str:
+    """Queue a verified ingest request as a `batch.submit` message; returns its job id.
+
+    The body is the direct-submission schema without `version`, `type`, `account`, `batch_id`
+    and `input_s3_key` (the integration decides the account; the id comes from the webhook id).
+    """
+    import json
+
+    from pydantic import ValidationError
+
+    from inference_core.batch.errors import FileTooLargeError
+    from inference_core.batch.inputs import describe_validation_error
+    from inference_core.webhooks.ingest import ingest_batch_id
+
+    try:
+        payload = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        raise InvalidRequestError("We could not parse the JSON body of your request.") from None
+    if not isinstance(payload, dict):
+        raise InvalidRequestError("The body must be a JSON object.")
+    reserved = {"version", "type", "account", "batch_id", "input_s3_key"} & payload.keys()
+    if reserved:
+        raise InvalidRequestError(
+            f"These fields are not accepted here: {', '.join(sorted(reserved))}.",
+            param=sorted(reserved)[0],
+        )
+    batch_id = ingest_batch_id(integration.name, webhook_id)
+    try:
+        message = SubmitMessage.model_validate(
+            {
+                **payload,
+                "version": MESSAGE_VERSION,
+                "type": "batch.submit",
+                "account": {"user_id": integration.user_id, "api_key_id": integration.api_key_id},
+                "batch_id": batch_id,
+            }
+        )
+    except ValidationError as exc:
+        raise InvalidRequestError(
+            f"Invalid submission: {describe_validation_error(exc)}.", code="invalid_submission"
+        ) from None
+    assert message.requests is not None
+    settings = runtime.settings
+    if len(message.requests) > settings.batch.batch_max_lines:
+        raise InvalidRequestError(
+            f"A job takes up to {settings.batch.batch_max_lines} requests.", param="requests"
+        )
+    parse_input(to_jsonl([r.model_dump() for r in message.requests]), max_lines=len(message.requests))
+    if message.webhook_url is not None:
+        from inference_core.webhooks.guard import parse_webhook_url
+
+        parse_webhook_url(message.webhook_url, settings)
+    encoded = encode(message)
+    if len(encoded.encode()) > 250 * 1024:
+        raise FileTooLargeError(
+            "The submission is larger than one queue message (250 KiB); upload a file instead.",
+            param="requests",
+        )
+    runtime.queue.send_one(OutgoingMessage(entry_id="s", body=encoded, message_type=message.type))
+    return batch_id

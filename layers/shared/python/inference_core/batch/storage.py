@@ -25,8 +25,14 @@ def _missing(exc: ClientError) -> bool:
 class FileStore:
     """One bucket; `client` is a boto3 S3 client (made lazily from settings when not given)."""
 
-    def __init__(self, bucket: str, *, client: Any | None = None, region: str | None = None,
-                 endpoint_url: str | None = None):
+    def __init__(
+        self,
+        bucket: str,
+        *,
+        client: Any | None = None,
+        region: str | None = None,
+        endpoint_url: str | None = None,
+    ):
         self.bucket = bucket
         self._client = client
         self._region = region
@@ -37,14 +43,18 @@ class FileStore:
         if self._client is None:
             import boto3
 
-            self._client = boto3.client("s3", region_name=self._region, endpoint_url=self._endpoint_url)
+            self._client = boto3.client(
+                "s3", region_name=self._region, endpoint_url=self._endpoint_url
+            )
         return self._client
 
     def put(self, key: str, data: bytes, *, content_type: str = "application/jsonl") -> None:
         try:
             self.client.put_object(Bucket=self.bucket, Key=key, Body=data, ContentType=content_type)
         except (ClientError, BotoCoreError) as exc:
-            raise ServiceUnavailableError("The file storage is unavailable.", code="storage_unavailable") from exc
+            raise ServiceUnavailableError(
+                "The file storage is unavailable.", code="storage_unavailable"
+            ) from exc
 
     def get(self, key: str, *, byte_range: tuple[int, int] | None = None) -> bytes:
         """The object's bytes (or bytes [start, end) of it); NotFoundError if it is gone."""
@@ -57,13 +67,21 @@ class FileStore:
             return bytes(response["Body"].read())
         except ClientError as exc:
             if _missing(exc):
-                raise NotFoundError("The file's content no longer exists.", code="file_not_found") from exc
-            raise ServiceUnavailableError("The file storage is unavailable.", code="storage_unavailable") from exc
+                raise NotFoundError(
+                    "The file's content no longer exists.", code="file_not_found"
+                ) from exc
+            raise ServiceUnavailableError(
+                "The file storage is unavailable.", code="storage_unavailable"
+            ) from exc
         except BotoCoreError as exc:
-            raise ServiceUnavailableError("The file storage is unavailable.", code="storage_unavailable") from exc
+            raise ServiceUnavailableError(
+                "The file storage is unavailable.", code="storage_unavailable"
+            ) from exc
 
     def delete(self, key: str) -> None:
         try:
             self.client.delete_object(Bucket=self.bucket, Key=key)
         except (ClientError, BotoCoreError) as exc:
-            raise ServiceUnavailableError("The file storage is unavailable.", code="storage_unavailable") from exc
+            raise ServiceUnavailableError(
+                "The file storage is unavailable.", code="storage_unavailable"
+            ) from exc

@@ -33,7 +33,13 @@ class CacheRepository:
         return response
 
     def entry(
-        self, cache_key: str, *, tenant_id: str, model: str, response: dict[str, Any], ttl_seconds: int
+        self,
+        cache_key: str,
+        *,
+        tenant_id: str,
+        model: str,
+        response: dict[str, Any],
+        ttl_seconds: int,
     ) -> CacheEntryModel:
         now = self._now()
         return CacheEntryModel(
@@ -48,4 +54,8 @@ class CacheRepository:
 
 def _is_throttle(exc: PynamoDBException) -> bool:
     code = getattr(exc, "cause_response_code", None)
-    return code in ("ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded")
+    return code in (
+        "ProvisionedThroughputExceededException",
+        "ThrottlingException",
+        "RequestLimitExceeded",
+    )

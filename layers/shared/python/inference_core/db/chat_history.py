@@ -21,14 +21,21 @@ class ChatHistoryRepository:
         try:
             item = SessionModel.get(f"{KIND}#{session_id}")
         except SessionModel.DoesNotExist:
-            raise NotFoundError(f"No chat session '{session_id}'.", code="session_not_found") from None
+            raise NotFoundError(
+                f"No chat session '{session_id}'.", code="session_not_found"
+            ) from None
         if item.kind != KIND or item.user_id != user_id or item.expires_at <= self._now():
             raise NotFoundError(f"No chat session '{session_id}'.", code="session_not_found")
         messages: list[dict[str, Any]] = item.messages or []
         return messages
 
     def save(
-        self, session_id: str, user_id: str, model: str, messages: list[dict[str, Any]], ttl_seconds: int
+        self,
+        session_id: str,
+        user_id: str,
+        model: str,
+        messages: list[dict[str, Any]],
+        ttl_seconds: int,
     ) -> None:
         now = int(self._now())
         SessionModel(

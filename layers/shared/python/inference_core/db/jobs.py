@@ -60,7 +60,9 @@ class LineCounts:
 
 
 def _unavailable(exc: Exception) -> ServiceUnavailableError:
-    return ServiceUnavailableError("The batch job store is unavailable.", code="job_store_unavailable")
+    return ServiceUnavailableError(
+        "The batch job store is unavailable.", code="job_store_unavailable"
+    )
 
 
 def _condition_failed(exc: PynamoDBException) -> bool:
@@ -68,7 +70,9 @@ def _condition_failed(exc: PynamoDBException) -> bool:
 
 
 class JobsRepository:
-    def __init__(self, *, now: Callable[[], float] = time.time, sleep: Callable[[float], Any] = time.sleep):
+    def __init__(
+        self, *, now: Callable[[], float] = time.time, sleep: Callable[[float], Any] = time.sleep
+    ):
         self._now = now
         self._sleep = sleep
 
@@ -80,7 +84,9 @@ class JobsRepository:
             job.save(condition=BatchJobModel.pk.does_not_exist())
         except PynamoDBException as exc:
             if _condition_failed(exc):
-                raise ConflictError("A batch with this id already exists.", code="batch_exists") from exc
+                raise ConflictError(
+                    "A batch with this id already exists.", code="batch_exists"
+                ) from exc
             raise _unavailable(exc) from exc
 
     def get(self, batch_id: str, *, consistent: bool = True) -> BatchJobModel | None:
@@ -99,7 +105,10 @@ class JobsRepository:
         try:
             found = list(
                 BatchJobModel.owner_index.query(
-                    owner_id, range_key_condition=condition, scan_index_forward=False, limit=limit + 1
+                    owner_id,
+                    range_key_condition=condition,
+                    scan_index_forward=False,
+                    limit=limit + 1,
                 )
             )
         except PynamoDBException as exc:
@@ -163,7 +172,9 @@ class JobsRepository:
     def skip_lines(self, batch_id: str, count: int, *, kind: str) -> BatchJobModel | None:
         """Account for `count` lines that will never run (cancelled or expired before being
         queued): one update. Returns the job with its new counters, or None if it is closed."""
-        counter = BatchJobModel.cancelled_lines if kind == "cancelled" else BatchJobModel.expired_lines
+        counter = (
+            BatchJobModel.cancelled_lines if kind == "cancelled" else BatchJobModel.expired_lines
+        )
         job = self._update(
             batch_id,
             [BatchJobModel.remaining.add(-count), counter.add(count)],
@@ -251,7 +262,9 @@ class JobsRepository:
 
     # ---- lines ----
 
-    def record_line(self, batch_id: str, line: BatchLineModel, counts: LineCounts, *, token: str) -> LineRecord:
+    def record_line(
+        self, batch_id: str, line: BatchLineModel, counts: LineCounts, *, token: str
+    ) -> LineRecord:
         """Write a line's outcome and count it on its job, exactly once (see the module doc)."""
         for attempt in range(TRANSACTION_ATTEMPTS):
             outcome = self._record(batch_id, line, counts, token=token, last=False)

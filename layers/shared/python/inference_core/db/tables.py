@@ -52,7 +52,9 @@ def _key(model: type[Model], name: str) -> KeySpec:
 def describe(model: type[Model]) -> TableSpec:
     schema: Any = model._get_schema()
     hash_key = next(k["AttributeName"] for k in schema["key_schema"] if k["KeyType"] == "HASH")
-    range_key = next((k["AttributeName"] for k in schema["key_schema"] if k["KeyType"] == "RANGE"), None)
+    range_key = next(
+        (k["AttributeName"] for k in schema["key_schema"] if k["KeyType"] == "RANGE"), None
+    )
     types = {d["AttributeName"]: d["AttributeType"] for d in schema["attribute_definitions"]}
     indexes = []
     for gsi in schema["global_secondary_indexes"]:
@@ -117,7 +119,9 @@ def create_tables(client: Any, names: dict[str, str] | None = None) -> list[str]
                 {"AttributeName": k.name, "KeyType": kt}
                 for k, kt in zip(keys, ("HASH", "RANGE"), strict=False)
             ],
-            "AttributeDefinitions": [{"AttributeName": n, "AttributeType": t} for n, t in attrs.items()],
+            "AttributeDefinitions": [
+                {"AttributeName": n, "AttributeType": t} for n, t in attrs.items()
+            ],
             "BillingMode": "PAY_PER_REQUEST",
         }
         if gsis:

@@ -16,7 +16,12 @@ USAGE_RETENTION_SECONDS = 400 * 24 * 3600
 
 
 class UsageRepository:
-    def __init__(self, *, now: Callable[[], float] = time.time, retention_seconds: int = USAGE_RETENTION_SECONDS):
+    def __init__(
+        self,
+        *,
+        now: Callable[[], float] = time.time,
+        retention_seconds: int = USAGE_RETENTION_SECONDS,
+    ):
         self._now = now
         self._retention = retention_seconds
 
@@ -55,10 +60,14 @@ class UsageRepository:
             if unprocessed:  # throttled: one more try, then give up loudly
                 response = client.batch_write_item(RequestItems=unprocessed)
                 if response.get("UnprocessedItems"):
-                    get_logger().warning("usage record not written (throttled)", extra={"request_id": usage.request_id})
+                    get_logger().warning(
+                        "usage record not written (throttled)",
+                        extra={"request_id": usage.request_id},
+                    )
         except (ClientError, BotoCoreError) as exc:
             get_logger().warning(
-                "usage record not written", extra={"request_id": usage.request_id, "error": type(exc).__name__}
+                "usage record not written",
+                extra={"request_id": usage.request_id, "error": type(exc).__name__},
             )
 
     def list_for_tenant(self, tenant_id: str, limit: int = 100) -> list[UsageRecordModel]:

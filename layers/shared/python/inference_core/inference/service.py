@@ -147,7 +147,11 @@ class InferenceService:
     ) -> ChatOutcome:
         started = self._clock()
         usage = self._new_usage(caller, entry, endpoint, request_id, stream=False)
-        key = self.cache_key(caller.tenant_id, entry.alias, request) if self._caching(use_cache) else None
+        key = (
+            self.cache_key(caller.tenant_id, entry.alias, request)
+            if self._caching(use_cache)
+            else None
+        )
         if key is not None:
             hit = await asyncio.to_thread(self.cache.get, key, caller.tenant_id)
             if hit is not None:
@@ -183,15 +187,17 @@ class InferenceService:
         answer with a proper error status); later ones end the stream with an error chunk."""
         started = self._clock()
         usage = self._new_usage(caller, entry, endpoint, request_id, stream=True)
-        key = self.cache_key(caller.tenant_id, entry.alias, request) if self._caching(use_cache) else None
+        key = (
+            self.cache_key(caller.tenant_id, entry.alias, request)
+            if self._caching(use_cache)
+            else None
+        )
         if key is not None:
             hit = await asyncio.to_thread(self.cache.get, key, caller.tenant_id)
             if hit is not None:
                 result = result_from_cache(hit)
                 usage.cached = True
-                return StreamOutcome(
-                    entry.alias, True, self._replay(result, usage, started), usage
-                )
+                return StreamOutcome(entry.alias, True, self._replay(result, usage, started), usage)
         try:
             if isinstance(request, CompletionRequest):
                 routed = await self.router.complete_stream(entry, request)
@@ -205,7 +211,9 @@ class InferenceService:
         return StreamOutcome(
             entry.alias,
             False,
-            self._relay(routed.chunks, routed.deployment, usage, started, key, caller, entry, prompt_chars),
+            self._relay(
+                routed.chunks, routed.deployment, usage, started, key, caller, entry, prompt_chars
+            ),
             usage,
         )
 
@@ -276,7 +284,13 @@ class InferenceService:
     # ---- embeddings ----
 
     async def embed(
-        self, caller: Caller, inputs: list[str], *, entry: ModelEntry, endpoint: str, request_id: str
+        self,
+        caller: Caller,
+        inputs: list[str],
+        *,
+        entry: ModelEntry,
+        endpoint: str,
+        request_id: str,
     ) -> EmbeddingOutcome:
         if not entry.embeddings:
             raise InvalidRequestError(
@@ -317,7 +331,9 @@ class InferenceService:
         )
         return "v1:" + hashlib.sha256(canonical.encode()).hexdigest()
 
-    def _cache_fill(self, key: str | None, caller: Caller, entry: ModelEntry, result: ChatResult) -> Any:
+    def _cache_fill(
+        self, key: str | None, caller: Caller, entry: ModelEntry, result: ChatResult
+    ) -> Any:
         if key is None or result.finish_reason not in ("stop", "length", "tool_calls"):
             return None
         response = result_to_cache(result)
@@ -372,7 +388,10 @@ def result_to_cache(result: ChatResult) -> dict[str, Any]:
         "content": result.content,
         "finish_reason": result.finish_reason,
         "tool_calls": result.tool_calls,
-        "usage": {"input_tokens": result.usage.input_tokens, "output_tokens": result.usage.output_tokens},
+        "usage": {
+            "input_tokens": result.usage.input_tokens,
+            "output_tokens": result.usage.output_tokens,
+        },
     }
 
 
@@ -394,7 +413,9 @@ def _request_chars(request: ChatRequest | CompletionRequest) -> int:
 
 def _merge_tool_call(calls: dict[int, dict[str, Any]], delta: dict[str, Any]) -> None:
     index = int(delta.get("index", 0))
-    call = calls.setdefault(index, {"id": "", "type": "function", "function": {"name": "", "arguments": ""}})
+    call = calls.setdefault(
+        index, {"id": "", "type": "function", "function": {"name": "", "arguments": ""}}
+    )
     if delta.get("id"):
         call["id"] = delta["id"]
     function = delta.get("function") or {}

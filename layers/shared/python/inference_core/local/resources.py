@@ -28,9 +28,9 @@ def create_queues(sqs: Any) -> dict[str, str]:
     urls: dict[str, str] = {}
     for spec in QUEUES:
         dlq_url = sqs.create_queue(QueueName=f"{spec.name}-dlq")["QueueUrl"]
-        dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"][
-            "QueueArn"
-        ]
+        dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])[
+            "Attributes"
+        ]["QueueArn"]
         url = sqs.create_queue(
             QueueName=spec.name,
             Attributes={

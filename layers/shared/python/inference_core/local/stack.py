@@ -97,15 +97,29 @@ class LocalStack:
         logs = self.config.state_dir
         self._spawn(
             "aws",
-            [sys.executable, "-m", "moto.server", "-H", self.config.host, "-p", str(self.config.moto_port)],
+            [
+                sys.executable,
+                "-m",
+                "moto.server",
+                "-H",
+                self.config.host,
+                "-p",
+                str(self.config.moto_port),
+            ],
             logs / "moto.log",
         )
         self._spawn(
             "model",
             [
-                sys.executable, "-m", "inference_core.local.model_server",
-                "--host", self.config.host, "--port", str(self.config.model_port),
-                "--endpoint-name", LOCAL_ENDPOINT_NAME,
+                sys.executable,
+                "-m",
+                "inference_core.local.model_server",
+                "--host",
+                self.config.host,
+                "--port",
+                str(self.config.model_port),
+                "--endpoint-name",
+                LOCAL_ENDPOINT_NAME,
             ],
             logs / "model.log",
         )
@@ -118,8 +132,15 @@ class LocalStack:
         self._spawn(
             "api",
             [
-                sys.executable, "-m", "uvicorn", "inference_core.api.app:create_app", "--factory",
-                "--host", self.config.host, "--port", str(self.config.api_port),
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "inference_core.api.app:create_app",
+                "--factory",
+                "--host",
+                self.config.host,
+                "--port",
+                str(self.config.api_port),
                 "--no-access-log",
             ],
             logs / "api.log" if self.config.quiet else None,
@@ -129,8 +150,13 @@ class LocalStack:
         seed = self.seed()
         if self.config.pollers:
             self.start_pollers()
-        state = {"api_url": self.api_url, "aws_url": self.aws_url, "model_url": self.model_url,
-                 "env": env, **seed}
+        state = {
+            "api_url": self.api_url,
+            "aws_url": self.aws_url,
+            "model_url": self.model_url,
+            "env": env,
+            **seed,
+        }
         state_file = self.config.state_dir / "stack.json"
         state_file.write_text(json.dumps(state, indent=2))
         state_file.chmod(0o600)
@@ -144,8 +170,12 @@ class LocalStack:
         from inference_core.local.resources import create_bucket, create_queues
         from inference_core.settings import QueueSettings, TableSettings
 
-        kwargs = {"endpoint_url": self.aws_url, "region_name": "us-east-1",
-                  "aws_access_key_id": "local", "aws_secret_access_key": "local"}
+        kwargs = {
+            "endpoint_url": self.aws_url,
+            "region_name": "us-east-1",
+            "aws_access_key_id": "local",
+            "aws_secret_access_key": "local",
+        }
         create_tables(boto3.client("dynamodb", **kwargs), TableSettings().model_dump())
         urls = create_queues(boto3.client("sqs", **kwargs))
         create_bucket(boto3.client("s3", **kwargs), QueueSettings().files_bucket)
@@ -158,8 +188,8 @@ class LocalStack:
 
     def seed(self) -> dict[str, str]:
         """The first superuser and an API key, created through the same service as the API's."""
-        from inference_core.api.deps import reset_dependencies
         from inference_core.admin import create_api_key_for_email, create_user
+        from inference_core.api.deps import reset_dependencies
         from inference_core.settings import get_settings
 
         get_settings.cache_clear()
@@ -192,18 +222,24 @@ class LocalStack:
             thread.join(timeout=5)
         self.children.clear()
 
-    def _spawn(self, name: str, cmd: list[str], log: Path | None, env: dict[str, str] | None = None) -> None:
-        out: Any = open(log, "ab") if log else None  # noqa: SIM115 - kept open for the child's life
+    def _spawn(
+        self, name: str, cmd: list[str], log: Path | None, env: dict[str, str] | None = None
+    ) -> None:
+        out: Any = open(log, "ab") if log else None
         proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT if out else None, env=env)
         self.children.append((name, proc))
 
 
-def _wait_http(url: str, what: str, children: list[tuple[str, subprocess.Popen[bytes]]], timeout: float = 60) -> None:
+def _wait_http(
+    url: str, what: str, children: list[tuple[str, subprocess.Popen[bytes]]], timeout: float = 60
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         for name, proc in children:
             if proc.poll() is not None:
-                raise RuntimeError(f"the {name} process exited with code {proc.returncode} during start-up")
+                raise RuntimeError(
+                    f"the {name} process exited with code {proc.returncode} during start-up"
+                )
         try:
             with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - loopback only
                 if response.status < 500:
@@ -259,7 +295,9 @@ def run(config: StackConfig) -> int:
         while not stopping.is_set():
             for name, proc in stack.children:
                 if proc.poll() is not None:
-                    print(f"the {name} process exited ({proc.returncode}); stopping", file=sys.stderr)
+                    print(
+                        f"the {name} process exited ({proc.returncode}); stopping", file=sys.stderr
+                    )
                     stopping.set()
             stopping.wait(1)
         return 0

@@ -87,7 +87,9 @@ class ChatResult:
     content: str | None
     finish_reason: str  # OpenAI's: "stop" | "length" | "tool_calls" | "content_filter"
     usage: Usage
-    tool_calls: list[dict[str, Any]] | None = None  # OpenAI's shape: id, type, function{name, arguments}
+    tool_calls: list[dict[str, Any]] | None = (
+        None  # OpenAI's shape: id, type, function{name, arguments}
+    )
 
 
 @dataclass

@@ -90,7 +90,9 @@ class WebhookSender:
                 if 200 <= status < 300:
                     return status
                 if status == 410:
-                    raise WebhookGoneError("The webhook receiver answered 410 Gone.", param="webhook_url")
+                    raise WebhookGoneError(
+                        "The webhook receiver answered 410 Gone.", param="webhook_url"
+                    )
                 last = f"HTTP {status}"
             if attempt < attempts - 1:
                 ceiling = limits.webhook_retry_base_seconds * 2**attempt

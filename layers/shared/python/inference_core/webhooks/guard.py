@@ -29,8 +29,14 @@ Resolver = Callable[..., list[tuple[Any, ...]]]
 # Instance metadata and credential endpoints of the clouds this might run on.
 METADATA_ADDRESSES = frozenset(
     ipaddress.ip_address(a)
-    for a in ("169.254.169.254", "169.254.170.2", "169.254.170.23", "fd00:ec2::254", "fd00:ec2::23",
-              "100.100.100.200")
+    for a in (
+        "169.254.169.254",
+        "169.254.170.2",
+        "169.254.170.23",
+        "fd00:ec2::254",
+        "fd00:ec2::23",
+        "100.100.100.200",
+    )
 )
 MAX_URL_CHARS = 2048
 
@@ -149,11 +155,15 @@ def parse_webhook_url(url: str, settings: Settings) -> tuple[str, str, int, str]
     return scheme, host, port or (443 if scheme == "https" else 80), path
 
 
-def resolve_target(url: str, settings: Settings, *, resolver: Resolver = socket.getaddrinfo) -> WebhookTarget:
+def resolve_target(
+    url: str, settings: Settings, *, resolver: Resolver = socket.getaddrinfo
+) -> WebhookTarget:
     """Check `url` and every address its host resolves to; the target to connect to."""
     scheme, host, port, path = parse_webhook_url(url, settings)
     addresses = _addresses(host, port, resolver)
     allow = settings.webhooks.allow_hosts
     for address in addresses:
         check_address(host, address, allow)
-    return WebhookTarget(url=url, scheme=scheme, host=host, port=port, path=path, address=addresses[0])
+    return WebhookTarget(
+        url=url, scheme=scheme, host=host, port=port, path=path, address=addresses[0]
+    )

@@ -43,7 +43,9 @@ def load_integrations(settings: Settings) -> dict[str, Integration]:
     elif settings.webhooks.webhook_ingest_secrets_arn:
         from inference_core.settings import _read_secret
 
-        raw = _read_secret(settings.webhooks.webhook_ingest_secrets_arn, settings.aws.aws_endpoint_url)
+        raw = _read_secret(
+            settings.webhooks.webhook_ingest_secrets_arn, settings.aws.aws_endpoint_url
+        )
     if not raw:
         return {}
     try:

@@ -96,10 +96,14 @@ def master_key(settings: Settings) -> bytes:
     if settings.webhooks.webhook_signing_secret_arn:
         from inference_core.settings import _read_secret
 
-        value = _read_secret(settings.webhooks.webhook_signing_secret_arn, settings.aws.aws_endpoint_url)
+        value = _read_secret(
+            settings.webhooks.webhook_signing_secret_arn, settings.aws.aws_endpoint_url
+        )
         return secret_bytes(value.strip())
     if settings.aws.local_mode:
-        return hmac.new(settings.jwt_signing_secret().encode(), _LOCAL_MASTER_LABEL, hashlib.sha256).digest()
+        return hmac.new(
+            settings.jwt_signing_secret().encode(), _LOCAL_MASTER_LABEL, hashlib.sha256
+        ).digest()
     raise InvalidRequestError(
         "Webhooks are not configured on this gateway (no signing secret).",
         code="webhooks_not_configured",

@@ -51,8 +51,12 @@ async def create_message(
     prompt_chars = len(json.dumps(chat.messages))
     entry = service.resolve(principal, model, prompt_chars=prompt_chars, max_tokens=chat.max_tokens)
     message_id = f"msg_{uuid.uuid4().hex}"
-    common = {"entry": entry, "endpoint": "messages", "request_id": request_id(request),
-              "use_cache": cache_allowed(request)}
+    common = {
+        "entry": entry,
+        "endpoint": "messages",
+        "request_id": request_id(request),
+        "use_cache": cache_allowed(request),
+    }
     if stream:
         outcome = await service.chat_stream(principal, chat, **common)
         input_tokens = max(1, prompt_chars // 4)

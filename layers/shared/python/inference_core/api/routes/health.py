@@ -23,7 +23,9 @@ async def health() -> dict[str, str]:
 async def ready() -> JSONResponse:
     checks = await asyncio.to_thread(readiness_checks)
     ok = all(c["ok"] for c in checks.values())
-    return JSONResponse({"status": "ready" if ok else "not_ready", "checks": checks}, status_code=200 if ok else 503)
+    return JSONResponse(
+        {"status": "ready" if ok else "not_ready", "checks": checks}, status_code=200 if ok else 503
+    )
 
 
 def readiness_checks() -> dict[str, dict[str, Any]]:
@@ -36,7 +38,11 @@ def readiness_checks() -> dict[str, dict[str, Any]]:
 
     settings = get_settings()
     config = Config(connect_timeout=2, read_timeout=3, retries={"max_attempts": 1})
-    kwargs = {"region_name": settings.aws.region, "endpoint_url": settings.aws.aws_endpoint_url, "config": config}
+    kwargs = {
+        "region_name": settings.aws.region,
+        "endpoint_url": settings.aws.aws_endpoint_url,
+        "config": config,
+    }
     checks: dict[str, dict[str, Any]] = {}
     dynamodb = boto3.client("dynamodb", **kwargs)
     for field in ("users_table", "api_keys_table", "sessions_table", "cache_table", "usage_table"):
@@ -52,7 +58,9 @@ def readiness_checks() -> dict[str, dict[str, Any]]:
     for name in sorted(get_registry().providers_in_use()):
         try:
             configured = create_provider(name, settings).is_configured()
-            checks[f"provider:{name}"] = {"ok": configured} if configured else {"ok": False, "error": "not configured"}
+            checks[f"provider:{name}"] = (
+                {"ok": configured} if configured else {"ok": False, "error": "not configured"}
+            )
         except Exception as exc:
             checks[f"provider:{name}"] = {"ok": False, "error": type(exc).__name__}
     return checks

@@ -8,11 +8,16 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 
-from inference_core.api.deps import cache_allowed, get_chat_history, get_inference_service, request_id
+from inference_core.api.deps import (
+    cache_allowed,
+    get_chat_history,
+    get_inference_service,
+    request_id,
+)
 from inference_core.auth.deps import get_inference_principal
 from inference_core.auth.principal import Principal
 from inference_core.db.chat_history import ChatHistoryRepository
-from inference_core.inference.service import InferenceService
+from inference_core.inference.service import CHARS_PER_TOKEN, InferenceService
 from inference_core.providers.base import ChatRequest, CompletionRequest
 from inference_core.schemas.native import (
     ChatTurnRequest,
@@ -32,10 +37,14 @@ Service = Annotated[InferenceService, Depends(get_inference_service)]
 async def generate(
     body: GenerateRequest, request: Request, principal: InferencePrincipal, service: Service
 ) -> GenerateResponse:
-    entry = service.resolve(principal, body.model, prompt_chars=len(body.prompt), max_tokens=body.max_tokens)
+    entry = service.resolve(
+        principal, body.model, prompt_chars=len(body.prompt), max_tokens=body.max_tokens
+    )
     outcome = await service.chat(
         principal,
-        CompletionRequest(prompt=body.prompt, max_tokens=body.max_tokens, temperature=body.temperature),
+        CompletionRequest(
+            prompt=body.prompt, max_tokens=body.max_tokens, temperature=body.temperature
+        ),
         entry=entry,
         endpoint="generate",
         request_id=request_id(request),
@@ -61,8 +70,11 @@ async def chat_turn(
     history: list[dict[str, Any]] = []
     if body.session_id:
         history = await asyncio.to_thread(history_repo.load, session_id, principal.user_id)
-    messages = list(history) + [{"role": "user", "content": body.message}]
-    prompt = ([{"role": "system", "content": body.system}] if body.system else []) + messages
+    messages = [*history, {"role": "user", "content": body.message}]
+    entry = service.registry.resolve(body.model)
+    system = [{"role": "system", "content": body.system}] if body.system else []
+    kept = _fit_history(messages, system, entry.context_window, body.max_tokens)
+    prompt = [*system, *kept]
     entry = service.resolve(
         principal,
         body.model,
@@ -95,3 +107,24 @@ async def chat_turn(
         cached=outcome.cached,
         history_length=len(messages),
     )
+
+
+def _fit_history(
+    messages: list[dict[str, Any]],
+    system: list[dict[str, Any]],
+    context_window: int,
+    max_tokens: int,
+) -> list[dict[str, Any]]:
+    """The most recent turns that fit the model's context window (the whole history stays stored).
+    The newest user message is always kept: if it alone cannot fit, `resolve` refuses it (400)."""
+    budget = (context_window - max_tokens) * CHARS_PER_TOKEN - sum(
+        len(m["content"]) for m in system
+    )
+    kept: list[dict[str, Any]] = []
+    used = 0
+    for message in reversed(messages):
+        used += len(message["content"])
+        if kept and used > budget:
+            break
+        kept.append(message)
+    return kept[::-1]

@@ -42,13 +42,20 @@ async def create_chat_completion(
     service: Service,
 ) -> Response:
     entry = service.resolve(
-        principal, body.model, prompt_chars=body.prompt_chars(), max_tokens=body.effective_max_tokens()
+        principal,
+        body.model,
+        prompt_chars=body.prompt_chars(),
+        max_tokens=body.effective_max_tokens(),
     )
     chat = body.to_chat_request()
     completion_id = f"chatcmpl-{uuid.uuid4().hex}"
     created = int(time.time())
-    common = {"entry": entry, "endpoint": "chat.completions", "request_id": request_id(request),
-              "use_cache": cache_allowed(request)}
+    common = {
+        "entry": entry,
+        "endpoint": "chat.completions",
+        "request_id": request_id(request),
+        "use_cache": cache_allowed(request),
+    }
     if body.stream:
         outcome = await service.chat_stream(principal, chat, **common)
         include_usage = bool(body.stream_options and body.stream_options.include_usage)
@@ -87,7 +94,9 @@ async def _chat_chunks(
     if include_usage:
         usage_chunk = chunk({}, None)
         usage_chunk["choices"] = []
-        usage_chunk["usage"] = _usage(final_usage or Usage(outcome.usage.input_tokens, outcome.usage.output_tokens))
+        usage_chunk["usage"] = _usage(
+            final_usage or Usage(outcome.usage.input_tokens, outcome.usage.output_tokens)
+        )
         yield sse_data(usage_chunk)
     yield sse_data("[DONE]")
 
@@ -105,8 +114,12 @@ async def create_completion(
     completion = body.to_completion_request()
     completion_id = f"cmpl-{uuid.uuid4().hex}"
     created = int(time.time())
-    common = {"entry": entry, "endpoint": "completions", "request_id": request_id(request),
-              "use_cache": cache_allowed(request)}
+    common = {
+        "entry": entry,
+        "endpoint": "completions",
+        "request_id": request_id(request),
+        "use_cache": cache_allowed(request),
+    }
     if body.stream:
         outcome = await service.chat_stream(principal, completion, **common)
         include_usage = bool(body.stream_options and body.stream_options.include_usage)
@@ -132,8 +145,12 @@ async def _completion_chunks(
                     "created": created,
                     "model": outcome.model,
                     "choices": [
-                        {"index": 0, "text": piece.content or "", "finish_reason": piece.finish_reason,
-                         "logprobs": None}
+                        {
+                            "index": 0,
+                            "text": piece.content or "",
+                            "finish_reason": piece.finish_reason,
+                            "logprobs": None,
+                        }
                     ],
                 }
             )
@@ -145,7 +162,9 @@ async def _completion_chunks(
                 "created": created,
                 "model": outcome.model,
                 "choices": [],
-                "usage": _usage(final_usage or Usage(outcome.usage.input_tokens, outcome.usage.output_tokens)),
+                "usage": _usage(
+                    final_usage or Usage(outcome.usage.input_tokens, outcome.usage.output_tokens)
+                ),
             }
         )
     yield sse_data("[DONE]")
@@ -159,7 +178,9 @@ async def create_embeddings(
     service: Service,
 ) -> Response:
     inputs = body.inputs
-    entry = service.resolve(principal, body.model, prompt_chars=sum(map(len, inputs)), max_tokens=None)
+    entry = service.resolve(
+        principal, body.model, prompt_chars=sum(map(len, inputs)), max_tokens=None
+    )
     outcome = await service.embed(
         principal, inputs, entry=entry, endpoint="embeddings", request_id=request_id(request)
     )

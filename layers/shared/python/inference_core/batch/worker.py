@@ -1,0 +1,415 @@
+"""The batch worker's logic: one SQS record in, exactly one outcome per line out.
+
+For each record (`BatchWorker.process`, called by the Lambda handler for every record of an
+invocation, concurrently up to `batch_worker_concurrency`):
+
+- **lines** run once per line: the idempotency record (key `line:<batch>:<index>`) makes a
+  redelivered message replay the stored outcome instead of calling the model again, and the
+  line's conditional write (`JobsRepository.record_line`) counts it on its job exactly once. The
+  last line's write also makes its worker the job's one finalizer.
+- **transient failures** (throttling, upstream 5xx/timeouts, our own stores failing) raise, so the
+  record is reported in `batchItemFailures` and SQS delivers it again after a backoff
+  (`batch_retry_base_seconds * 2^(receives-1)`, set through the message's visibility).
+- **permanent failures** (an invalid body, an unknown or forbidden model, an upstream that
+  refuses the request) are the line's outcome: written to the error file with the reason, and
+  the message is moved to the DLQ with `error_code`/`error_message` attributes.
+- on the **last allowed receive** (`batch_max_receive_count`, equal to the queue's
+  maxReceiveCount) a still-failing line is given up the same way: error file + DLQ.
+
+So every line ends in exactly one of the output and error files, no model is called twice for one
+line, and the DLQ holds exactly the messages that were given up (without a DLQ URL configured,
+the record keeps failing and SQS's own redrive moves it there).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from inference_core.batch.errors import InvalidBatchMessageError
+from inference_core.batch.finalizer import Finalizer
+from inference_core.batch.idempotency import AlreadyInProgressError, AsyncIdempotency
+from inference_core.batch.lines import (
+    CANCELLED,
+    EXPIRED,
+    OK,
+    LineOutcome,
+    is_permanent,
+    run_line,
+)
+from inference_core.batch.messages import (
+    ExpandMessage,
+    LineMessage,
+    SubmitMessage,
+    WebhookMessage,
+    batch_id_for_message,
+    parse_message,
+    submit_idempotency_key,
+)
+from inference_core.batch.service import BatchService, batch_object, new_token
+from inference_core.batch.storage import result_key
+from inference_core.db.batch_models import BatchLineModel, job_pk, line_sk
+from inference_core.db.jobs import OPEN_STATES, LineCounts, LineRecord
+from inference_core.errors import InferenceCoreError, ServiceUnavailableError
+from inference_core.observability import get_logger
+
+if TYPE_CHECKING:
+    from inference_core.batch.runtime import BatchRuntime
+    from inference_core.db.batch_models import BatchJobModel
+
+# A line body larger than this goes to S3 instead of the line item (DynamoDB items: 400 KB).
+MAX_ITEM_BODY_BYTES = 300 * 1024
+# How long one invocation trusts a job's status it has read (cancel takes effect after this).
+JOB_SNAPSHOT_SECONDS = 2.0
+
+
+class DeadLetterPendingError(ServiceUnavailableError):
+    """The message is given up but no DLQ URL is configured: fail it until SQS redrives it."""
+
+    code = "dead_letter_pending"
+
+
+@dataclass(frozen=True)
+class QueueRecord:
+    """What the worker needs from an SQS record (Powertools' `SQSRecord` has all of it)."""
+
+    message_id: str
+    receipt_handle: str
+    body: str
+    receive_count: int
+
+    @classmethod
+    def from_sqs(cls, record: Any) -> QueueRecord:
+        attributes = record.attributes
+        count = attributes.approximate_receive_count if attributes is not None else None
+        return cls(
+            message_id=record.message_id,
+            receipt_handle=record.receipt_handle,
+            body=record.body or "",
+            receive_count=int(count or 1),
+        )
+
+
+@dataclass
+class Invocation:
+    """Per-invocation state: a short-lived cache of job snapshots and the Lambda context."""
+
+    lambda_context: Any = None
+    jobs: dict[str, tuple[float, BatchJobModel | None]] = field(default_factory=dict)
+    locks: dict[str, asyncio.Lock] = field(default_factory=dict)
+
+    def remaining_millis(self) -> int | None:
+        context = self.lambda_context
+        if context is not None and hasattr(context, "get_remaining_time_in_millis"):
+            return int(context.get_remaining_time_in_millis())
+        return None
+
+
+class BatchWorker:
+    def __init__(self, runtime: BatchRuntime):
+        self.runtime = runtime
+        self.settings = runtime.settings
+        self.service = BatchService(runtime)
+        self.finalizer = Finalizer(runtime)
+        self.idempotency = AsyncIdempotency(
+            runtime.idempotency,
+            expires_after_seconds=self.settings.batch.batch_idempotency_ttl_seconds,
+        )
+        self.log = get_logger()
+
+    # ---- the entry point ----
+
+    async def process(self, sqs_record: Any, invocation: Invocation) -> None:
+        """Handle one record; raising reports it in `batchItemFailures`."""
+        record = (
+            QueueRecord.from_sqs(sqs_record)
+            if not isinstance(sqs_record, QueueRecord)
+            else sqs_record
+        )
+        last_try = record.receive_count >= self.settings.batch.batch_max_receive_count
+        try:
+            message = parse_message(record.body)
+        except InvalidBatchMessageError as exc:
+            await self._dead_letter(record, "unknown", exc)
+            return
+        try:
+            if isinstance(message, LineMessage):
+                await self._line(message, record, last_try, invocation)
+            elif isinstance(message, SubmitMessage):
+                await self._submit(message, record, invocation)
+            elif isinstance(message, ExpandMessage):
+                await self._expand(message, invocation)
+            else:
+                await self._webhook(message, invocation)
+        except DeadLetterPendingError:
+            raise
+        except AlreadyInProgressError:
+            # Another delivery of this very work is running: never give up on its behalf (that
+            # delivery records the outcome); just come back soon and find its result.
+            await asyncio.to_thread(
+                self.runtime.queue.retry_later,
+                record.receipt_handle,
+                self.settings.batch.batch_retry_base_seconds,
+            )
+            raise
+        except Exception as exc:
+            if is_permanent(exc):
+                self._log_failure(record, message.type, exc, permanent=True)
+                await self._dead_letter(record, message.type, exc)
+                return
+            if last_try:
+                self._log_failure(record, message.type, exc, permanent=True)
+                await self._give_up(message, record, exc)
+                return
+            self._log_failure(record, message.type, exc, permanent=False)
+            delay = min(
+                self.settings.batch.batch_retry_max_seconds,
+                self.settings.batch.batch_retry_base_seconds * 2 ** (record.receive_count - 1),
+            )
+            await asyncio.to_thread(self.runtime.queue.retry_later, record.receipt_handle, delay)
+            raise
+
+    # ---- lines ----
+
+    async def _job(
+        self, batch_id: str, invocation: Invocation, *, fresh: bool = False
+    ) -> BatchJobModel | None:
+        cached = invocation.jobs.get(batch_id)
+        now = time.monotonic()
+        if not fresh and cached is not None and now - cached[0] < JOB_SNAPSHOT_SECONDS:
+            return cached[1]
+        lock = invocation.locks.setdefault(batch_id, asyncio.Lock())
+        async with lock:  # concurrent records of one job read it once
+            cached = invocation.jobs.get(batch_id)
+            if (
+                not fresh
+                and cached is not None
+                and time.monotonic() - cached[0] < JOB_SNAPSHOT_SECONDS
+            ):
+                return cached[1]
+            job = await asyncio.to_thread(self.runtime.jobs.get, batch_id)
+            invocation.jobs[batch_id] = (time.monotonic(), job)
+            return job
+
+    async def _line(
+        self, message: LineMessage, record: QueueRecord, last_try: bool, invocation: Invocation
+    ) -> None:
+        job = await self._job(message.batch_id, invocation)
+        if job is None:
+            raise InvalidBatchMessageError(f"unknown batch {message.batch_id[:64]}")
+        if job.status not in OPEN_STATES:
+            # Finalizing or final: nothing to do for this line, unless its finalizer died.
+            if job.status == "finalizing":
+                await asyncio.to_thread(self.service.settle_if_stuck, job)
+            return
+        key = message.idempotency_key
+        stored = await self.idempotency.begin(key, remaining_millis=invocation.remaining_millis())
+        if stored is not None:
+            outcome = LineOutcome.from_dict(stored)
+        else:
+            try:
+                outcome = await self._execute(job, message)
+            except Exception as exc:
+                if is_permanent(exc):
+                    outcome = LineOutcome.failure(exc, dead_letter=True)
+                elif last_try:
+                    outcome = LineOutcome.failure(exc, dead_letter=True)
+                else:
+                    await self.idempotency.abandon(key, exc)
+                    raise
+                self._log_failure(record, message.type, exc, permanent=True)
+            await self.idempotency.finish(key, outcome.to_dict())
+        await self._record(job, message, outcome, record)
+
+    async def _execute(self, job: BatchJobModel, message: LineMessage) -> LineOutcome:
+        if job.status == "cancelling":
+            return LineOutcome.skipped(CANCELLED)
+        if self.runtime.clock() > job.deadline_at:
+            return LineOutcome.skipped(EXPIRED)
+        return await run_line(self.runtime, job, message)
+
+    async def _record(
+        self, job: BatchJobModel, message: LineMessage, outcome: LineOutcome, record: QueueRecord
+    ) -> None:
+        now = int(self.runtime.clock())
+        line = BatchLineModel(
+            job_pk(message.batch_id),
+            line_sk(message.index),
+            index=message.index,
+            custom_id=message.custom_id,
+            outcome=outcome.kind,
+            status_code=outcome.status_code,
+            request_id=outcome.request_id,
+            body=outcome.body,
+            error=outcome.error,
+            completed_at=now,
+            expires_at=now + self.settings.batch.batch_line_retention_days * 86400,
+        )
+        if outcome.body is not None:
+            encoded = json.dumps(outcome.body, separators=(",", ":")).encode()
+            if len(encoded) > MAX_ITEM_BODY_BYTES:
+                key = result_key(message.batch_id, message.index)
+                await asyncio.to_thread(
+                    self.runtime.store.put, key, encoded, content_type="application/json"
+                )
+                line.body = None
+                line.body_s3_key = key
+        counts = LineCounts(
+            completed=1 if outcome.kind == OK else 0,
+            failed=1 if outcome.kind == "error" else 0,
+            cancelled=1 if outcome.kind == CANCELLED else 0,
+            expired=1 if outcome.kind == EXPIRED else 0,
+            input_tokens=outcome.input_tokens,
+            output_tokens=outcome.output_tokens,
+        )
+        token = new_token()
+        result = await asyncio.to_thread(
+            self.runtime.jobs.record_line, message.batch_id, line, counts, token=token
+        )
+        if result is LineRecord.RECORDED_AND_CLAIMED:
+            await asyncio.to_thread(self.finalizer.run, message.batch_id, token)
+        elif result is LineRecord.DUPLICATE:
+            # A redelivery: the line was counted before. Finish what that delivery may not have.
+            await asyncio.to_thread(self.service.finish_if_ready, message.batch_id)
+            if outcome.dead_letter:
+                existing = await asyncio.to_thread(
+                    self.runtime.jobs.get_line, message.batch_id, message.index
+                )
+                if existing is not None and existing.dead_lettered:
+                    return
+        elif result is LineRecord.JOB_CLOSED:
+            return
+        if outcome.dead_letter:
+            error = outcome.error or {}
+            moved = await asyncio.to_thread(
+                self.runtime.queue.dead_letter,
+                record.body,
+                message_type=message.type,
+                error_code=str(error.get("code", "error")),
+                error_message=str(error.get("message", "")),
+            )
+            if not moved:
+                raise DeadLetterPendingError(
+                    "No batch DLQ is configured; leaving it to SQS's redrive."
+                )
+            await asyncio.to_thread(
+                self.runtime.jobs.mark_dead_lettered, message.batch_id, message.index
+            )
+
+    # ---- the other messages ----
+
+    async def _submit(
+        self, message: SubmitMessage, record: QueueRecord, invocation: Invocation
+    ) -> None:
+        batch_id = message.batch_id or batch_id_for_message(record.message_id)
+        key = submit_idempotency_key(batch_id)
+        if (
+            await self.idempotency.begin(key, remaining_millis=invocation.remaining_millis())
+            is not None
+        ):
+            return
+        try:
+            await asyncio.to_thread(self.service.submit, message, batch_id=batch_id)
+        except Exception as exc:
+            await self.idempotency.abandon(key, exc)
+            raise
+        await self.idempotency.finish(key, {"batch_id": batch_id})
+
+    async def _expand(self, message: ExpandMessage, invocation: Invocation) -> None:
+        key = message.idempotency_key
+        if (
+            await self.idempotency.begin(key, remaining_millis=invocation.remaining_millis())
+            is not None
+        ):
+            return
+        try:
+            await asyncio.to_thread(self.service.expand, message)
+        except Exception as exc:
+            await self.idempotency.abandon(key, exc)
+            raise
+        await self.idempotency.finish(key, {"start": message.start})
+
+    async def _webhook(self, message: WebhookMessage, invocation: Invocation) -> None:
+        from inference_core.webhooks.signing import secret_bytes, user_webhook_secret
+
+        job = await asyncio.to_thread(self.runtime.jobs.get, message.batch_id)
+        if job is None or not job.webhook_url:
+            return
+        key = message.idempotency_key
+        if (
+            await self.idempotency.begin(key, remaining_millis=invocation.remaining_millis())
+            is not None
+        ):
+            return
+        try:
+            event = {
+                "id": message.event_id,
+                "object": "event",
+                "type": message.event_type,
+                "created_at": int(
+                    job.completed_at or job.cancelled_at or job.expired_at or job.failed_at or 0
+                ),
+                "data": batch_object(job),
+            }
+            body = json.dumps(event, separators=(",", ":")).encode()
+            signing_key = secret_bytes(user_webhook_secret(self.settings, job.owner_id))
+            status = await self.runtime.webhooks.send(
+                job.webhook_url, key=signing_key, webhook_id=message.event_id, body=body
+            )
+        except Exception as exc:
+            await self.idempotency.abandon(key, exc)
+            raise
+        await self.idempotency.finish(key, {"status": status})
+
+    # ---- giving up ----
+
+    async def _give_up(self, message: Any, record: QueueRecord, exc: Exception) -> None:
+        """The last allowed receive failed: record what can be recorded, then the DLQ."""
+        if isinstance(message, SubmitMessage):
+            batch_id = message.batch_id or batch_id_for_message(record.message_id)
+            error = _error_dict(exc)
+            failed = await asyncio.to_thread(
+                self.runtime.jobs.mark_failed, batch_id, [{**error, "param": None, "line": None}]
+            )
+            if failed is not None:
+                await asyncio.to_thread(self.finalizer.notify, failed)
+        await self._dead_letter(record, getattr(message, "type", "unknown"), exc)
+
+    async def _dead_letter(self, record: QueueRecord, message_type: str, exc: Exception) -> None:
+        error = _error_dict(exc)
+        moved = await asyncio.to_thread(
+            self.runtime.queue.dead_letter,
+            record.body,
+            message_type=message_type,
+            error_code=error["code"],
+            error_message=error["message"],
+        )
+        if not moved:
+            raise DeadLetterPendingError(
+                "No batch DLQ is configured; leaving it to SQS's redrive."
+            ) from exc
+
+    def _log_failure(
+        self, record: QueueRecord, message_type: str, exc: Exception, *, permanent: bool
+    ) -> None:
+        error = _error_dict(exc)
+        self.log.warning(
+            "batch message failed" if not permanent else "batch message given up",
+            extra={
+                "message_id": record.message_id,
+                "message_type": message_type,
+                "receive_count": record.receive_count,
+                "error_code": error["code"],
+                "error": error["message"],
+                "permanent": permanent,
+            },
+        )
+
+
+def _error_dict(exc: Exception) -> dict[str, str]:
+    if isinstance(exc, InferenceCoreError):
+        return {"code": exc.code, "message": exc.message}
+    return {"code": "internal_error", "message": f"unexpected {type(exc).__name__}"}
