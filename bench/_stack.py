@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import os
 import socket
-import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -48,6 +47,7 @@ def seeded_stack(state_dir: Path, extra_env: dict[str, str]) -> Iterator[tuple[s
             state_dir / "moto.log",
         )
         _wait_http(f"{stack.aws_url}/moto-api/", "embedded AWS", stack.children)
+        os.environ.update(stack.environment({}))
         env = stack.environment(stack.provision())
         os.environ.update(env)
         stack._spawn(
@@ -74,4 +74,3 @@ def seeded_stack(state_dir: Path, extra_env: dict[str, str]) -> Iterator[tuple[s
         yield stack.api_url, seed["api_key"]
     finally:
         stack.stop()
-        subprocess.run(["true"], check=False)

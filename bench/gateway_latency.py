@@ -40,12 +40,16 @@ def timed_posts(
         start = time.perf_counter()
         if stream:
             with client.stream("POST", url, json=body, headers=headers) as response:
+                first = None
                 for line in response.iter_lines():
-                    if line.startswith("data: ") and '"content":"word' in line.replace(" ", ""):
-                        samples.append((time.perf_counter() - start) * 1000)
-                        break
-                for _ in response.iter_lines():
-                    pass
+                    if (
+                        first is None
+                        and line.startswith("data: ")
+                        and '"content":"word' in line.replace(" ", "")
+                    ):
+                        first = (time.perf_counter() - start) * 1000
+                assert first is not None, "no content chunk arrived"
+                samples.append(first)
         else:
             response = client.post(url, json=body, headers=headers)
             response.raise_for_status()

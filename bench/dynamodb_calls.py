@@ -1,0 +1,133 @@
+"""DynamoDB calls per request, named, for a chat completion on a cache miss and on a hit.
+
+In-process (moto), through the real Mangum handler and the real OpenAI adapter against the mock
+upstream; calls are counted with a botocore `before-call` hook on every PynamoDB client.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "bench"))
+from _stack import free_port  # noqa: E402
+
+
+def event(path: str, body: dict, key: str) -> dict:
+    return {
+        "resource": "/{proxy+}",
+        "path": path,
+        "httpMethod": "POST",
+        "headers": {
+            "Authorization": f"Bearer {key}",
+            "Content-Type": "application/json",
+            "Host": "x",
+        },
+        "multiValueHeaders": {},
+        "queryStringParameters": None,
+        "multiValueQueryStringParameters": None,
+        "pathParameters": None,
+        "stageVariables": None,
+        "requestContext": {
+            "requestId": str(time.time_ns()),
+            "stage": "prod",
+            "httpMethod": "POST",
+            "path": path,
+            "identity": {"sourceIp": "127.0.0.1"},
+        },
+        "body": json.dumps(body),
+        "isBase64Encoded": False,
+    }
+
+
+class Context:
+    function_name = "bench"
+    aws_request_id = "bench"
+    memory_limit_in_mb = 1024
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:bench"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 30_000
+
+
+def main() -> None:
+    port = free_port()
+    mock = subprocess.Popen([sys.executable, str(ROOT / "bench/mock_openai.py"), str(port)])
+    tmp = tempfile.mkdtemp()
+    registry = Path(tmp, "models.json")
+    registry.write_text(
+        json.dumps({"models": {"bench": {"deployments": [{"provider": "openai", "model": "m"}]}}})
+    )
+    os.environ.update(
+        {
+            "IC_LOCAL_MODE": "1",
+            "IC_JWT_SECRET": "bench-" + "x" * 40,
+            "IC_MODEL_REGISTRY_PATH": str(registry),
+            "IC_OPENAI_BASE_URL": f"http://127.0.0.1:{port}/v1",
+            "IC_OPENAI_API_KEY": "sk-bench",
+            "AWS_ACCESS_KEY_ID": "x",
+            "AWS_SECRET_ACCESS_KEY": "x",
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "POWERTOOLS_METRICS_DISABLED": "1",
+            "POWERTOOLS_LOG_LEVEL": "WARNING",
+        }
+    )
+    try:
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=1)  # noqa: S310
+            except urllib.error.HTTPError:
+                break
+            except OSError:
+                time.sleep(0.1)
+        import boto3
+        from moto import mock_aws
+
+        with mock_aws():
+            from inference_core.admin import create_api_key_for_email, create_user
+            from inference_core.db.models import ALL_MODELS
+            from inference_core.db.tables import create_tables
+            from inference_core.settings import get_settings
+
+            create_tables(boto3.client("dynamodb"), get_settings().tables.model_dump())
+            create_user("bench@example.com", "a long bench password", superuser=True)
+            key = create_api_key_for_email("bench@example.com")
+            spec = importlib.util.spec_from_file_location(
+                "api_handler", ROOT / "functions/api/handler.py"
+            )
+            module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+            spec.loader.exec_module(module)  # type: ignore[union-attr]
+            body = {"model": "bench", "messages": [{"role": "user", "content": "hi"}]}
+            module.handler(
+                event("/v1/chat/completions", {**body, "seed": 1}, key), Context()
+            )  # window start
+            calls: list[str] = []
+            for model in ALL_MODELS:
+                client = model._get_connection().connection.client
+                client.meta.events.unregister("before-call.dynamodb", unique_id="bench")
+                client.meta.events.register(
+                    "before-call.dynamodb",
+                    lambda model, **_: calls.append(model.name),
+                    unique_id="bench",
+                )
+            print("DynamoDB calls per chat completion (API key, same rate window)")
+            for label in ("cache miss", "cache hit"):
+                calls.clear()
+                response = module.handler(event("/v1/chat/completions", body, key), Context())
+                header = {k.lower(): v for k, v in response["headers"].items()}.get("x-cache")
+                print(f"  {label:11s} x-cache={header:5s} {len(calls)} calls: {', '.join(calls)}")
+    finally:
+        mock.terminate()
+        mock.wait()
+
+
+if __name__ == "__main__":
+    main()
