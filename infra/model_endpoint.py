@@ -151,9 +151,20 @@ class ModelEndpoint(Construct):
             service="sagemaker", resource="endpoint", resource_name=self.endpoint_name.lower()
         )
 
+        # Application Auto Scaling's service-linked role for SageMaker (created on first use):
+        # CloudFormation's recommended way, instead of a role of our own that it would ignore.
+        autoscaling_role = iam.Role.from_role_arn(
+            self,
+            "AutoScalingServiceRole",
+            f"arn:{stack.partition}:iam::{stack.account}:role/aws-service-role/"
+            "sagemaker.application-autoscaling.amazonaws.com/"
+            "AWSServiceRoleForApplicationAutoScaling_SageMakerEndpoint",
+            mutable=False,
+        )
         target = appscaling.ScalableTarget(
             self,
             "Scaling",
+            role=autoscaling_role,
             service_namespace=appscaling.ServiceNamespace.SAGEMAKER,
             resource_id=f"endpoint/{self.endpoint_name}/variant/{VARIANT_NAME}",
             scalable_dimension="sagemaker:variant:DesiredInstanceCount",

@@ -145,4 +145,6 @@ def test_outputs_have_stable_logical_ids(default_synth, full_synth):
         "SageMakerEndpointName",
         "SageMakerImageUri",
         "CustomDomainTarget",
+        "SesDkim1Name",
+        "SesDkim1Value",
     } <= set(full_synth.template["Outputs"])

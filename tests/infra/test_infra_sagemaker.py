@@ -58,6 +58,10 @@ def test_target_tracking_on_invocations_per_instance(full_synth):
     props = target["Properties"]
     assert props["ResourceId"] == "endpoint/inference-core-llm/variant/AllTraffic"
     assert props["ScalableDimension"] == "sagemaker:variant:DesiredInstanceCount"
+    assert props["RoleARN"].endswith(
+        ":role/aws-service-role/sagemaker.application-autoscaling.amazonaws.com/"
+        "AWSServiceRoleForApplicationAutoScaling_SageMakerEndpoint"
+    )
     assert 1 <= props["MinCapacity"] <= props["MaxCapacity"]
     (policy,) = full_synth.of_type("AWS::ApplicationAutoScaling::ScalingPolicy").values()
     tracking = policy["Properties"]["TargetTrackingScalingPolicyConfiguration"]
