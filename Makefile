@@ -4,10 +4,11 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 # llama-cpp-python compiles from source the first time (pip caches the wheel afterwards).
 export CMAKE_BUILD_PARALLEL_LEVEL := 2
 
-.PHONY: install dev test test-fast lint typecheck bench synth deploy destroy openapi clean
+.PHONY: install dev test test-fast lint typecheck bench synth layer deploy destroy openapi clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -42,8 +43,13 @@ bench: install
 synth: install
 	$(BIN)/python infra/app.py
 
+# Re-pin the Lambda layer's third-party dependencies after changing pyproject.toml.
+layer: install
+	$(BIN)/python infra/pin_layer_requirements.py
+
+# `layer_dependencies=required` refuses to deploy a layer built without its dependencies.
 deploy: install
-	npx --yes aws-cdk@2 deploy --all --require-approval broadening
+	npx --yes aws-cdk@2 deploy --all --require-approval broadening -c layer_dependencies=required
 
 destroy: install
 	npx --yes aws-cdk@2 destroy --all

@@ -327,3 +327,29 @@ def test_a_long_chat_history_is_trimmed_to_the_context_window(
         assert response.status == 200, response.text
         session_id = response.json()["session_id"]
     assert response.json()["history_length"] == 16
+
+
+def test_a_body_over_the_size_limit_is_a_413_in_the_endpoints_format(
+    client: Any, upstream: Any, key: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    big = {**CHAT, "messages": [{"role": "user", "content": "x" * 2_000_000}]}
+    openai_style = client.post("/v1/chat/completions", json=big, headers={"Authorization": f"Bearer {key}"})
+    anthropic_style = client.post("/v1/messages", json={**big, "max_tokens": 5}, headers={"x-api-key": key})
+    assert openai_style.status_code == 413 and openai_style.json()["error"]["code"] == "request_too_large"
+    assert anthropic_style.status_code == 413 and anthropic_style.json()["type"] == "error"
+    assert upstream.calls == []
+
+
+def test_cors_headers_only_for_configured_origins(aws: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from fastapi.testclient import TestClient
+
+    from inference_core.api.app import create_app
+    from inference_core.settings import get_settings
+
+    monkeypatch.setenv("IC_CORS_ORIGINS", "https://app.example.com")
+    get_settings.cache_clear()
+    with TestClient(create_app()) as cors_client:
+        allowed = cors_client.get("/health", headers={"Origin": "https://app.example.com"})
+        other = cors_client.get("/health", headers={"Origin": "https://evil.example.com"})
+    assert allowed.headers["access-control-allow-origin"] == "https://app.example.com"
+    assert "access-control-allow-origin" not in other.headers

@@ -7,7 +7,8 @@ botocore) are wrapped at the boundary where they enter with `raise ... from exc`
 
     InferenceCoreError
     ├── InvalidRequestError        400  bad input; never reaches a provider
-    │   └── ContextWindowExceededError
+    │   ├── ContextWindowExceededError
+    │   └── PayloadTooLargeError   413  the body is over the configured size
     ├── AuthenticationError        401  missing, malformed, expired or revoked credentials
     ├── PermissionDeniedError      403  authenticated, but not allowed
     ├── NotFoundError              404  unknown model, key, session... (or not yours)
@@ -44,6 +45,11 @@ class InvalidRequestError(InferenceCoreError):
 
 class ContextWindowExceededError(InvalidRequestError):
     code = "context_length_exceeded"
+
+
+class PayloadTooLargeError(InvalidRequestError):
+    status_code = 413
+    code = "request_too_large"
 
 
 class AuthenticationError(InferenceCoreError):

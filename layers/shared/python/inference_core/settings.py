@@ -215,6 +215,16 @@ class WebhookSettings(BaseSettings):
         return tuple(h.strip().lower() for h in self.webhook_allow_hosts.split(",") if h.strip())
 
 
+class HttpSettings(BaseSettings):
+    """What the app enforces at the HTTP edge (API Gateway's own limits are wider)."""
+
+    model_config = SettingsConfigDict(env_prefix="IC_", extra="ignore")
+
+    # Comma-separated origins allowed by CORS ("*" for any); empty: no CORS headers.
+    cors_origins: str = ""
+    max_request_body_bytes: int = 1024 * 1024
+
+
 class Settings(BaseSettings):
     """Everything the API, the worker and the mailer read; composed from the pieces above."""
 
@@ -225,6 +235,7 @@ class Settings(BaseSettings):
     queues: QueueSettings = Field(default_factory=QueueSettings)
     auth: AuthSettings = Field(default_factory=AuthSettings)
     inference: InferenceSettings = Field(default_factory=InferenceSettings)
+    http: HttpSettings = Field(default_factory=HttpSettings)
     mail: MailSettings = Field(default_factory=MailSettings)
     batch: BatchSettings = Field(default_factory=BatchSettings)
     webhooks: WebhookSettings = Field(default_factory=WebhookSettings)

@@ -6,12 +6,24 @@ from fastapi import FastAPI
 
 from inference_core import __version__
 from inference_core.api.errors import install_error_handlers
-from inference_core.api.middleware import RequestContextMiddleware
+from inference_core.api.middleware import (
+    BodySizeLimitMiddleware,
+    LazyCorsMiddleware,
+    RequestContextMiddleware,
+)
 
 
 def create_app() -> FastAPI:
-    from inference_core.api.routes import anthropic_compat, auth, health, native, openai_compat
-    from inference_core.api.routes import batches, files, webhooks
+    from inference_core.api.routes import (
+        anthropic_compat,
+        auth,
+        batches,
+        files,
+        health,
+        native,
+        openai_compat,
+        webhooks,
+    )
 
     app = FastAPI(
         title="Inference Core",
@@ -19,6 +31,9 @@ def create_app() -> FastAPI:
         description="An LLM gateway that speaks the OpenAI and Anthropic wire formats.",
     )
     install_error_handlers(app)
+    # Added last runs first: the request id wraps everything, CORS answers preflights early.
+    app.add_middleware(BodySizeLimitMiddleware)
+    app.add_middleware(LazyCorsMiddleware)
     app.add_middleware(RequestContextMiddleware)
     app.include_router(health.router)
     app.include_router(auth.router)

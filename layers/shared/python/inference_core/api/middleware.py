@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextvars
+import json
 import uuid
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -52,3 +53,98 @@ class RequestContextMiddleware:
             await self.app(scope, receive, send_with_id)
         finally:
             correlation_id.reset(token)
+
+
+class BodySizeLimitMiddleware:
+    """Refuse bodies over `IC_MAX_REQUEST_BODY_BYTES` (413 in the endpoint's format) before the app
+    parses them. File uploads have their own, larger limit (checked by the files route)."""
+
+    EXEMPT_PREFIXES = ("/v1/files",)
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+        self._limit: int | None = None
+
+    def limit(self) -> int:
+        if self._limit is None:
+            from inference_core.settings import get_settings
+
+            self._limit = get_settings().http.max_request_body_bytes
+        return self._limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"].startswith(self.EXEMPT_PREFIXES):
+            await self.app(scope, receive, send)
+            return
+        from inference_core.errors import PayloadTooLargeError
+
+        limit = self.limit()
+        message = f"The request body is larger than {limit} bytes."
+        for name, value in scope.get("headers", []):
+            if name == b"content-length" and value.isdigit() and int(value) > limit:
+                from inference_core.api.errors import error_body
+
+                body = json.dumps(
+                    error_body(scope["path"], 413, message, code="request_too_large")
+                ).encode()
+                await send(
+                    {
+                        "type": "http.response.start",
+                        "status": 413,
+                        "headers": [
+                            (b"content-type", b"application/json"),
+                            (b"content-length", str(len(body)).encode()),
+                        ],
+                    }
+                )
+                await send({"type": "http.response.body", "body": body})
+                return
+        received = 0
+
+        async def counting_receive() -> Message:
+            nonlocal received
+            message_in = await receive()
+            if message_in["type"] == "http.request":
+                received += len(message_in.get("body", b""))
+                if received > limit:
+                    raise PayloadTooLargeError(message)
+            return message_in
+
+        await self.app(scope, counting_receive, send)
+
+
+class LazyCorsMiddleware:
+    """Starlette's CORS middleware, configured from settings on the first request (so importing the
+    app reads no environment). No origins configured: no CORS headers at all."""
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+        self._inner: ASGIApp | None = None
+
+    def _build(self) -> ASGIApp:
+        from starlette.middleware.cors import CORSMiddleware
+
+        from inference_core.settings import get_settings
+
+        origins = [o.strip() for o in get_settings().http.cors_origins.split(",") if o.strip()]
+        if not origins:
+            return self.app
+        return CORSMiddleware(
+            self.app,
+            allow_origins=origins,
+            allow_methods=["GET", "POST", "PUT", "DELETE", "OPTIONS"],
+            allow_headers=[
+                "authorization",
+                "content-type",
+                "x-api-key",
+                "anthropic-version",
+                "cache-control",
+            ],
+            expose_headers=["x-cache", "x-request-id", "retry-after"],
+            max_age=600,
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self._inner is None:
+            self._inner = self._build()
+        await self._inner(scope, receive, send)

@@ -160,7 +160,7 @@ def parse_input(data: bytes, *, max_lines: int, validate_bodies: bool = True) ->
         except InvalidRequestError as exc:
             error_count += 1
             if len(errors) < MAX_REPORTED_ERRORS:
-                errors.append(f"line {number}: {exc.message}")
+                errors.append(f"line {number}: {exc.message.rstrip('.')}")
             continue
         seen[line.custom_id] = number
         lines.append(
