@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from conftest import PASSWORD, ApiGateway, AwsEnv, token_from_mail
+from tests.integration.conftest import PASSWORD, ApiGateway, AwsEnv, token_from_mail
 
 REGISTER = "/v1/auth/register"
 LOGIN = "/v1/auth/login"

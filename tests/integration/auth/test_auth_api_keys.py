@@ -7,7 +7,7 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from conftest import ApiGateway, AwsEnv
+from tests.integration.conftest import ApiGateway, AwsEnv
 
 KEYS = "/v1/auth/api-keys"
 

@@ -7,7 +7,7 @@ import logging
 import pytest
 from fastapi.testclient import TestClient
 
-from conftest import PASSWORD, AwsEnv
+from tests.integration.conftest import PASSWORD, AwsEnv
 
 
 def test_every_queued_message_parses_and_renders_in_the_mailer(
@@ -34,7 +34,7 @@ def test_without_a_mail_queue_requests_still_succeed(
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    from conftest import reconfigure
+    from tests.integration.conftest import reconfigure
 
     monkeypatch.delenv("IC_MAIL_QUEUE_URL")
     reconfigure(monkeypatch)
@@ -51,7 +51,7 @@ def test_without_a_mail_queue_requests_still_succeed(
 def test_a_failing_mail_queue_does_not_reveal_whether_the_email_exists(
     client: TestClient, aws: AwsEnv, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from conftest import reconfigure
+    from tests.integration.conftest import reconfigure
 
     client.post("/v1/auth/register", json={"email": "ned@example.com", "password": PASSWORD})
     reconfigure(monkeypatch, IC_MAIL_QUEUE_URL=aws.mail_queue_url + "-gone")

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from conftest import (
+from tests.integration.conftest import (
     ApiGateway,
     AwsEnv,
     DynamoCalls,

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from conftest import PASSWORD, ApiGateway, AwsEnv, token_from_mail
+from tests.integration.conftest import PASSWORD, ApiGateway, AwsEnv, token_from_mail
 
 NEW_PASSWORD = "a completely new passphrase"
 
@@ -213,7 +213,7 @@ def test_unknown_one_time_tokens_are_refused(client: TestClient, aws: AwsEnv, pa
 def test_require_email_verification_blocks_login_until_verified(
     client: TestClient, aws: AwsEnv, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from conftest import reconfigure
+    from tests.integration.conftest import reconfigure
 
     reconfigure(monkeypatch, IC_REQUIRE_EMAIL_VERIFICATION="1")
     client.post("/v1/auth/register", json={"email": "kim@example.com", "password": PASSWORD})

@@ -182,8 +182,8 @@ def parse_message(
     return message  # type: ignore[no-any-return]
 
 
-def submit_idempotency_key(batch_id: str) -> str:
-    return f"submit:{batch_id}"
+def submit_idempotency_key(batch_id: str, user_id: str) -> str:
+    return f"submit:{user_id}:{batch_id}"
 
 
 def batch_id_for_message(message_id: str) -> str:

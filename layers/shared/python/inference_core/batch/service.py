@@ -262,11 +262,10 @@ class BatchService:
         return self.jobs.get(batch_id) or job
 
     def _check_webhook(self, owner: Principal, url: str) -> None:
-        from inference_core.webhooks.guard import resolve_target
         from inference_core.webhooks.signing import master_key
 
         master_key(self.settings)  # refuses webhooks when no signing secret is configured
-        resolve_target(url, self.settings)
+        self.runtime.webhooks.check(url)  # refuses private targets now, not at completion
 
     def start(self, job: BatchJobModel, lines: list[InputLine] | None = None) -> None:
         """Queue the first lines (and an expand message for the rest); → in_progress. A job whose

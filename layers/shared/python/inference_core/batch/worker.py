@@ -274,16 +274,20 @@ class BatchWorker:
         elif result is LineRecord.DUPLICATE:
             # A redelivery: the line was counted before. Finish what that delivery may not have.
             await asyncio.to_thread(self.service.finish_if_ready, message.batch_id)
-            if outcome.dead_letter:
-                existing = await asyncio.to_thread(
-                    self.runtime.jobs.get_line, message.batch_id, message.index
-                )
-                if existing is not None and existing.dead_lettered:
-                    return
         elif result is LineRecord.JOB_CLOSED:
             return
         if outcome.dead_letter:
-            error = outcome.error or {}
+            await self._dead_letter_line(message, outcome, record)
+
+    async def _dead_letter_line(
+        self, message: LineMessage, outcome: LineOutcome, record: QueueRecord
+    ) -> None:
+        """Move a given-up line's message to the DLQ, once whatever the redeliveries."""
+        jobs = self.runtime.jobs
+        if not await asyncio.to_thread(jobs.claim_dead_letter, message.batch_id, message.index):
+            return  # another delivery of this line already moved it
+        error = outcome.error or {}
+        try:
             moved = await asyncio.to_thread(
                 self.runtime.queue.dead_letter,
                 record.body,
@@ -291,13 +295,12 @@ class BatchWorker:
                 error_code=str(error.get("code", "error")),
                 error_message=str(error.get("message", "")),
             )
-            if not moved:
-                raise DeadLetterPendingError(
-                    "No batch DLQ is configured; leaving it to SQS's redrive."
-                )
-            await asyncio.to_thread(
-                self.runtime.jobs.mark_dead_lettered, message.batch_id, message.index
-            )
+        except Exception:
+            await asyncio.to_thread(jobs.release_dead_letter, message.batch_id, message.index)
+            raise
+        if not moved:
+            await asyncio.to_thread(jobs.release_dead_letter, message.batch_id, message.index)
+            raise DeadLetterPendingError("No batch DLQ is configured; leaving it to SQS's redrive.")
 
     # ---- the other messages ----
 
@@ -305,7 +308,7 @@ class BatchWorker:
         self, message: SubmitMessage, record: QueueRecord, invocation: Invocation
     ) -> None:
         batch_id = message.batch_id or batch_id_for_message(record.message_id)
-        key = submit_idempotency_key(batch_id)
+        key = submit_idempotency_key(batch_id, message.account.user_id)
         if (
             await self.idempotency.begin(key, remaining_millis=invocation.remaining_millis())
             is not None

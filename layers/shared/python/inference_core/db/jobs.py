@@ -358,13 +358,25 @@ class JobsRepository:
         except PynamoDBException as exc:
             raise _unavailable(exc) from exc
 
-    def mark_dead_lettered(self, batch_id: str, index: int) -> None:
+    def claim_dead_letter(self, batch_id: str, index: int) -> bool:
+        """Become the one delivery that moves this line's message to the DLQ (False if another
+        already did)."""
         line = BatchLineModel(job_pk(batch_id), line_sk(index))
         try:
             line.update(
                 actions=[BatchLineModel.dead_lettered.set(True)],
-                condition=BatchLineModel.sk.exists(),
+                condition=BatchLineModel.sk.exists() & (BatchLineModel.dead_lettered == False),  # noqa: E712
             )
         except PynamoDBException as exc:
-            if not _condition_failed(exc):
-                raise _unavailable(exc) from exc
+            if _condition_failed(exc):
+                return False
+            raise _unavailable(exc) from exc
+        return True
+
+    def release_dead_letter(self, batch_id: str, index: int) -> None:
+        """Undo `claim_dead_letter` after the DLQ refused the message (so a retry sends it)."""
+        line = BatchLineModel(job_pk(batch_id), line_sk(index))
+        try:
+            line.update(actions=[BatchLineModel.dead_lettered.set(False)])
+        except PynamoDBException as exc:
+            raise _unavailable(exc) from exc

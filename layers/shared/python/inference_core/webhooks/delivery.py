@@ -54,10 +54,14 @@ class WebhookSender:
         self._sleep = sleep
         self._rng = rng
 
-    async def _target(self, url: str) -> WebhookTarget:
+    def check(self, url: str) -> WebhookTarget:
+        """The target `url` would be sent to, or WebhookTargetRefusedError (blocking: DNS)."""
         if self._resolver is not None:
             return resolve_target(url, self.settings, resolver=self._resolver)
-        return await asyncio.to_thread(resolve_target, url, self.settings)
+        return resolve_target(url, self.settings)
+
+    async def _target(self, url: str) -> WebhookTarget:
+        return await asyncio.to_thread(self.check, url)
 
     async def send(self, url: str, *, key: bytes, webhook_id: str, body: bytes) -> int:
         """Deliver `body` to `url`, signed with `key`; the receiver's status code on success."""
