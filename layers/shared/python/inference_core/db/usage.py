@@ -53,7 +53,7 @@ class UsageRepository:
             request_items.setdefault(CacheEntryModel.Meta.table_name, []).append(
                 {"PutRequest": {"Item": cache_entry.serialize()}}
             )
-        client = UsageRecordModel._get_connection().connection.client
+        client: Any = UsageRecordModel._get_connection().connection.client
         try:
             response = client.batch_write_item(RequestItems=request_items)
             unprocessed = response.get("UnprocessedItems") or {}

@@ -155,10 +155,10 @@ class InferenceService:
         if key is not None:
             hit = await asyncio.to_thread(self.cache.get, key, caller.tenant_id)
             if hit is not None:
-                result = result_from_cache(hit)
+                cached = result_from_cache(hit)
                 usage.cached = True
-                await self._settle(usage, started, result.usage, None, cache_fill=None)
-                return ChatOutcome(result, entry.alias, True, usage)
+                await self._settle(usage, started, cached.usage, None, cache_fill=None)
+                return ChatOutcome(cached, entry.alias, True, usage)
         try:
             if isinstance(request, CompletionRequest):
                 routed = await self.router.complete(entry, request)

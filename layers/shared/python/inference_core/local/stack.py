@@ -170,7 +170,7 @@ class LocalStack:
         from inference_core.local.resources import create_bucket, create_queues
         from inference_core.settings import QueueSettings, TableSettings
 
-        kwargs = {
+        kwargs: dict[str, Any] = {
             "endpoint_url": self.aws_url,
             "region_name": "us-east-1",
             "aws_access_key_id": "local",

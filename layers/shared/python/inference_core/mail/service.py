@@ -195,7 +195,7 @@ def send_mail_message(
         _log_failure(logger, exc, {})
         raise exc from None
     with _correlation(logger, payload.get("correlation_id")):
-        fields = {
+        fields: dict[str, Any] = {
             "template": str(payload.get("template"))[:40],
             "idempotency_key": str(payload.get("idempotency_key"))[:64],
         }

@@ -51,7 +51,7 @@ async def create_message(
     prompt_chars = len(json.dumps(chat.messages))
     entry = service.resolve(principal, model, prompt_chars=prompt_chars, max_tokens=chat.max_tokens)
     message_id = f"msg_{uuid.uuid4().hex}"
-    common = {
+    common: dict[str, Any] = {
         "entry": entry,
         "endpoint": "messages",
         "request_id": request_id(request),

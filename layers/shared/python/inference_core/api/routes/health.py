@@ -38,7 +38,7 @@ def readiness_checks() -> dict[str, dict[str, Any]]:
 
     settings = get_settings()
     config = Config(connect_timeout=2, read_timeout=3, retries={"max_attempts": 1})
-    kwargs = {
+    kwargs: dict[str, Any] = {
         "region_name": settings.aws.region,
         "endpoint_url": settings.aws.aws_endpoint_url,
         "config": config,

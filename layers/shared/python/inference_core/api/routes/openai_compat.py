@@ -50,7 +50,7 @@ async def create_chat_completion(
     chat = body.to_chat_request()
     completion_id = f"chatcmpl-{uuid.uuid4().hex}"
     created = int(time.time())
-    common = {
+    common: dict[str, Any] = {
         "entry": entry,
         "endpoint": "chat.completions",
         "request_id": request_id(request),
@@ -114,7 +114,7 @@ async def create_completion(
     completion = body.to_completion_request()
     completion_id = f"cmpl-{uuid.uuid4().hex}"
     created = int(time.time())
-    common = {
+    common: dict[str, Any] = {
         "entry": entry,
         "endpoint": "completions",
         "request_id": request_id(request),
