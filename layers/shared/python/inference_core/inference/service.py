@@ -147,18 +147,11 @@ class InferenceService:
     ) -> ChatOutcome:
         started = self._clock()
         usage = self._new_usage(caller, entry, endpoint, request_id, stream=False)
-        key = (
-            self.cache_key(caller.tenant_id, entry.alias, request)
-            if self._caching(use_cache)
-            else None
-        )
-        if key is not None:
-            hit = await asyncio.to_thread(self.cache.get, key, caller.tenant_id)
-            if hit is not None:
-                cached = result_from_cache(hit)
-                usage.cached = True
-                await self._settle(usage, started, cached.usage, None, cache_fill=None)
-                return ChatOutcome(cached, entry.alias, True, usage)
+        key, cached = await self._lookup(caller, entry, request, use_cache)
+        if cached is not None:
+            usage.cached = True
+            await self._settle(usage, started, cached.usage, None, cache_fill=None)
+            return ChatOutcome(cached, entry.alias, True, usage)
         try:
             if isinstance(request, CompletionRequest):
                 routed = await self.router.complete(entry, request)
@@ -187,17 +180,10 @@ class InferenceService:
         answer with a proper error status); later ones end the stream with an error chunk."""
         started = self._clock()
         usage = self._new_usage(caller, entry, endpoint, request_id, stream=True)
-        key = (
-            self.cache_key(caller.tenant_id, entry.alias, request)
-            if self._caching(use_cache)
-            else None
-        )
-        if key is not None:
-            hit = await asyncio.to_thread(self.cache.get, key, caller.tenant_id)
-            if hit is not None:
-                result = result_from_cache(hit)
-                usage.cached = True
-                return StreamOutcome(entry.alias, True, self._replay(result, usage, started), usage)
+        key, cached = await self._lookup(caller, entry, request, use_cache)
+        if cached is not None:
+            usage.cached = True
+            return StreamOutcome(entry.alias, True, self._replay(cached, usage, started), usage)
         try:
             if isinstance(request, CompletionRequest):
                 routed = await self.router.complete_stream(entry, request)
@@ -314,8 +300,19 @@ class InferenceService:
 
     # ---- helpers ----
 
-    def _caching(self, use_cache: bool) -> bool:
-        return use_cache and self.settings.inference.cache_enabled
+    async def _lookup(
+        self,
+        caller: Caller,
+        entry: ModelEntry,
+        request: ChatRequest | CompletionRequest,
+        use_cache: bool,
+    ) -> tuple[str | None, ChatResult | None]:
+        """(the cache key, or None when caching is off; the cached answer, or None on a miss)."""
+        if not (use_cache and self.settings.inference.cache_enabled):
+            return None, None
+        key = self.cache_key(caller.tenant_id, entry.alias, request)
+        hit = await asyncio.to_thread(self.cache.get, key, caller.tenant_id)
+        return key, result_from_cache(hit) if hit is not None else None
 
     @staticmethod
     def cache_key(tenant_id: str, alias: str, request: ChatRequest | CompletionRequest) -> str:
