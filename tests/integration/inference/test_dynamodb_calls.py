@@ -92,5 +92,7 @@ def test_the_request_log_line_has_usage_and_no_secret(
     line = lines[0].__dict__
     assert (line["input_tokens"], line["output_tokens"], line["model"]) == (11, 5, "scripted")
     assert line["cost_usd"] > 0 and line["cache_hit"] is False and "latency_ms" in line
+    # the correlation id is the API Gateway request id, also returned to the caller
+    assert line["correlation_id"] == response.headers["x-request-id"]
     everything = "\n".join(f"{r.getMessage()} {r.__dict__}" for r in caplog.records)
     assert frozen_key not in everything

@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import dataclass
 from functools import lru_cache
@@ -21,11 +22,27 @@ SERVICE = "inference-core"
 NAMESPACE = "InferenceCore"
 
 
+class _CorrelationIdFilter(logging.Filter):
+    """Stamp every record with the current request's correlation id (a context variable, so
+    concurrent requests in one uvicorn process never see each other's)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        from inference_core.api.middleware import current_correlation_id
+
+        if not getattr(record, "correlation_id", None):
+            cid = current_correlation_id()
+            if cid != "-":
+                record.correlation_id = cid
+        return True
+
+
 @lru_cache(maxsize=1)
 def get_logger() -> Logger:
     from aws_lambda_powertools import Logger
 
-    return Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME", SERVICE))
+    logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME", SERVICE))
+    logger.addFilter(_CorrelationIdFilter())
+    return logger
 
 
 @lru_cache(maxsize=1)

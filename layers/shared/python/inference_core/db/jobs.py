@@ -15,6 +15,7 @@ The guarantees the batch service builds on, each one conditional write:
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -38,6 +39,20 @@ OPEN_STATES = ("validating", "in_progress", "cancelling")
 FINAL_STATES = ("completed", "failed", "expired", "cancelled")
 # Concurrent transactions on one job item conflict now and then: retried this many times.
 TRANSACTION_ATTEMPTS = 6
+
+# One process records a job's lines one at a time: its concurrent records would only conflict
+# (DynamoDB cancels overlapping transactions on an item), and an emulator without transaction
+# isolation (moto's server, for the local stack) stays correct. Across processes DynamoDB
+# serializes them.
+_record_locks: dict[str, threading.Lock] = {}
+_record_locks_guard = threading.Lock()
+
+
+def _record_lock(batch_id: str) -> threading.Lock:
+    with _record_locks_guard:
+        if len(_record_locks) > 1024:
+            _record_locks.clear()
+        return _record_locks.setdefault(batch_id, threading.Lock())
 
 
 class LineRecord(Enum):
@@ -266,6 +281,12 @@ class JobsRepository:
         self, batch_id: str, line: BatchLineModel, counts: LineCounts, *, token: str
     ) -> LineRecord:
         """Write a line's outcome and count it on its job, exactly once (see the module doc)."""
+        with _record_lock(batch_id):
+            return self._record_line(batch_id, line, counts, token=token)
+
+    def _record_line(
+        self, batch_id: str, line: BatchLineModel, counts: LineCounts, *, token: str
+    ) -> LineRecord:
         for attempt in range(TRANSACTION_ATTEMPTS):
             outcome = self._record(batch_id, line, counts, token=token, last=False)
             if outcome is not None:
