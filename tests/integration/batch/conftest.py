@@ -7,6 +7,7 @@ with two users.
 from __future__ import annotations
 
 import json
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -97,7 +98,24 @@ def batch_env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def aws(batch_env: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[BatchAws]:
+def atomic_moto(monkeypatch: pytest.MonkeyPatch) -> None:
+    """moto in-process applies a request's conditions and writes without isolation from other
+    threads; a real service applies each request atomically. The worker runs records on threads,
+    so serialize moto's request processing (the requests themselves still overlap)."""
+    from moto.core.botocore_stubber import BotocoreStubber
+
+    lock = threading.RLock()
+    original = BotocoreStubber.process_request
+
+    def process_request(self: Any, request: Any) -> Any:
+        with lock:
+            return original(self, request)
+
+    monkeypatch.setattr(BotocoreStubber, "process_request", process_request)
+
+
+@pytest.fixture
+def aws(batch_env: None, atomic_moto: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[BatchAws]:
     from inference_core import mailqueue
     from inference_core.batch.deps import reset_batch_dependencies
     from inference_core.db.tables import create_tables
@@ -249,7 +267,9 @@ def drain(aws: BatchAws, worker: ModuleType) -> Callable[..., Drain]:
     from inference_core.local.pollers import poll_once
 
     def run(
-        max_rounds: int = 500, duplicate: Callable[[dict[str, Any]], bool] | None = None
+        max_rounds: int = 5000,
+        duplicate: Callable[[dict[str, Any]], bool] | None = None,
+        idle_seconds: float = 1.0,
     ) -> Drain:
         result = Drain()
 
@@ -261,7 +281,7 @@ def drain(aws: BatchAws, worker: ModuleType) -> Callable[..., Drain]:
             result.responses.append(response)
             return response
 
-        idle = 0
+        idle_since: float | None = None
         for _ in range(max_rounds):
             got = poll_once(
                 aws.sqs,
@@ -274,11 +294,15 @@ def drain(aws: BatchAws, worker: ModuleType) -> Callable[..., Drain]:
             )
             if got:
                 result.invocations += 1
-                idle = 0
+                idle_since = None
                 continue
-            idle += 1
-            if idle >= 2:
+            # moto hides a message for the millisecond it was sent in: empty is not yet done.
+            if aws.queue_depth() == 0:
                 break
+            idle_since = idle_since or time.monotonic()
+            if time.monotonic() - idle_since > idle_seconds:
+                break  # what is left waits out a backoff
+            time.sleep(0.01)
         return result
 
     return run

@@ -171,10 +171,7 @@ def test_plain_http_is_refused_outside_local_mode(monkeypatch):
     assert "https" in refused.value.message
 
 
-def test_a_private_webhook_url_is_refused_when_the_job_is_created(api, monkeypatch):
-    import socket
-
-    monkeypatch.setattr(socket, "getaddrinfo", fake_dns(PUBLIC_DNS))
+def test_a_private_webhook_url_is_refused_when_the_job_is_created(api):
     response = inline_job(api, webhook_url="https://internal.example.com/hook")
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "webhook_url_refused"
@@ -289,9 +286,9 @@ def test_a_bad_or_stale_ingest_signature_is_401_and_nothing_is_queued(
     if tamper == "wrong_secret":
         kwargs["secret"] = "whsec_" + "d3Jvbmctc2VjcmV0LXdyb25nLXNlY3JldC13cm9uZy0xMjM0"
     if tamper == "stale":
-        kwargs["now"] = time.time() - 301
+        kwargs["now"] = time.time() - 400
     if tamper == "future":
-        kwargs["now"] = time.time() + 301
+        kwargs["now"] = time.time() + 400
     if tamper == "unknown_integration":
         kwargs["integration"] = "nope"
     raw, headers = signed(SUBMISSION, **kwargs)

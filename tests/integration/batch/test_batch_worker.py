@@ -144,18 +144,11 @@ def test_exactly_one_finalizer_even_when_the_last_lines_race(
 ):
     created = start_batch(api, [chat_line(str(i), f"p{i}") for i in range(5)])
     messages = receive(aws)
-    # All five in one invocation, concurrently: the five transactions race for `remaining`.
-    assert worker.handler(sqs_event(messages + messages[:2]), lambda_context)[
-        "batchItemFailures"
-    ] in (
-        [],
-        [
-            {"itemIdentifier": messages[0]["MessageId"]},
-            {"itemIdentifier": messages[1]["MessageId"]},
-        ],
-        [{"itemIdentifier": messages[0]["MessageId"]}],
-        [{"itemIdentifier": messages[1]["MessageId"]}],
-    )
+    # All five in one invocation, concurrently, two of them twice: the transactions race for
+    # `remaining`; a twin that finds its line in progress is failed, to come back later.
+    response = worker.handler(sqs_event(messages + messages[:2]), lambda_context)
+    failed = {f["itemIdentifier"] for f in response["batchItemFailures"]}
+    assert failed <= {messages[0]["MessageId"], messages[1]["MessageId"]}
     # Redeliver everything once more after completion: nothing changes, nothing is re-sent.
     worker.handler(sqs_event(messages), lambda_context)
     drain()
