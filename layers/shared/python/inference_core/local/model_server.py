@@ -84,6 +84,8 @@ class LocalModel:
         self._llm: Any = None
         self._formatter: Any = None
         self._embedder: Any = None
+        # Streamed tokens produced so far (on `/ping`): shows that a dropped stream stopped.
+        self.streamed_tokens = 0
 
     def load(self) -> None:
         """Load the chat model (about a second); the server calls this before it listens."""
@@ -145,6 +147,7 @@ class LocalModel:
                     if cancelled.is_set():
                         return
                     chunk["model"] = SERVED_MODEL_ID
+                    self.streamed_tokens += 1
                     last = chunk
                     for choice in chunk.get("choices", []):
                         delta = choice.get("delta") or {}
@@ -267,7 +270,12 @@ def create_app(model: LocalModel, endpoint_names: Collection[str] = (DEFAULT_END
         if not model.loaded:
             return JSONResponse({"status": "loading"}, status_code=503)
         return JSONResponse(
-            {"status": "ok", "model": SERVED_MODEL_ID, "endpoints": sorted(endpoints)}
+            {
+                "status": "ok",
+                "model": SERVED_MODEL_ID,
+                "endpoints": sorted(endpoints),
+                "streamed_tokens": model.streamed_tokens,
+            }
         )
 
     async def invocations(request: Request) -> Response:
