@@ -62,8 +62,42 @@ class SecretStore(Construct):
             "rotate them. The operator replaces the value when a provider key is rolled.",
         )
 
+        self.webhook_signing_key = secretsmanager.Secret(
+            self,
+            "WebhookSigningKey",
+            description="Inference Core: master key that each user's webhook signing secret derives from",
+            generate_secret_string=secretsmanager.SecretStringGenerator(
+                password_length=64, exclude_punctuation=True, include_space=False
+            ),
+            removal_policy=removal_policy,
+        )
+        acknowledge(
+            self.webhook_signing_key,
+            "AwsSolutions-SMG4",
+            "Receivers verify webhooks with a secret derived from this key; rotating it on a "
+            "schedule would break every receiver at once, so it is rotated deliberately.",
+        )
+        self.webhook_ingest_secrets = secretsmanager.Secret(
+            self,
+            "WebhookIngestSecrets",
+            description=(
+                "Inference Core: trusted integrations for POST /webhooks/ingest as JSON, "
+                '{"<integration>": {"secret": "...", "user_id": "..."}}; empty means none'
+            ),
+            secret_string_value=SecretValue.unsafe_plain_text("{}"),
+            removal_policy=removal_policy,
+        )
+        acknowledge(
+            self.webhook_ingest_secrets,
+            "AwsSolutions-SMG4",
+            "Each integration's shared secret is agreed with the sending system; the operator "
+            "replaces it together with that system, which a rotation schedule cannot do.",
+        )
+
     def environment(self) -> dict[str, str]:
         return {
             "IC_JWT_SECRET_ARN": self.jwt_secret.secret_arn,
             "IC_PROVIDER_KEYS_SECRET_ARN": self.provider_keys.secret_arn,
+            "IC_WEBHOOK_SIGNING_SECRET_ARN": self.webhook_signing_key.secret_arn,
+            "IC_WEBHOOK_INGEST_SECRETS_ARN": self.webhook_ingest_secrets.secret_arn,
         }

@@ -171,6 +171,7 @@ class InferenceCoreStack(Stack):
         late_environment = {
             "IC_MAIL_QUEUE_URL": mail.queue.queue.queue_url,
             "IC_BATCH_QUEUE_URL": workers.queue.queue.queue_url,
+            "IC_BATCH_QUEUE_DLQ_URL": workers.queue.dead_letter_queue.queue_url,
             "IC_PUBLIC_BASE_URL": api.public_base_url(),
         }
         for fn in self.functions.values():
@@ -193,6 +194,13 @@ class InferenceCoreStack(Stack):
             mail.queue.queue.grant_send_messages(fn.role)
         for fn in (control, data_plane):
             secrets.jwt_secret.grant_read(fn.role)
+        # The worker parks a line that keeps failing on the DLQ itself, with its reason.
+        workers.queue.dead_letter_queue.grant_send_messages(worker.role)
+        # Webhooks: the API shows users their signing secret and checks ingest signatures; the
+        # worker signs completion webhooks.
+        for fn in (control, worker):
+            secrets.webhook_signing_key.grant_read(fn.role)
+        secrets.webhook_ingest_secrets.grant_read(control.role)
         for fn in (control, data_plane, worker):
             secrets.provider_keys.grant_read(fn.role)
             if self.model_endpoint is not None:

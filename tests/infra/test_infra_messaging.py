@@ -142,3 +142,38 @@ def test_least_privilege_per_function(default_synth):
     assert not any(
         a.endswith("*") and a.count(":") == 1 and a.split(":")[1] == "*" for a in control
     )
+
+
+def test_only_the_worker_may_send_to_the_batch_dlq_and_it_knows_where_it_is(default_synth):
+    stack = default_synth.stack
+    dlq = default_synth.logical_id(stack.node.find_child("Batch").queue.dead_letter_queue)
+    senders = set()
+    for name in stack.functions:
+        statements = policy_statements(default_synth.resources, _role_id(default_synth, name))
+        for statement in statements:
+            actions = (
+                statement["Action"]
+                if isinstance(statement["Action"], list)
+                else [statement["Action"]]
+            )
+            if "sqs:SendMessage" in actions and dlq in referenced_ids(statement["Resource"]):
+                senders.add(name)
+    assert senders == {"Worker"}
+    worker = default_synth.resources[default_synth.logical_id(stack.functions["Worker"].function)]
+    env = worker["Properties"]["Environment"]["Variables"]
+    assert ref_id(env["IC_BATCH_QUEUE_DLQ_URL"]) == dlq
+
+
+def test_webhook_secrets_are_readable_only_where_needed(default_synth):
+    stack = default_synth.stack
+    secrets = stack.node.find_child("Secrets")
+    signing = default_synth.logical_id(secrets.webhook_signing_key)
+    ingest = default_synth.logical_id(secrets.webhook_ingest_secrets)
+    readers: dict[str, set[str]] = {signing: set(), ingest: set()}
+    for name in stack.functions:
+        for statement in policy_statements(default_synth.resources, _role_id(default_synth, name)):
+            for secret_id in readers:
+                if secret_id in referenced_ids(statement["Resource"]):
+                    readers[secret_id].add(name)
+    assert readers[signing] == {"ControlPlane", "Worker"}
+    assert readers[ingest] == {"ControlPlane"}
