@@ -17,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 from typing import Any
 
-from aws_lambda_powertools.metrics import Metrics, MetricUnit
+from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
 from aws_lambda_powertools.utilities.batch import (
     AsyncBatchProcessor,
     EventType,
@@ -31,10 +31,20 @@ from inference_core.observability import NAMESPACE, SERVICE, get_logger, get_tra
 
 logger = get_logger()
 tracer = get_tracer()
-metrics = Metrics(
-    namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", NAMESPACE),
-    service=os.environ.get("POWERTOOLS_SERVICE_NAME", SERVICE),
-)
+
+
+def invocation_metrics() -> EphemeralMetrics:
+    """This invocation's EMF metrics (its own set: nothing piles up across invocations)."""
+    return EphemeralMetrics(
+        namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", NAMESPACE),
+        service=os.environ.get("POWERTOOLS_SERVICE_NAME", SERVICE),
+    )
+
+
+def flush(metrics: EphemeralMetrics) -> None:
+    if os.environ.get("POWERTOOLS_METRICS_DISABLED", "").lower() not in ("1", "true"):
+        metrics.flush_metrics()
+
 
 _loop: asyncio.AbstractEventLoop | None = None
 _loop_lock = threading.Lock()
@@ -47,7 +57,9 @@ def worker_loop() -> asyncio.AbstractEventLoop:
     if _loop is None or _loop.is_closed():
         loop = asyncio.new_event_loop()
         workers = max(8, get_worker().settings.batch.batch_worker_concurrency * 4)
-        loop.set_default_executor(ThreadPoolExecutor(max_workers=workers, thread_name_prefix="batch"))
+        loop.set_default_executor(
+            ThreadPoolExecutor(max_workers=workers, thread_name_prefix="batch")
+        )
         _loop = loop
     return _loop
 
@@ -58,7 +70,9 @@ class LoopBatchProcessor(AsyncBatchProcessor):
 
     def async_process(self) -> list[tuple]:  # type: ignore[type-arg]
         async def run() -> list[tuple]:  # type: ignore[type-arg]
-            return list(await asyncio.gather(*[self._async_process_record(r) for r in self.records]))
+            return list(
+                await asyncio.gather(*[self._async_process_record(r) for r in self.records])
+            )
 
         return worker_loop().run_until_complete(run())
 
@@ -73,7 +87,9 @@ def get_worker() -> BatchWorker:
     return BatchWorker(get_batch_runtime())
 
 
-def make_record_handler(worker: BatchWorker, invocation: Invocation, limit: int) -> Any:
+def make_record_handler(
+    worker: BatchWorker, invocation: Invocation, limit: int, metrics: EphemeralMetrics
+) -> Any:
     semaphore = asyncio.Semaphore(limit)
 
     async def record_handler(record: SQSRecord) -> None:
@@ -87,19 +103,25 @@ def make_record_handler(worker: BatchWorker, invocation: Invocation, limit: int)
     return record_handler
 
 
-@metrics.log_metrics
 @tracer.capture_lambda_handler(capture_response=False)
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     records = event.get("Records") or []
+    metrics = invocation_metrics()
     metrics.add_metric(name="BatchRecordsReceived", unit=MetricUnit.Count, value=len(records))
     worker = get_worker()
-    with _loop_lock:  # one invocation at a time on the loop (Lambda never overlaps them)
-        record_handler = make_record_handler(
-            worker, Invocation(lambda_context=context), worker.settings.batch.batch_worker_concurrency
-        )
-        return dict(
-            async_process_partial_response(
-                event=event, record_handler=record_handler, processor=processor, context=context
+    try:
+        with _loop_lock:  # one invocation at a time on the loop (Lambda never overlaps them)
+            record_handler = make_record_handler(
+                worker,
+                Invocation(lambda_context=context),
+                worker.settings.batch.batch_worker_concurrency,
+                metrics,
             )
-        )
+            return dict(
+                async_process_partial_response(
+                    event=event, record_handler=record_handler, processor=processor, context=context
+                )
+            )
+    finally:
+        flush(metrics)

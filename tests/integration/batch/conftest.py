@@ -17,7 +17,13 @@ from typing import Any
 
 import boto3
 import pytest
-from batch_support import (
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from moto import mock_aws
+
+from inference_core.auth.principal import Principal
+
+from .batch_support import (
     ALICE,
     PUBLIC_DNS,
     REGION,
@@ -26,11 +32,6 @@ from batch_support import (
     fake_dns,
     make_inference_service,
 )
-from fastapi import FastAPI
-from fastapi.testclient import TestClient
-from moto import mock_aws
-
-from inference_core.auth.principal import Principal
 
 # ---- AWS ----
 
@@ -99,19 +100,70 @@ def batch_env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def atomic_moto(monkeypatch: pytest.MonkeyPatch) -> None:
-    """moto in-process applies a request's conditions and writes without isolation from other
-    threads; a real service applies each request atomically. The worker runs records on threads,
-    so serialize moto's request processing (the requests themselves still overlap)."""
+    """Make moto in-process behave like the service where the worker's threads would see a
+    difference, and keep it fast enough for a thousand-line batch:
+
+    - moto applies a request's conditions and writes without isolation from other threads; a
+      real service applies each request atomically. The worker runs records on threads, so
+      moto's request processing is serialized (the requests themselves still overlap);
+    - moto's TransactWriteItems deep-copies every table it touches to be able to roll back, which
+      makes a thousand-line job quadratic. Conditions are checked first instead (atomic, under the
+      lock above), so a transaction that would fail changes nothing and needs no rollback copy.
+    """
+    import copy as copy_module
+
+    import moto.dynamodb.models as ddb
     from moto.core.botocore_stubber import BotocoreStubber
+    from moto.dynamodb.exceptions import TransactionCanceledException
+    from moto.dynamodb.models import DynamoDBBackend
 
     lock = threading.RLock()
-    original = BotocoreStubber.process_request
+    original_request = BotocoreStubber.process_request
 
     def process_request(self: Any, request: Any) -> Any:
         with lock:
-            return original(self, request)
+            return original_request(self, request)
+
+    original_transact = DynamoDBBackend.transact_write_items
+
+    class NoTableCopies:
+        """`copy` for moto's dynamodb module: tables are not copied (nothing to roll back)."""
+
+        copy = staticmethod(copy_module.copy)
+
+        @staticmethod
+        def deepcopy(value: Any, memo: Any = None) -> Any:
+            return value if isinstance(value, ddb.Table) else copy_module.deepcopy(value, memo)
+
+    def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
+        errors: list[Any] = []
+        for entry in transact_items:
+            op_type, op = next(iter(entry.items()))
+            table = self.get_table(op["TableName"])
+            if op_type == "Put":
+                key = {table.hash_key_attr: op["Item"][table.hash_key_attr]}
+                if table.range_key_attr is not None:
+                    key[table.range_key_attr] = op["Item"][table.range_key_attr]
+            else:
+                key = op["Key"]
+            condition = op.get("ConditionExpression")
+            current = self.get_item(op["TableName"], key)
+            if condition and not ddb.get_filter_expression(
+                condition, op.get("ExpressionAttributeNames"), op.get("ExpressionAttributeValues")
+            ).expr(current):
+                errors.append(("ConditionalCheckFailed", "The conditional request failed", None))
+            else:
+                errors.append((None, None, None))
+        if any(code is not None for code, _, _ in errors):
+            raise TransactionCanceledException(errors)
+        monkeypatch.setattr(ddb, "copy", NoTableCopies)
+        try:
+            original_transact(self, transact_items)
+        finally:
+            monkeypatch.setattr(ddb, "copy", copy_module)
 
     monkeypatch.setattr(BotocoreStubber, "process_request", process_request)
+    monkeypatch.setattr(DynamoDBBackend, "transact_write_items", transact_write_items)
 
 
 @pytest.fixture
@@ -258,6 +310,7 @@ def sqs_event(aws: BatchAws) -> Callable[..., dict[str, Any]]:
 class Drain:
     responses: list[dict[str, Any]] = field(default_factory=list)
     invocations: int = 0
+    twins: int = 0  # records delivered twice within one invocation
 
 
 @pytest.fixture
@@ -276,6 +329,7 @@ def drain(aws: BatchAws, worker: ModuleType) -> Callable[..., Drain]:
         def handler(event: dict[str, Any], context: Any) -> Any:
             if duplicate is not None:
                 extra = [r for r in event["Records"] if duplicate(r)]
+                result.twins += len(extra)
                 event = {"Records": event["Records"] + extra}
             response = worker.handler(event, FakeLambdaContext())
             result.responses.append(response)

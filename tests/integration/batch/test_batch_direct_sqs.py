@@ -7,9 +7,10 @@ import json
 from typing import Any
 
 import pytest
-from batch_support import chat_line, jsonl, read_jsonl
 
 from inference_core.auth.principal import Principal
+
+from .batch_support import chat_line, jsonl, read_jsonl
 
 
 @pytest.fixture

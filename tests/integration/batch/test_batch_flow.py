@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from batch_support import BOB, MODEL, chat_line, jsonl, read_jsonl
+from .batch_support import BOB, MODEL, chat_line, jsonl, read_jsonl
 
 
 def upload(api: Any, lines: list[dict[str, Any]], name: str = "in.jsonl") -> dict[str, Any]:

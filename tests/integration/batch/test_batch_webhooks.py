@@ -8,11 +8,12 @@ import time
 from typing import Any
 
 import pytest
-from batch_support import MODEL, PUBLIC_DNS, fake_dns
 
 from inference_core.settings import get_settings
 from inference_core.webhooks.guard import WebhookTargetRefusedError, resolve_target
 from inference_core.webhooks.signing import sign, verify
+
+from .batch_support import MODEL, PUBLIC_DNS, fake_dns
 
 INGEST_SECRET = "whsec_" + "c2VjcmV0LWZvci10aGUtY3JtLWludGVncmF0aW9uLTEyMzQ="
 
@@ -59,8 +60,9 @@ def test_the_completion_webhook_is_signed_and_verifies_with_the_openai_sdk(
 
 
 def test_another_users_secret_does_not_verify(api, receiver, drain):
-    from batch_support import BOB
     from openai import InvalidWebhookSignatureError, OpenAI
+
+    from .batch_support import BOB
 
     inline_job(api, webhook_url="https://hooks.example.com/x")
     drain()

@@ -8,9 +8,10 @@ import json
 from typing import Any
 
 import pytest
-from batch_support import MODEL, chat_line, jsonl, read_jsonl
 
 from inference_core.settings import get_settings
+
+from .batch_support import MODEL, chat_line, jsonl, read_jsonl
 
 
 def start_batch(api: Any, lines: list[dict[str, Any]]) -> dict[str, Any]:
@@ -262,9 +263,9 @@ def test_lines_are_charged_to_the_key_that_created_the_batch(api, aws, drain):
 
 
 def test_a_model_the_key_may_not_use_is_a_permanent_line_error(api, aws, drain):
-    from batch_support import ALICE
-
     from inference_core.auth.principal import Principal
+
+    from .batch_support import ALICE
 
     limited = Principal(**{**ALICE.__dict__, "allowed_models": frozenset({"other"})})
     api.as_user(limited)
@@ -285,3 +286,29 @@ def test_streaming_lines_are_refused_at_upload(api, stream):
     )
     assert response.status_code == 400
     assert "Streaming" in response.json()["error"]["message"]
+
+
+def test_a_failed_finalizer_gives_its_claim_back_and_the_retry_finishes_the_job(
+    api, aws, drain, runtime, monkeypatch
+):
+    created = start_batch(api, [chat_line("a", "one"), chat_line("b", "two")])
+    real_put = runtime.store.put
+    failures = {"left": 1}
+
+    def flaky_put(key: str, data: bytes, **kwargs: Any) -> None:
+        if failures["left"]:
+            failures["left"] -= 1
+            from inference_core.errors import ServiceUnavailableError
+
+            raise ServiceUnavailableError("S3 is having a moment.")
+        real_put(key, data, **kwargs)
+
+    monkeypatch.setattr(runtime.store, "put", flaky_put)
+
+    drain()
+
+    done = batch(api, created["id"])
+    assert done["status"] == "completed"
+    assert len(output(api, done["output_file_id"])) == 2
+    assert [m["template"] for m in aws.mail()] == ["batch_completed"]
+    assert aws.dlq() == []

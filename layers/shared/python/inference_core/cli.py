@@ -127,6 +127,10 @@ def build_parser() -> argparse.ArgumentParser:
     mail.add_argument("--limit", type=int, default=20)
     target(mail)
     mail.set_defaults(func=cmd_mail)
+
+    from inference_core.batch.cli import add_batch_commands
+
+    add_batch_commands(sub)
     return parser
 
 

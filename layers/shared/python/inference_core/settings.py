@@ -175,8 +175,9 @@ class BatchSettings(BaseSettings):
     # Past its deadline (or this long after a cancel) a batch that still waits for lines is
     # finalized anyway; its missing lines are written as expired (or cancelled).
     batch_stuck_grace_seconds: int = 900
-    # A finalizer that has not finished after this long is presumed dead and may be replaced.
-    batch_finalizer_stale_seconds: int = 900
+    # A finalizer that has not finished after this long is presumed dead and may be replaced
+    # (longer than the worker function's timeout).
+    batch_finalizer_stale_seconds: int = 600
     batch_line_retention_days: int = 14
     batch_job_retention_days: int = 365
     batch_idempotency_ttl_seconds: int = 4 * 24 * 3600

@@ -55,7 +55,7 @@ def _not_found(file_id: str) -> NotFoundError:
 
 def _clean_filename(name: str | None) -> str:
     name = (name or "upload.jsonl").replace("\\", "/").rsplit("/", 1)[-1]
-    name = "".join(c for c in name if c.isprintable())[:MAX_FILENAME_CHARS]
+    name = "".join(c for c in name if c.isprintable() and c not in '"\\;')[:MAX_FILENAME_CHARS]
     return name or "upload.jsonl"
 
 

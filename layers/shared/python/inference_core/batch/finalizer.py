@@ -58,11 +58,28 @@ class Finalizer:
         self.files = FileService(runtime)
 
     def run(self, batch_id: str, token: str) -> BatchJobModel | None:
-        """Write the files and complete the job; None if the claim was lost to another."""
+        """Write the files and complete the job; None if the claim was lost to another.
+
+        If it fails, the claim is given back before the error is raised, so the retried SQS
+        message (or the next look at the job) claims it again.
+        """
         jobs = self.runtime.jobs
         job = jobs.get(batch_id)
         if job is None or job.status != "finalizing" or job.finalizer_token != token:
             return None
+        try:
+            return self._finalize(job, token)
+        except Exception:
+            back_to = "cancelling" if job.cancelling_at else "in_progress"
+            try:
+                jobs.release_finalizer(batch_id, token, back_to=back_to)
+            except Exception:  # the claim goes stale instead (`batch_finalizer_stale_seconds`)
+                get_logger().error("finalizer claim not released", extra={"batch_id": batch_id})
+            raise
+
+    def _finalize(self, job: BatchJobModel, token: str) -> BatchJobModel | None:
+        jobs = self.runtime.jobs
+        batch_id = job.batch_id
         recorded = {int(line.index): line for line in jobs.lines(batch_id)}
         total = int(job.total)
         missing = [i for i in range(total) if i not in recorded]

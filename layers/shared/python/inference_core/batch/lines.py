@@ -48,6 +48,7 @@ class LineOutcome:
     status_code: int | None = None
     request_id: str | None = None
     body: dict[str, Any] | None = None
+    body_s3_key: str | None = None  # a body too large for DynamoDB items lives in S3
     error: dict[str, Any] | None = None
     dead_letter: bool = False  # the line failed for good: its message belongs in the DLQ
     input_tokens: int = 0
@@ -88,7 +89,7 @@ class LineOutcome:
         else:
             error = {
                 "code": "batch_expired",
-                "message": "This request could not be executed before the completion window expired.",
+                "message": "This request was not run before the completion window expired.",
             }
         return cls(kind=kind, error=error)
 
@@ -113,7 +114,9 @@ def job_principal(job: BatchJobModel) -> Principal:
         user_id=job.owner_id,
         role=job.role,
         key_id=job.key_id,
-        allowed_models=None if job.allowed_models is None else frozenset(job.allowed_models),
+        allowed_models=None
+        if job.allowed_models is None
+        else frozenset(str(m) for m in job.allowed_models),
         rpm_limit=int(job.rpm_limit or 0),
         email=job.email,
     )

@@ -54,7 +54,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError,
 from inference_core.batch.errors import InvalidBatchMessageError
 from inference_core.batch.inputs import BatchRequestLine, Endpoint, describe_validation_error
 
-MESSAGE_VERSION = 1
+MESSAGE_VERSION: Literal[1] = 1
 SUPPORTED_VERSIONS = frozenset({MESSAGE_VERSION})
 # A request body larger than this is read from S3 by the worker instead of riding in the message.
 MAX_INLINE_BODY_BYTES = 64 * 1024

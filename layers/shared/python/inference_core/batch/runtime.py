@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
@@ -55,7 +55,6 @@ class BatchRuntime:
     _api_keys: ApiKeysRepository | None = None
     _webhooks: WebhookSender | None = None
     _idempotency: BasePersistenceLayer | None = None
-    _cache: dict[str, Any] = field(default_factory=dict)
 
     def inference(self) -> InferenceService:
         return self.inference_factory()

@@ -12,14 +12,14 @@ grace period after its deadline (or its cancel) is finalized anyway when it is n
 from __future__ import annotations
 
 import uuid
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from inference_core.auth.principal import Principal
 from inference_core.batch.errors import InvalidBatchMessageError
 from inference_core.batch.files import FileService, derived_file_id
-from inference_core.batch.inputs import ENDPOINTS, InputLine, parse_input, to_jsonl
+from inference_core.batch.inputs import ENDPOINTS, Endpoint, InputLine, parse_input, to_jsonl
 from inference_core.batch.messages import (
     MAX_INLINE_BODY_BYTES,
     MESSAGE_VERSION,
@@ -253,7 +253,7 @@ class BatchService:
             webhook_url=webhook_url,
             expires_at=int(now) + self.settings.batch.batch_job_retention_days * 86400,
         )
-        lines = self._input_lines(job)
+        lines = self.input_lines(job)
         job.model = next(
             (ln.body["model"] for ln in lines if isinstance(ln.body.get("model"), str)), None
         )
@@ -272,7 +272,7 @@ class BatchService:
         lines cannot be queued is marked failed and ServiceUnavailableError is raised."""
         try:
             if lines is None:
-                lines = self._input_lines(job)
+                lines = self.input_lines(job)
             end = self.enqueue(job, lines, 0, self.settings.batch.batch_enqueue_inline_lines)
         except InferenceCoreError as exc:
             self.jobs.mark_failed(
@@ -285,7 +285,7 @@ class BatchService:
             ) from exc
         self.jobs.mark_in_progress(job.batch_id, enqueued=end)
 
-    def _input_lines(self, job: BatchJobModel) -> list[InputLine]:
+    def input_lines(self, job: BatchJobModel) -> list[InputLine]:
         data = self.runtime.store.get(file_key(job.input_file_id))
         return parse_input(data, max_lines=int(job.total), validate_bodies=False).lines
 
@@ -293,7 +293,7 @@ class BatchService:
         """Queue lines [start, start+count); if more remain, an expand message for them.
         Returns the index after the last line queued."""
         end = min(len(lines), start + max(1, count))
-        messages = [self._line_message(job, line) for line in lines[start:end]]
+        messages = [self.line_message(job, line) for line in lines[start:end]]
         self.runtime.queue.send(messages)
         if end < len(lines):
             expand = ExpandMessage(
@@ -304,15 +304,15 @@ class BatchService:
             )
         return end
 
-    def _line_message(self, job: BatchJobModel, line: InputLine) -> OutgoingMessage:
+    def line_message(self, job: BatchJobModel, line: InputLine) -> OutgoingMessage:
         message = LineMessage(
             version=MESSAGE_VERSION,
             type="batch.line",
             batch_id=job.batch_id,
             index=line.index,
             custom_id=line.custom_id,
-            url=line.url,
-            body=line.body,  # type: ignore[arg-type]
+            url=cast(Endpoint, line.url),
+            body=line.body,
         )
         body = encode(message)
         if len(body.encode()) > MAX_INLINE_BODY_BYTES:
@@ -340,7 +340,7 @@ class BatchService:
             kind = "cancelled" if job.status == "cancelling" else "expired"
             self.skip_rest(job, total - message.start, kind=kind)
             return
-        lines = self._input_lines(job)
+        lines = self.input_lines(job)
         end = self.enqueue(job, lines, message.start, self.settings.batch.batch_expand_chunk_lines)
         self.jobs.set_enqueued(job.batch_id, end)
 
@@ -601,7 +601,9 @@ def queue_ingest_submission(
         raise InvalidRequestError(
             f"A job takes up to {settings.batch.batch_max_lines} requests.", param="requests"
         )
-    parse_input(to_jsonl([r.model_dump() for r in message.requests]), max_lines=len(message.requests))
+    parse_input(
+        to_jsonl([r.model_dump() for r in message.requests]), max_lines=len(message.requests)
+    )
     if message.webhook_url is not None:
         from inference_core.webhooks.guard import parse_webhook_url
 

@@ -211,7 +211,7 @@ class BatchWorker:
             outcome = LineOutcome.from_dict(stored)
         else:
             try:
-                outcome = await self._execute(job, message)
+                outcome = await self._offload(message, await self._execute(job, message))
             except Exception as exc:
                 if is_permanent(exc):
                     outcome = LineOutcome.failure(exc, dead_letter=True)
@@ -231,6 +231,21 @@ class BatchWorker:
             return LineOutcome.skipped(EXPIRED)
         return await run_line(self.runtime, job, message)
 
+    async def _offload(self, message: LineMessage, outcome: LineOutcome) -> LineOutcome:
+        """Move a body too large for a DynamoDB item (the idempotency record, the line) to S3."""
+        if outcome.body is None:
+            return outcome
+        encoded = json.dumps(outcome.body, separators=(",", ":")).encode()
+        if len(encoded) <= MAX_ITEM_BODY_BYTES:
+            return outcome
+        key = result_key(message.batch_id, message.index)
+        await asyncio.to_thread(
+            self.runtime.store.put, key, encoded, content_type="application/json"
+        )
+        outcome.body = None
+        outcome.body_s3_key = key
+        return outcome
+
     async def _record(
         self, job: BatchJobModel, message: LineMessage, outcome: LineOutcome, record: QueueRecord
     ) -> None:
@@ -244,19 +259,11 @@ class BatchWorker:
             status_code=outcome.status_code,
             request_id=outcome.request_id,
             body=outcome.body,
+            body_s3_key=outcome.body_s3_key,
             error=outcome.error,
             completed_at=now,
             expires_at=now + self.settings.batch.batch_line_retention_days * 86400,
         )
-        if outcome.body is not None:
-            encoded = json.dumps(outcome.body, separators=(",", ":")).encode()
-            if len(encoded) > MAX_ITEM_BODY_BYTES:
-                key = result_key(message.batch_id, message.index)
-                await asyncio.to_thread(
-                    self.runtime.store.put, key, encoded, content_type="application/json"
-                )
-                line.body = None
-                line.body_s3_key = key
         counts = LineCounts(
             completed=1 if outcome.kind == OK else 0,
             failed=1 if outcome.kind == "error" else 0,

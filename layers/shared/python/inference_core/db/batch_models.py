@@ -66,7 +66,7 @@ class BatchesByOwnerIndex(GlobalSecondaryIndex["BatchJobModel"]):
 class BatchJobModel(Model):
     """A batch job: lifecycle, counters, the creator's principal, and where results went."""
 
-    Meta = _BatchTableMeta
+    Meta = _BatchTableMeta  # type: ignore[assignment]
 
     pk = UnicodeAttribute(hash_key=True)  # batch#<id>
     sk = UnicodeAttribute(range_key=True)  # "job"
@@ -119,7 +119,8 @@ class BatchJobModel(Model):
 class BatchLineModel(Model):
     """One finished line of a job (same table and partition as its job; never registered)."""
 
-    Meta = _BatchTableMeta  # the very same Meta object: bound together with the job model
+    # The very same Meta object: bound together with the job model.
+    Meta = _BatchTableMeta  # type: ignore[assignment]
 
     pk = UnicodeAttribute(hash_key=True)  # batch#<id>
     sk = UnicodeAttribute(range_key=True)  # line#<index>

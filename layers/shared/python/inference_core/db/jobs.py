@@ -240,6 +240,15 @@ class JobsRepository:
         )
         return claimed is not None
 
+    def release_finalizer(self, batch_id: str, token: str, *, back_to: str) -> bool:
+        """Give a claim back after the finalizer failed (the next delivery claims it again)."""
+        released = self._update(
+            batch_id,
+            [BatchJobModel.status.set(back_to), BatchJobModel.finalizer_token.remove()],
+            (BatchJobModel.status == "finalizing") & (BatchJobModel.finalizer_token == token),
+        )
+        return released is not None
+
     def complete(
         self,
         batch_id: str,

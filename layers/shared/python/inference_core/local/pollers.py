@@ -190,14 +190,18 @@ def poll_once(
         return len(messages)
     failed = failed_message_ids(response)
     if failed is None:
-        logger.warning("the %s handler returned no batchItemFailures; nothing deleted", function_name)
+        logger.warning(
+            "the %s handler returned no batchItemFailures; nothing deleted", function_name
+        )
         return len(messages)
     done = [m for m in messages if m["MessageId"] not in failed]
     for start in range(0, len(done), MAX_MESSAGES):
         chunk = done[start : start + MAX_MESSAGES]
         result = sqs.delete_message_batch(
             QueueUrl=queue_url,
-            Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(chunk)],
+            Entries=[
+                {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(chunk)
+            ],
         )
         if result.get("Failed"):
             logger.warning("%d messages could not be deleted", len(result["Failed"]))
@@ -235,6 +239,8 @@ def run_poller(spec: PollerSpec, stop: threading.Event, *, sqs: Any | None = Non
                 region=region,
             )
         except Exception:
+            if stop.is_set():
+                return  # the stack is shutting down (the embedded AWS may already be gone)
             logger.exception("%s: polling failed; retrying", spec.name)
             stop.wait(ERROR_PAUSE_SECONDS)
 
