@@ -85,7 +85,7 @@ class SlowUpstream:
             name = "openai"
 
             async def chat(self, request: Any, deployment: Any) -> Any:
-                from inference_core.providers.base import ChatResult, Usage
+                from inference_core.canonical import ChatResult, Usage
 
                 outer.calls += 1
                 await asyncio.sleep(outer.latency)

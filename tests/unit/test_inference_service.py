@@ -17,13 +17,7 @@ from inference_core.errors import (
     UpstreamUnavailableError,
 )
 from inference_core.inference.service import InferenceService
-from inference_core.providers.base import (
-    ChatChunk,
-    ChatRequest,
-    ChatResult,
-    CompletionRequest,
-    Usage,
-)
+from inference_core.canonical import ChatChunk, ChatRequest, ChatResult, CompletionRequest, Usage
 from inference_core.registry import ModelRegistry
 from inference_core.settings import Settings
 

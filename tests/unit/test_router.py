@@ -18,17 +18,17 @@ from inference_core.errors import (
     UpstreamTimeoutError,
     UpstreamUnavailableError,
 )
-from inference_core.providers.base import (
+from inference_core.canonical import (
     ChatChunk,
     ChatRequest,
     ChatResult,
     CompletionRequest,
     Deployment,
     EmbeddingResult,
-    Provider,
     Usage,
 )
-from inference_core.providers.upstream_errors import REQUEST_REJECTED, error_for_status
+from inference_core.providers.base import Provider
+from inference_core.upstream_errors import REQUEST_REJECTED, error_for_status
 from inference_core.registry import ModelEntry, ModelRegistry
 from inference_core.router import CircuitBreaker, Router
 from inference_core.settings import InferenceSettings, Settings

@@ -16,7 +16,7 @@ from inference_core.errors import (
     UpstreamBadResponseError,
     UpstreamUnavailableError,
 )
-from inference_core.providers.base import ChatChunk, ChatRequest, ChatResult, Usage
+from inference_core.canonical import ChatChunk, ChatRequest, ChatResult, Usage
 from inference_core.translation.anthropic import (
     anthropic_message_to_chat_result,
     anthropic_request_to_chat,

@@ -15,16 +15,16 @@ import httpx
 
 from inference_core.auth.principal import Principal
 from inference_core.errors import ProviderError, UpstreamUnavailableError
-from inference_core.providers.base import (
+from inference_core.canonical import (
     ChatChunk,
     ChatRequest,
     ChatResult,
     Deployment,
     EmbeddingResult,
-    Provider,
     Usage,
 )
-from inference_core.providers.upstream_errors import REQUEST_REJECTED
+from inference_core.providers.base import Provider
+from inference_core.upstream_errors import REQUEST_REJECTED
 
 REGION = "us-east-1"
 MODEL = "fake"

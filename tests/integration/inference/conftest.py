@@ -10,15 +10,15 @@ from typing import Any
 
 import pytest
 
-from inference_core.providers.base import (
+from inference_core.canonical import (
     ChatChunk,
     ChatRequest,
     ChatResult,
     Deployment,
     EmbeddingResult,
-    Provider,
     Usage,
 )
+from inference_core.providers.base import Provider
 
 REGISTRY = {
     "default_model": "scripted",

@@ -288,7 +288,7 @@ def test_a_failure_after_the_stream_started_ends_it_with_an_error_event(
     from inference_core.errors import UpstreamBadResponseError
 
     async def broken(request: Any, deployment: Any) -> Any:
-        yield __import__("inference_core.providers.base", fromlist=["ChatChunk"]).ChatChunk(
+        yield __import__("inference_core.canonical", fromlist=["ChatChunk"]).ChatChunk(
             content="Hel"
         )
         raise UpstreamBadResponseError("the upstream cut the stream", retryable=False)

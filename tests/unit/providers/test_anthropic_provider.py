@@ -12,8 +12,8 @@ from inference_core.errors import (
     UpstreamUnavailableError,
 )
 from inference_core.providers.anthropic import AnthropicProvider
-from inference_core.providers.base import ChatRequest, CompletionRequest, Deployment, Usage
-from inference_core.providers.upstream_errors import REQUEST_REJECTED
+from inference_core.canonical import ChatRequest, CompletionRequest, Deployment, Usage
+from inference_core.upstream_errors import REQUEST_REJECTED
 from inference_core.settings import get_settings
 
 from .conftest import (

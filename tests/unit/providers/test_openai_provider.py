@@ -10,9 +10,9 @@ from inference_core.errors import (
     UpstreamTimeoutError,
     UpstreamUnavailableError,
 )
-from inference_core.providers.base import ChatRequest, CompletionRequest, Deployment, Usage
+from inference_core.canonical import ChatRequest, CompletionRequest, Deployment, Usage
 from inference_core.providers.openai import OpenAIProvider
-from inference_core.providers.upstream_errors import REQUEST_REJECTED
+from inference_core.upstream_errors import REQUEST_REJECTED
 from inference_core.settings import get_settings
 
 from .conftest import (

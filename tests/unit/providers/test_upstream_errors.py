@@ -6,7 +6,7 @@ import email.utils
 
 import pytest
 
-from inference_core.providers.upstream_errors import MAX_RETRY_AFTER_SECONDS, retry_after_seconds
+from inference_core.upstream_errors import MAX_RETRY_AFTER_SECONDS, retry_after_seconds
 
 NOW = 1_700_000_000.0
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from inference_core.providers.base import Deployment
+from inference_core.canonical import Deployment
 from inference_core.providers.sagemaker import SageMakerProvider
 
 from .fakes import ENDPOINT, FakeRuntime

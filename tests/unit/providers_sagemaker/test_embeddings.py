@@ -7,7 +7,7 @@ import asyncio
 import pytest
 
 from inference_core.errors import UpstreamBadResponseError
-from inference_core.providers.base import Deployment
+from inference_core.canonical import Deployment
 from inference_core.providers.sagemaker import SageMakerProvider
 
 from .fakes import FakeRuntime

@@ -22,9 +22,9 @@ from inference_core.errors import (
     UpstreamTimeoutError,
     UpstreamUnavailableError,
 )
-from inference_core.providers.base import ChatRequest, Deployment
+from inference_core.canonical import ChatRequest, Deployment
 from inference_core.providers.sagemaker import SageMakerProvider
-from inference_core.providers.upstream_errors import REQUEST_REJECTED
+from inference_core.upstream_errors import REQUEST_REJECTED
 
 from .fakes import ENDPOINT, FakeRuntime, runtime_client
 

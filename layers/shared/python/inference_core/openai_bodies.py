@@ -10,7 +10,7 @@ import base64
 import struct
 from typing import Any
 
-from inference_core.providers.base import ChatResult, EmbeddingResult, Usage
+from inference_core.canonical import ChatResult, EmbeddingResult, Usage
 
 
 def usage_body(usage: Usage) -> dict[str, int]:

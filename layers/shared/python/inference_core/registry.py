@@ -21,7 +21,7 @@ from typing import Any
 
 from inference_core.errors import NotFoundError
 from inference_core.providers import PROVIDER_NAMES
-from inference_core.providers.base import Deployment
+from inference_core.canonical import Deployment
 
 DEFAULT_REGISTRY = "models.local.json"
 

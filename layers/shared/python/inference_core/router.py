@@ -23,16 +23,16 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from inference_core.errors import ProviderError, UpstreamUnavailableError
-from inference_core.providers.base import (
+from inference_core.canonical import (
     ChatChunk,
     ChatRequest,
     ChatResult,
     CompletionRequest,
     Deployment,
     EmbeddingResult,
-    Provider,
 )
-from inference_core.providers.upstream_errors import REQUEST_REJECTED
+from inference_core.providers.base import Provider
+from inference_core.upstream_errors import REQUEST_REJECTED
 
 if TYPE_CHECKING:
     from inference_core.registry import ModelEntry, ModelRegistry

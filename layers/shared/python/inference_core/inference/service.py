@@ -18,6 +18,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
+from inference_core import estimate
 from inference_core.errors import (
     ContextWindowExceededError,
     InferenceCoreError,
@@ -25,7 +26,7 @@ from inference_core.errors import (
     PermissionDeniedError,
 )
 from inference_core.observability import RequestUsage, emit_request_metrics, log_request
-from inference_core.providers.base import (
+from inference_core.canonical import (
     ChatChunk,
     ChatRequest,
     ChatResult,
@@ -41,9 +42,6 @@ if TYPE_CHECKING:
     from inference_core.db.usage import UsageRepository
     from inference_core.settings import Settings
 
-# A rough, conservative chars-per-token ratio for refusing prompts that cannot fit before any
-# provider sees them; the provider's own tokenizer is the final word.
-CHARS_PER_TOKEN = 3
 MAX_CACHED_RESPONSE_BYTES = 300_000
 
 
@@ -124,7 +122,7 @@ class InferenceService:
                 code="max_tokens_too_large",
                 param="max_tokens",
             )
-        needed = prompt_chars // CHARS_PER_TOKEN + (max_tokens or 0)
+        needed = estimate.chars_tokens(prompt_chars) + (max_tokens or 0)
         if needed > entry.context_window:
             raise ContextWindowExceededError(
                 f"This model's maximum context length is {entry.context_window} tokens; the "
@@ -193,12 +191,12 @@ class InferenceService:
             usage.status = exc.code
             await self._settle(usage, started, Usage(), None, cache_fill=None)
             raise
-        prompt_chars = _request_chars(request)
+        prompt_tokens = estimate.prompt_tokens(request)
         return StreamOutcome(
             entry.alias,
             False,
             self._relay(
-                routed.chunks, routed.deployment, usage, started, key, caller, entry, prompt_chars
+                routed.chunks, routed.deployment, usage, started, key, caller, entry, prompt_tokens
             ),
             usage,
         )
@@ -212,7 +210,7 @@ class InferenceService:
         key: str | None,
         caller: Caller,
         entry: ModelEntry,
-        prompt_chars: int,
+        prompt_tokens: int,
     ) -> AsyncIterator[ChatChunk]:
         text: list[str] = []
         tool_calls: dict[int, dict[str, Any]] = {}
@@ -238,7 +236,7 @@ class InferenceService:
             content = "".join(text)
             if final_usage is None:
                 final_usage = Usage(
-                    input_tokens=max(1, prompt_chars // 4), output_tokens=max(0, len(content) // 4)
+                    input_tokens=prompt_tokens, output_tokens=estimate.text_tokens(content)
                 )
             fill = None
             if completed and finish:
@@ -294,7 +292,7 @@ class InferenceService:
             raise
         result: EmbeddingResult = routed.result
         if not result.usage.input_tokens:
-            result.usage.input_tokens = sum(max(1, len(t) // 4) for t in inputs)
+            result.usage.input_tokens = sum(max(1, estimate.text_tokens(t)) for t in inputs)
         await self._settle(usage, started, result.usage, routed.deployment, cache_fill=None)
         return EmbeddingOutcome(result, entry.alias, usage)
 
@@ -401,11 +399,6 @@ def result_from_cache(raw: dict[str, Any]) -> ChatResult:
         tool_calls=raw.get("tool_calls"),
     )
 
-
-def _request_chars(request: ChatRequest | CompletionRequest) -> int:
-    if isinstance(request, CompletionRequest):
-        return len(request.prompt)
-    return len(json.dumps(request.messages))
 
 
 def _merge_tool_call(calls: dict[int, dict[str, Any]], delta: dict[str, Any]) -> None:

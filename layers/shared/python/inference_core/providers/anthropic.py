@@ -22,8 +22,9 @@ from inference_core.errors import (
     UpstreamTimeoutError,
     UpstreamUnavailableError,
 )
-from inference_core.providers.base import ChatChunk, ChatRequest, ChatResult, Deployment, Provider
-from inference_core.providers.upstream_errors import error_for_status, retry_after_seconds
+from inference_core.canonical import ChatChunk, ChatRequest, ChatResult, Deployment
+from inference_core.providers.base import Provider
+from inference_core.upstream_errors import error_for_status, retry_after_seconds
 from inference_core.translation.anthropic import (
     anthropic_message_to_chat_result,
     anthropic_stream_error,

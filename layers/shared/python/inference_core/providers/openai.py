@@ -21,17 +21,17 @@ from inference_core.errors import (
     UpstreamTimeoutError,
     UpstreamUnavailableError,
 )
-from inference_core.providers.base import (
+from inference_core.canonical import (
     ChatChunk,
     ChatRequest,
     ChatResult,
     CompletionRequest,
     Deployment,
     EmbeddingResult,
-    Provider,
     Usage,
 )
-from inference_core.providers.upstream_errors import error_for_status, retry_after_seconds
+from inference_core.providers.base import Provider
+from inference_core.upstream_errors import error_for_status, retry_after_seconds
 
 if TYPE_CHECKING:
     from inference_core.settings import Settings

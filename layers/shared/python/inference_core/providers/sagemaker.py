@@ -38,24 +38,23 @@ from inference_core.errors import (
     UpstreamTimeoutError,
     UpstreamUnavailableError,
 )
-from inference_core.providers.base import (
+from inference_core import estimate
+from inference_core.canonical import (
     ChatChunk,
     ChatRequest,
     ChatResult,
     Deployment,
     EmbeddingResult,
-    Provider,
     Usage,
 )
-from inference_core.providers.upstream_errors import error_for_status, retry_after_seconds
+from inference_core.providers.base import Provider
+from inference_core.upstream_errors import error_for_status, retry_after_seconds
 
 if TYPE_CHECKING:
     from inference_core.settings import Settings
 
 JSON = "application/json"
 # Used only when the container reports no usage; the container's own counts win.
-CHARS_PER_TOKEN_ESTIMATE = 4
-TOKENS_PER_MESSAGE_OVERHEAD = 4
 CONNECT_TIMEOUT_SECONDS = 10.0
 
 # Error codes SageMaker documents as transient ("try your call again").
@@ -347,7 +346,7 @@ def parse_chat_response(raw: bytes, request: ChatRequest, endpoint: str) -> Chat
         generated = (content or "") + "".join(
             c["function"]["name"] + c["function"]["arguments"] for c in tool_calls or []
         )
-        usage = Usage(estimate_prompt_tokens(request), estimate_tokens(generated))
+        usage = Usage(estimate.prompt_tokens(request), estimate.text_tokens(generated))
     return ChatResult(
         content=content, finish_reason=finish_reason, usage=usage, tool_calls=tool_calls
     )
@@ -421,7 +420,7 @@ class ChatStreamState:
         if self._saw_tool_calls and finish == "stop":
             finish = "tool_calls"
         # Without the container's counts: TGI streams one token per chunk.
-        usage = self.usage or Usage(estimate_prompt_tokens(self._request), self._generated_chunks)
+        usage = self.usage or Usage(estimate.prompt_tokens(self._request), self._generated_chunks)
         return ChatChunk(finish_reason=finish, usage=usage)
 
 
@@ -447,7 +446,7 @@ def parse_embeddings(raw: bytes, inputs: list[str], endpoint: str) -> EmbeddingR
             provider="sagemaker",
         )
     if usage is None:
-        usage = Usage(input_tokens=sum(estimate_tokens(text) for text in inputs))
+        usage = Usage(input_tokens=sum(estimate.text_tokens(text) for text in inputs))
     return EmbeddingResult(vectors=vectors, usage=usage)
 
 
@@ -506,17 +505,6 @@ def usage_from(raw: Any) -> Usage | None:
         )
     except (TypeError, ValueError):
         return None
-
-
-def estimate_tokens(text: str) -> int:
-    return math.ceil(len(text) / CHARS_PER_TOKEN_ESTIMATE) if text else 0
-
-
-def estimate_prompt_tokens(request: ChatRequest) -> int:
-    total = 0
-    for message in request.messages:
-        total += TOKENS_PER_MESSAGE_OVERHEAD + estimate_tokens(_text_of(message.get("content")))
-    return total
 
 
 # ---- errors: botocore's → ours ----

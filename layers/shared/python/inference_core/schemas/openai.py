@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from inference_core.providers.base import ChatRequest, CompletionRequest
+from inference_core.canonical import ChatRequest, CompletionRequest
 
 
 class _Strict(BaseModel):

@@ -21,8 +21,9 @@ from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Any
 
 from inference_core.errors import InvalidRequestError, ProviderError, UpstreamBadResponseError
-from inference_core.providers.base import ChatChunk, ChatRequest, ChatResult, Usage
-from inference_core.providers.upstream_errors import error_for_status
+from inference_core import estimate
+from inference_core.canonical import ChatChunk, ChatRequest, ChatResult, Usage
+from inference_core.upstream_errors import error_for_status
 
 # Anthropic stop_reason → OpenAI finish_reason.
 FINISH_REASON_FROM_ANTHROPIC = {
@@ -423,7 +424,7 @@ async def chunks_to_anthropic_events(
 
     delta_usage: JsonDict = {
         # Without a provider's count, a rough one (about four characters a token) beats zero.
-        "output_tokens": usage.output_tokens if usage else max(1, output_chars // 4),
+        "output_tokens": usage.output_tokens if usage else max(1, estimate.chars_tokens(output_chars)),
     }
     if usage is not None and usage.input_tokens:
         delta_usage["input_tokens"] = usage.input_tokens

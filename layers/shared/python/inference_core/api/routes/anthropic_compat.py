@@ -14,6 +14,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 
+from inference_core import estimate
 from inference_core.api.deps import cache_allowed, get_inference_service, request_id
 from inference_core.api.sse import guarded, sse_event, sse_response
 from inference_core.auth.deps import get_inference_principal
@@ -59,7 +60,7 @@ async def create_message(
     }
     if stream:
         outcome = await service.chat_stream(principal, chat, **common)
-        input_tokens = max(1, prompt_chars // 4)
+        input_tokens = estimate.prompt_tokens(chat)
         events = chunks_to_anthropic_events(outcome.chunks, outcome.model, message_id, input_tokens)
         return sse_response(
             guarded(_encode(events), request.url.path, anthropic=True),

@@ -20,7 +20,7 @@ from inference_core.openai_bodies import (
     embedding_body,
 )
 from inference_core.openai_bodies import usage_body as _usage
-from inference_core.providers.base import ChatChunk, Usage
+from inference_core.canonical import ChatChunk, Usage
 from inference_core.registry import ModelEntry, ModelRegistry
 from inference_core.schemas.openai import (
     ChatCompletionRequest,

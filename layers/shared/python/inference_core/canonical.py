@@ -1,0 +1,103 @@
+"""The canonical request and response types every layer shares; imports nothing of ours.
+
+Our canonical shape is OpenAI's chat format (messages with `role`/`content`/`tool_calls`, stop
+reasons `stop|length|tool_calls|content_filter`). Providers and translation turn it into each
+upstream's shape and back; the inference service, the router and the API layer pass it around.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Deployment:
+    """One place a model alias can be served from (an entry of the model registry)."""
+
+    provider: str  # "openai" | "anthropic" | "sagemaker"
+    model: str  # the upstream model id, or the SageMaker endpoint name
+    input_price_per_mtok: float = 0.0  # USD per million input tokens
+    output_price_per_mtok: float = 0.0
+    context_window: int = 8192
+    name: str = ""  # a label for logs and metrics; defaults to "provider:model"
+
+    @property
+    def label(self) -> str:
+        return self.name or f"{self.provider}:{self.model}"
+
+    def cost(self, usage: Usage) -> float:
+        return (
+            usage.input_tokens * self.input_price_per_mtok
+            + usage.output_tokens * self.output_price_per_mtok
+        ) / 1_000_000
+
+
+@dataclass
+class Usage:
+    input_tokens: int = 0
+    output_tokens: int = 0
+
+
+@dataclass
+class ChatRequest:
+    """A chat request in OpenAI's message format, already validated by the API layer."""
+
+    messages: list[dict[str, Any]]
+    max_tokens: int | None = None
+    temperature: float | None = None
+    top_p: float | None = None
+    stop: list[str] | None = None
+    tools: list[dict[str, Any]] | None = None
+    tool_choice: Any = None
+    response_format: dict[str, Any] | None = None
+    seed: int | None = None
+    user: str | None = None
+
+
+@dataclass
+class CompletionRequest:
+    """A legacy text completion (`/v1/completions`, `/v1/generate`)."""
+
+    prompt: str
+    max_tokens: int | None = None
+    temperature: float | None = None
+    top_p: float | None = None
+    stop: list[str] | None = None
+    seed: int | None = None
+
+    def as_chat(self) -> ChatRequest:
+        return ChatRequest(
+            messages=[{"role": "user", "content": self.prompt}],
+            max_tokens=self.max_tokens,
+            temperature=self.temperature,
+            top_p=self.top_p,
+            stop=self.stop,
+            seed=self.seed,
+        )
+
+
+@dataclass
+class ChatResult:
+    content: str | None
+    finish_reason: str  # OpenAI's: "stop" | "length" | "tool_calls" | "content_filter"
+    usage: Usage
+    tool_calls: list[dict[str, Any]] | None = (
+        None  # OpenAI's shape: id, type, function{name, arguments}
+    )
+
+
+@dataclass
+class ChatChunk:
+    """One streamed increment. `tool_calls` uses OpenAI's delta shape (with `index`)."""
+
+    content: str | None = None
+    tool_calls: list[dict[str, Any]] | None = None
+    finish_reason: str | None = None
+    usage: Usage | None = None
+
+
+@dataclass
+class EmbeddingResult:
+    vectors: list[list[float]]
+    usage: Usage = field(default_factory=Usage)
