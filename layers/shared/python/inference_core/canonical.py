@@ -21,22 +21,37 @@ class Deployment:
     output_price_per_mtok: float = 0.0
     context_window: int = 8192
     name: str = ""  # a label for logs and metrics; defaults to "provider:model"
+    # USD per million prompt tokens the upstream served from its prompt cache; None: the
+    # input price applies to them too.
+    cached_input_price_per_mtok: float | None = None
 
     @property
     def label(self) -> str:
         return self.name or f"{self.provider}:{self.model}"
 
     def cost(self, usage: Usage) -> float:
+        cached = min(usage.cached_input_tokens or 0, usage.input_tokens)
+        cached_price = (
+            self.input_price_per_mtok
+            if self.cached_input_price_per_mtok is None
+            else self.cached_input_price_per_mtok
+        )
         return (
-            usage.input_tokens * self.input_price_per_mtok
+            (usage.input_tokens - cached) * self.input_price_per_mtok
+            + cached * cached_price
             + usage.output_tokens * self.output_price_per_mtok
         ) / 1_000_000
 
 
 @dataclass
 class Usage:
+    """Tokens billed. `input_tokens` includes the cached ones and `output_tokens` the reasoning
+    ones (OpenAI's convention); the two details are None when the upstream does not report them."""
+
     input_tokens: int = 0
     output_tokens: int = 0
+    cached_input_tokens: int | None = None
+    reasoning_tokens: int | None = None
 
 
 @dataclass
@@ -53,6 +68,16 @@ class ChatRequest:
     response_format: dict[str, Any] | None = None
     seed: int | None = None
     user: str | None = None
+    # Optional sampling and tool parameters: a provider forwards them, or (parameters.py) the
+    # request is refused before it reaches one that cannot honour them.
+    reasoning_effort: str | None = None
+    presence_penalty: float | None = None
+    frequency_penalty: float | None = None
+    logit_bias: dict[str, float] | None = None
+    parallel_tool_calls: bool | None = None
+    prompt_cache_key: str | None = None
+    logprobs: bool | None = None
+    top_logprobs: int | None = None
 
 
 @dataclass
@@ -85,6 +110,7 @@ class ChatResult:
     tool_calls: list[dict[str, Any]] | None = (
         None  # OpenAI's shape: id, type, function{name, arguments}
     )
+    logprobs: dict[str, Any] | None = None  # OpenAI's choice `logprobs` ({"content": [...]})
 
 
 @dataclass
@@ -95,6 +121,7 @@ class ChatChunk:
     tool_calls: list[dict[str, Any]] | None = None
     finish_reason: str | None = None
     usage: Usage | None = None
+    logprobs: dict[str, Any] | None = None
 
 
 @dataclass

@@ -13,12 +13,18 @@ from typing import Any
 from inference_core.canonical import ChatResult, EmbeddingResult, Usage
 
 
-def usage_body(usage: Usage) -> dict[str, int]:
-    return {
+def usage_body(usage: Usage) -> dict[str, Any]:
+    """OpenAI's usage object; the token details appear when the upstream reported them."""
+    body: dict[str, Any] = {
         "prompt_tokens": usage.input_tokens,
         "completion_tokens": usage.output_tokens,
         "total_tokens": usage.input_tokens + usage.output_tokens,
     }
+    if usage.cached_input_tokens is not None:
+        body["prompt_tokens_details"] = {"cached_tokens": usage.cached_input_tokens}
+    if usage.reasoning_tokens is not None:
+        body["completion_tokens_details"] = {"reasoning_tokens": usage.reasoning_tokens}
+    return body
 
 
 def chat_completion_body(
@@ -37,7 +43,7 @@ def chat_completion_body(
                 "index": 0,
                 "message": message,
                 "finish_reason": result.finish_reason,
-                "logprobs": None,
+                "logprobs": result.logprobs,
             }
         ],
         "usage": usage_body(result.usage),

@@ -35,6 +35,7 @@ from inference_core.errors import (
     PermissionDeniedError,
 )
 from inference_core.observability import RequestUsage, emit_request_metrics, log_request
+from inference_core.parameters import check_supported
 from inference_core.registry import ModelEntry, ModelRegistry
 
 if TYPE_CHECKING:
@@ -143,6 +144,7 @@ class InferenceService:
         request_id: str,
         use_cache: bool = True,
     ) -> ChatOutcome:
+        check_supported(request, entry.deployments, alias=entry.alias)
         started = self._clock()
         usage = self._new_usage(caller, entry, endpoint, request_id, stream=False)
         key, cached = await self._lookup(caller, entry, request, use_cache)
@@ -176,6 +178,7 @@ class InferenceService:
     ) -> StreamOutcome:
         """Start a stream. Failures before the first chunk raise here (so the route can still
         answer with a proper error status); later ones end the stream with an error chunk."""
+        check_supported(request, entry.deployments, alias=entry.alias)
         started = self._clock()
         usage = self._new_usage(caller, entry, endpoint, request_id, stream=True)
         key, cached = await self._lookup(caller, entry, request, use_cache)
@@ -216,11 +219,14 @@ class InferenceService:
         tool_calls: dict[int, dict[str, Any]] = {}
         finish: str | None = None
         final_usage: Usage | None = None
+        logprobs: list[Any] = []
         completed = False
         try:
             async for chunk in chunks:
                 if chunk.content:
                     text.append(chunk.content)
+                if chunk.logprobs:
+                    logprobs.extend(chunk.logprobs.get("content") or [])
                 for delta in chunk.tool_calls or []:
                     _merge_tool_call(tool_calls, delta)
                 if chunk.finish_reason:
@@ -245,6 +251,7 @@ class InferenceService:
                     finish_reason=finish,
                     usage=final_usage,
                     tool_calls=[tool_calls[i] for i in sorted(tool_calls)] or None,
+                    logprobs={"content": logprobs} if logprobs else None,
                 )
                 fill = self._cache_fill(key, caller, entry, result)
             elif usage.status == "ok":
@@ -379,24 +386,40 @@ class InferenceService:
 
 
 def result_to_cache(result: ChatResult) -> dict[str, Any]:
-    return {
+    usage: dict[str, int] = {
+        "input_tokens": result.usage.input_tokens,
+        "output_tokens": result.usage.output_tokens,
+    }
+    if result.usage.cached_input_tokens is not None:
+        usage["cached_input_tokens"] = result.usage.cached_input_tokens
+    if result.usage.reasoning_tokens is not None:
+        usage["reasoning_tokens"] = result.usage.reasoning_tokens
+    raw: dict[str, Any] = {
         "content": result.content,
         "finish_reason": result.finish_reason,
         "tool_calls": result.tool_calls,
-        "usage": {
-            "input_tokens": result.usage.input_tokens,
-            "output_tokens": result.usage.output_tokens,
-        },
+        "usage": usage,
     }
+    if result.logprobs is not None:
+        raw["logprobs"] = result.logprobs
+    return raw
 
 
 def result_from_cache(raw: dict[str, Any]) -> ChatResult:
     usage = raw.get("usage") or {}
+    cached = usage.get("cached_input_tokens")
+    reasoning = usage.get("reasoning_tokens")
     return ChatResult(
         content=raw.get("content"),
         finish_reason=raw.get("finish_reason", "stop"),
-        usage=Usage(int(usage.get("input_tokens", 0)), int(usage.get("output_tokens", 0))),
+        usage=Usage(
+            int(usage.get("input_tokens", 0)),
+            int(usage.get("output_tokens", 0)),
+            cached_input_tokens=int(cached) if cached is not None else None,
+            reasoning_tokens=int(reasoning) if reasoning is not None else None,
+        ),
         tool_calls=raw.get("tool_calls"),
+        logprobs=raw.get("logprobs"),
     )
 
 

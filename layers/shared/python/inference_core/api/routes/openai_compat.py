@@ -69,14 +69,18 @@ async def create_chat_completion(
 async def _chat_chunks(
     outcome: StreamOutcome, completion_id: str, created: int, include_usage: bool
 ) -> AsyncIterator[bytes]:
-    def chunk(delta: dict[str, Any], finish: str | None) -> dict[str, Any]:
+    def chunk(
+        delta: dict[str, Any], finish: str | None, logprobs: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
         return {
             "id": completion_id,
             "object": "chat.completion.chunk",
             "created": created,
             "model": outcome.model,
             "system_fingerprint": None,
-            "choices": [{"index": 0, "delta": delta, "finish_reason": finish, "logprobs": None}],
+            "choices": [
+                {"index": 0, "delta": delta, "finish_reason": finish, "logprobs": logprobs}
+            ],
         }
 
     yield sse_data(chunk({"role": "assistant", "content": ""}, None))
@@ -90,7 +94,7 @@ async def _chat_chunks(
         if piece.usage is not None:
             final_usage = piece.usage
         if delta or piece.finish_reason:
-            yield sse_data(chunk(delta, piece.finish_reason))
+            yield sse_data(chunk(delta, piece.finish_reason, piece.logprobs))
     if include_usage:
         usage_chunk = chunk({}, None)
         usage_chunk["choices"] = []
@@ -208,6 +212,7 @@ def _model_card(entry: ModelEntry) -> dict[str, Any]:
                 "provider": d.provider,
                 "input_price_per_mtok": d.input_price_per_mtok,
                 "output_price_per_mtok": d.output_price_per_mtok,
+                "cached_input_price_per_mtok": d.cached_input_price_per_mtok,
                 "context_window": d.context_window,
             }
             for d in entry.deployments
