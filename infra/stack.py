@@ -43,6 +43,7 @@ CONTROL_PLANE_TABLES = (
     "usage_table",
     "jobs_table",
     "files_table",
+    "responses_table",
 )
 DATA_PLANE_TABLES = (
     "users_table",
@@ -50,6 +51,7 @@ DATA_PLANE_TABLES = (
     "sessions_table",
     "cache_table",
     "usage_table",
+    "responses_table",
 )
 WORKER_TABLES = (
     "users_table",

@@ -43,6 +43,7 @@ class TableSettings(BaseSettings):
     jobs_table: str = "ic-jobs"
     files_table: str = "ic-files"
     idempotency_table: str = "ic-idempotency"
+    responses_table: str = "ic-responses"
 
 
 class QueueSettings(BaseSettings):
@@ -96,6 +97,8 @@ class InferenceSettings(BaseSettings):
     max_tokens_cap: int = 4096
     cache_ttl_seconds: int = 3600
     chat_session_ttl_seconds: int = 2 * 3600
+    # How long a stored Responses API response (and its input items) can be read and continued.
+    responses_ttl_seconds: int = 30 * 24 * 3600
     cache_enabled: bool = True
 
 

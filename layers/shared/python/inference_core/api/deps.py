@@ -10,7 +10,9 @@ from fastapi import Request
 from inference_core.db.cache import CacheRepository
 from inference_core.db.chat_history import ChatHistoryRepository
 from inference_core.db.models import configure_models
+from inference_core.db.responses import ResponsesRepository
 from inference_core.db.usage import UsageRepository
+from inference_core.inference.responses import ResponsesService
 from inference_core.inference.service import InferenceService
 from inference_core.registry import ModelRegistry, load_registry
 from inference_core.settings import Settings, get_settings
@@ -56,6 +58,16 @@ def get_chat_history() -> ChatHistoryRepository:
     return ChatHistoryRepository()
 
 
+@lru_cache(maxsize=1)
+def get_responses_service() -> ResponsesService:
+    settings = _bound_settings()
+    return ResponsesService(
+        inference=get_inference_service(),
+        store=ResponsesRepository(),
+        ttl_seconds=settings.inference.responses_ttl_seconds,
+    )
+
+
 def reset_dependencies() -> None:
     """Forget every cached dependency (tests, and the CLI after it changes settings)."""
     from inference_core.auth.deps import reset_auth_dependencies
@@ -64,6 +76,7 @@ def reset_dependencies() -> None:
     _bound_settings.cache_clear()
     get_inference_service.cache_clear()
     get_chat_history.cache_clear()
+    get_responses_service.cache_clear()
     load_registry.cache_clear()
 
 

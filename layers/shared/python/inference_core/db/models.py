@@ -170,6 +170,26 @@ class UsageRecordModel(Model):
     expires_at = NumberAttribute()
 
 
+class ResponseRecordModel(Model):
+    """A piece of a stored Responses API response, one conversation under one partition key.
+
+    `pk` is `<tenant id>#<response id>`, so another tenant's id finds nothing. `sk` is
+    `body#<chunk>` for the response object and `in#<position>#<chunk>` for each input item (the
+    whole conversation the response saw). Every document is JSON cut into chunks well under
+    DynamoDB's 400 KB item limit, so neither a long conversation nor one large item outgrows it.
+    """
+
+    class Meta(_Meta):
+        table_name = "ic-responses"
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    tenant_id = UnicodeAttribute()
+    data = UnicodeAttribute()  # a chunk of the document's JSON (ASCII: chars are bytes)
+    created_at = NumberAttribute()
+    expires_at = NumberAttribute()  # TTL attribute (see TTL_ATTRIBUTES), on every piece
+
+
 # Core tables, in the order the local stack creates them. The batch and files tables join this
 # list in their own modules' issue.
 CORE_MODELS: tuple[type[Model], ...] = (
@@ -178,6 +198,7 @@ CORE_MODELS: tuple[type[Model], ...] = (
     SessionModel,
     CacheEntryModel,
     UsageRecordModel,
+    ResponseRecordModel,
 )
 
 # The TTL attribute of each table (by model). PynamoDB's TTLAttribute insists on datetimes, and
@@ -186,6 +207,7 @@ TTL_ATTRIBUTES: dict[type[Model], str] = {
     SessionModel: "expires_at",
     CacheEntryModel: "expires_at",
     UsageRecordModel: "expires_at",
+    ResponseRecordModel: "expires_at",
 }
 
 _TABLE_SETTING: dict[type[Model], str] = {
@@ -194,6 +216,7 @@ _TABLE_SETTING: dict[type[Model], str] = {
     SessionModel: "sessions_table",
     CacheEntryModel: "cache_table",
     UsageRecordModel: "usage_table",
+    ResponseRecordModel: "responses_table",
 }
 
 ALL_MODELS: list[type[Model]] = list(CORE_MODELS)
