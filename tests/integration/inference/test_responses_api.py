@@ -109,7 +109,7 @@ def test_create_answers_with_a_response_object_and_stores_it(
     }
     assert body["usage"] == {
         "input_tokens": 11,
-        "input_tokens_details": {"cached_tokens": 0},
+        "input_tokens_details": {"cached_tokens": 0, "cache_write_tokens": 0},
         "output_tokens": 5,
         "output_tokens_details": {"reasoning_tokens": 0},
         "total_tokens": 16,
@@ -367,3 +367,36 @@ def test_a_long_conversation_and_a_large_item_are_stored_in_chunks(aws: Any) -> 
     rows = list(ResponseRecordModel.query("tenant-a#resp_1"))
     assert max(len(row.data) for row in rows) <= 300_000
     assert len(rows) > len(items)  # the large item took several rows
+
+
+@pytest.mark.parametrize("param", ["logprobs", "reasoning_effort", "logit_bias"])
+def test_chat_completions_refuses_a_parameter_the_deployments_cannot_honour(
+    client: Any, upstream: Any, alice: dict[str, str], param: str
+) -> None:
+    value = {"logprobs": True, "reasoning_effort": "low", "logit_bias": {"1": 5}}[param]
+    response = client.post(
+        "/v1/chat/completions",
+        json={"model": "scripted", "messages": [{"role": "user", "content": "Hi"}], param: value},
+        headers=alice,
+    )
+    assert response.status_code == 400, response.text
+    assert response.json()["error"]["param"] == param
+    assert upstream.calls == [] and upstream.requests == []
+
+
+def test_chat_completions_forwards_the_penalties_to_a_sagemaker_deployment(
+    client: Any, upstream: Any, alice: dict[str, str]
+) -> None:
+    response = client.post(
+        "/v1/chat/completions",
+        json={
+            "model": "scripted",
+            "messages": [{"role": "user", "content": "Hi"}],
+            "presence_penalty": 0.5,
+            "frequency_penalty": 0.25,
+        },
+        headers=alice,
+    )
+    assert response.status_code == 200, response.text
+    sent = upstream.requests[0]
+    assert (sent.presence_penalty, sent.frequency_penalty) == (0.5, 0.25)
