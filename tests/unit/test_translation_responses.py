@@ -67,8 +67,11 @@ def test_input_items_become_chat_messages_with_images_and_tool_calls() -> None:
             {"type": "function_call", "call_id": "c1", "name": "look", "arguments": "{}"},
             {"type": "function_call", "call_id": "c2", "name": "look", "arguments": '{"x":1}'},
             {"type": "function_call_output", "call_id": "c1", "output": "a cat"},
-            {"type": "function_call_output", "call_id": "c2", "output": [
-                {"type": "input_text", "text": "a dog"}]},
+            {
+                "type": "function_call_output",
+                "call_id": "c2",
+                "output": [{"type": "input_text", "text": "a dog"}],
+            },
         ]
     )
     assert chat.messages == [
@@ -119,8 +122,14 @@ def test_function_tools_tool_choice_format_and_effort_are_translated() -> None:
         tools=[TOOL],
         tool_choice={"type": "function", "name": "get_weather"},
         parallel_tool_calls=False,
-        text={"format": {"type": "json_schema", "name": "w", "schema": {"type": "object"},
-                         "strict": True}},
+        text={
+            "format": {
+                "type": "json_schema",
+                "name": "w",
+                "schema": {"type": "object"},
+                "strict": True,
+            }
+        },
         reasoning={"effort": "low"},
         prompt_cache_key="conv-1",
         user="u1",
@@ -173,10 +182,14 @@ def test_hosted_tools_are_refused_by_name(tool: dict[str, Any]) -> None:
     ("fields", "param"),
     [
         ({"input": [{"type": "item_reference", "id": "x"}]}, "input[0].type"),
-        ({"input": [{"role": "user", "content": [{"type": "input_file", "file_id": "f"}]}]},
-         "input[0].content[0].type"),
-        ({"input": [{"role": "user", "content": [{"type": "input_image", "file_id": "f"}]}]},
-         "input[0].content[0].file_id"),
+        (
+            {"input": [{"role": "user", "content": [{"type": "input_file", "file_id": "f"}]}]},
+            "input[0].content[0].type",
+        ),
+        (
+            {"input": [{"role": "user", "content": [{"type": "input_image", "file_id": "f"}]}]},
+            "input[0].content[0].file_id",
+        ),
         ({"input": [{"role": "wizard", "content": "hi"}]}, "input[0].role"),
         ({"input": [{"type": "function_call", "call_id": "c"}]}, "input[0].name"),
         ({"tools": [TOOL], "tool_choice": {"type": "file_search"}}, "tool_choice"),
@@ -210,8 +223,13 @@ def test_unsupported_request_fields_are_refused(fields: dict[str, Any]) -> None:
 
 
 def test_harmless_fields_are_accepted() -> None:
-    body = request(include=["reasoning.encrypted_content"], truncation="disabled", store=False,
-                   background=False, stream_options={"include_obfuscation": False})
+    body = request(
+        include=["reasoning.encrypted_content"],
+        truncation="disabled",
+        store=False,
+        background=False,
+        stream_options={"include_obfuscation": False},
+    )
     assert body.store is False
 
 
@@ -224,8 +242,11 @@ def test_a_result_becomes_a_response_the_sdk_parses_with_output_text_and_usage()
         "tool_calls",
         Usage(30, 12, cached_input_tokens=10, reasoning_tokens=4),
         tool_calls=[
-            {"id": "call_9", "type": "function",
-             "function": {"name": "get_weather", "arguments": '{"city":"Paris"}'}}
+            {
+                "id": "call_9",
+                "type": "function",
+                "function": {"name": "get_weather", "arguments": '{"city":"Paris"}'},
+            }
         ],
     )
     body = tr.response_body(frame(tools=[TOOL], metadata={"a": "b"}), result)
@@ -234,8 +255,11 @@ def test_a_result_becomes_a_response_the_sdk_parses_with_output_text_and_usage()
     assert tr.output_text(body) == "Sunny."
     message, call = response.output
     assert message.type == "message" and call.type == "function_call"
-    assert (call.call_id, call.name, call.arguments) == ("call_9", "get_weather",
-                                                        '{"city":"Paris"}')
+    assert (call.call_id, call.name, call.arguments) == (
+        "call_9",
+        "get_weather",
+        '{"city":"Paris"}',
+    )
     assert response.usage is not None
     assert response.usage.input_tokens_details.cached_tokens == 10
     assert response.usage.output_tokens_details.reasoning_tokens == 4
@@ -262,16 +286,25 @@ def _accumulate(events: list[dict[str, Any]]) -> Any:
 def test_text_stream_events_are_what_the_sdk_accumulates_into_the_final_response() -> None:
     writer = tr.ResponseEvents(frame())
     events = list(writer.start())
-    for chunk in (ChatChunk(content="Hel"), ChatChunk(content="lo"),
-                  ChatChunk(finish_reason="stop", usage=Usage(5, 2))):
+    for chunk in (
+        ChatChunk(content="Hel"),
+        ChatChunk(content="lo"),
+        ChatChunk(finish_reason="stop", usage=Usage(5, 2)),
+    ):
         events.extend(writer.feed(chunk))
     events.extend(writer.finish(Usage()))
     assert [e["sequence_number"] for e in events] == list(range(len(events)))
     assert [e["type"] for e in events] == [
-        "response.created", "response.in_progress", "response.output_item.added",
-        "response.content_part.added", "response.output_text.delta",
-        "response.output_text.delta", "response.output_text.done",
-        "response.content_part.done", "response.output_item.done", "response.completed",
+        "response.created",
+        "response.in_progress",
+        "response.output_item.added",
+        "response.content_part.added",
+        "response.output_text.delta",
+        "response.output_text.delta",
+        "response.output_text.done",
+        "response.content_part.done",
+        "response.output_item.done",
+        "response.completed",
     ]
     final = _accumulate(events)
     assert final.output_text == "Hello" and final.status == "completed"
@@ -283,12 +316,28 @@ def test_tool_call_stream_events_carry_argument_deltas() -> None:
     writer = tr.ResponseEvents(frame(tools=[TOOL]))
     events = list(writer.start())
     chunks = [
-        ChatChunk(tool_calls=[{"index": 0, "id": "call_1", "type": "function",
-                               "function": {"name": "get_weather", "arguments": ""}}]),
+        ChatChunk(
+            tool_calls=[
+                {
+                    "index": 0,
+                    "id": "call_1",
+                    "type": "function",
+                    "function": {"name": "get_weather", "arguments": ""},
+                }
+            ]
+        ),
         ChatChunk(tool_calls=[{"index": 0, "function": {"arguments": '{"city":'}}]),
         ChatChunk(tool_calls=[{"index": 0, "function": {"arguments": '"Paris"}'}}]),
-        ChatChunk(tool_calls=[{"index": 1, "id": "call_2", "type": "function",
-                               "function": {"name": "get_weather", "arguments": "{}"}}]),
+        ChatChunk(
+            tool_calls=[
+                {
+                    "index": 1,
+                    "id": "call_2",
+                    "type": "function",
+                    "function": {"name": "get_weather", "arguments": "{}"},
+                }
+            ]
+        ),
         ChatChunk(finish_reason="tool_calls", usage=Usage(9, 8)),
     ]
     for chunk in chunks:
@@ -307,15 +356,21 @@ def test_tool_call_stream_events_carry_argument_deltas() -> None:
 
 def test_a_stream_cut_at_max_tokens_ends_incomplete_and_a_failure_ends_failed() -> None:
     writer = tr.ResponseEvents(frame())
-    events = [*writer.start(), *writer.feed(ChatChunk(content="a")),
-              *writer.feed(ChatChunk(finish_reason="length", usage=Usage(1, 1))),
-              *writer.finish(Usage())]
+    events = [
+        *writer.start(),
+        *writer.feed(ChatChunk(content="a")),
+        *writer.feed(ChatChunk(finish_reason="length", usage=Usage(1, 1))),
+        *writer.finish(Usage()),
+    ]
     assert events[-1]["type"] == "response.incomplete"
     assert events[-1]["response"]["incomplete_details"] == {"reason": "max_output_tokens"}
 
     failing = tr.ResponseEvents(frame())
-    failed = [*failing.start(), *failing.feed(ChatChunk(content="a")),
-              *failing.fail("server_error", "The upstream broke.")]
+    failed = [
+        *failing.start(),
+        *failing.feed(ChatChunk(content="a")),
+        *failing.fail("server_error", "The upstream broke."),
+    ]
     adapter: TypeAdapter[Any] = TypeAdapter(ResponseStreamEvent)
     last = adapter.validate_python(failed[-1])
     assert last.type == "response.failed" and last.response.status == "failed"

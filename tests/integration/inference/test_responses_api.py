@@ -1,5 +1,6 @@
-"""The Responses API over moto in-process: create, stream, store, continue, retrieve, list, delete,
-tenant isolation and refusals, with the real router in front of a recording scripted upstream."""
+"""The Responses API over moto in-process (create, stream, store, continue, retrieve, list, delete,
+tenant isolation, refusals), plus the chat-completions parameters and the native routes' streaming
+that came with it: the real router in front of a recording scripted upstream."""
 
 from __future__ import annotations
 
@@ -400,3 +401,63 @@ def test_chat_completions_forwards_the_penalties_to_a_sagemaker_deployment(
     assert response.status_code == 200, response.text
     sent = upstream.requests[0]
     assert (sent.presence_penalty, sent.frequency_penalty) == (0.5, 0.25)
+
+
+def _data_events(text: str) -> list[Any]:
+    return [
+        line.removeprefix("data: ") if line == "data: [DONE]" else json.loads(line[6:])
+        for line in text.splitlines()
+        if line.startswith("data: ")
+    ]
+
+
+def test_generate_streams_pieces_then_the_whole_answer(
+    client: Any, upstream: Any, alice: dict[str, str]
+) -> None:
+    response = client.post(
+        "/v1/generate",
+        json={"prompt": "Hi", "model": "scripted", "max_tokens": 20, "stream": True},
+        headers=alice,
+    )
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/event-stream")
+    events = _data_events(response.text)
+    assert events[:3] == [{"text": "Hello"}, {"text": " from"}, {"text": " primary"}]
+    assert events[3] == {
+        "generated_text": "Hello from primary",
+        "model": "scripted",
+        "tokens_generated": 5,
+        "cached": False,
+        "done": True,
+    }
+    assert events[4] == "[DONE]"
+
+
+def test_chat_streams_and_keeps_the_turn_in_the_history(
+    client: Any, upstream: Any, alice: dict[str, str]
+) -> None:
+    first = client.post(
+        "/v1/chat",
+        json={"message": "My name is Ada.", "model": "scripted", "max_tokens": 20, "stream": True},
+        headers=alice,
+    )
+    events = _data_events(first.text)
+    final = events[-2]
+    assert final["done"] is True and final["reply"] == "Hello from primary"
+    assert final["history_length"] == 2
+    assert first.headers["x-session-id"] == final["session_id"]
+    second = client.post(
+        "/v1/chat",
+        json={
+            "message": "And mine?",
+            "session_id": final["session_id"],
+            "model": "scripted",
+            "max_tokens": 20,
+        },
+        headers=alice,
+    )
+    assert second.status_code == 200 and second.json()["history_length"] == 4
+    assert upstream.requests[-1].messages[:2] == [
+        {"role": "user", "content": "My name is Ada."},
+        {"role": "assistant", "content": "Hello from primary"},
+    ]

@@ -105,8 +105,9 @@ async def test_openai_usage_details_and_logprobs_come_back() -> None:
     body = completion({"role": "assistant", "content": "ok"})
     body["usage"]["prompt_tokens_details"] = {"cached_tokens": 8}
     body["usage"]["completion_tokens_details"] = {"reasoning_tokens": 2}
-    logprobs = {"content": [{"token": "ok", "logprob": -0.1, "bytes": [111, 107],
-                             "top_logprobs": []}]}
+    logprobs = {
+        "content": [{"token": "ok", "logprob": -0.1, "bytes": [111, 107], "top_logprobs": []}]
+    }
     body["choices"][0]["logprobs"] = logprobs
     upstream = FakeUpstream(json_reply(body))
     result = await provider_for(upstream).chat(chat_request(logprobs=True), GPT)
