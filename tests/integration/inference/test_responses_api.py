@@ -461,3 +461,18 @@ def test_chat_streams_and_keeps_the_turn_in_the_history(
         {"role": "user", "content": "My name is Ada."},
         {"role": "assistant", "content": "Hello from primary"},
     ]
+
+
+def test_the_lambda_handler_serves_create_retrieve_and_delete(
+    gateway: Any, upstream: Any, alice: dict[str, str]
+) -> None:
+    token = alice["Authorization"].removeprefix("Bearer ")
+    created = gateway.call(
+        "POST", "/v1/responses", {"model": "scripted", "input": "Hi"}, token=token
+    )
+    assert created.status == 200, created.text
+    rid = created.json()["id"]
+    retrieved = gateway.call("GET", f"/v1/responses/{rid}", token=token)
+    assert retrieved.status == 200 and retrieved.json() == created.json()
+    assert gateway.call("DELETE", f"/v1/responses/{rid}", token=token).status == 200
+    assert gateway.call("GET", f"/v1/responses/{rid}", token=token).status == 404
