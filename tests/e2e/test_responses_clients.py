@@ -29,6 +29,7 @@ def test_openai_agents_sdk_runs_an_agent_through_the_gateway(local_stack: dict[s
         second = await Runner.run(
             agent, "Say it again.", previous_response_id=first.last_response_id
         )
+        assert second.last_response_id is not None
         stored = await client.responses.input_items.list(second.last_response_id, order="asc")
         await client.close()
         return first, second, stored
@@ -49,7 +50,7 @@ def test_langchain_chat_openai_with_the_responses_api(local_stack: dict[str, Any
         base_url=local_stack["api_url"] + "/v1",
         api_key=local_stack["api_key"],
         use_responses_api=True,
-        max_tokens=32,
+        max_completion_tokens=32,
         temperature=0,
         max_retries=0,
     )

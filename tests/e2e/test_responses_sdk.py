@@ -110,7 +110,7 @@ def test_bad_input_is_a_bad_request(openai_client: Any) -> None:
         openai_client.responses.create(
             model="smollm2", input="Search the web.", tools=[{"type": "web_search"}]
         )
-    assert hosted.value.body["param"] == "tools[0].type"
+    assert hosted.value.param == "tools[0].type"
     with pytest.raises(openai.BadRequestError):
         openai_client.responses.create(model="smollm2", input="hi", background=True)
     with pytest.raises(openai.BadRequestError):

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from openai import omit
 from openai.lib.streaming.responses._responses import ResponseStreamState
-from openai.types.responses import Response, ResponseItem, ResponseStreamEvent
+from openai.types.responses import FunctionTool, Response, ResponseItem, ResponseStreamEvent
 from pydantic import TypeAdapter, ValidationError
 
 from inference_core.canonical import ChatChunk, ChatResult, Usage
@@ -264,7 +264,9 @@ def test_a_result_becomes_a_response_the_sdk_parses_with_output_text_and_usage()
     assert response.usage.input_tokens_details.cached_tokens == 10
     assert response.usage.output_tokens_details.reasoning_tokens == 4
     assert response.usage.total_tokens == 42
-    assert response.metadata == {"a": "b"} and response.tools[0].name == "get_weather"
+    [tool] = response.tools
+    assert isinstance(tool, FunctionTool) and tool.name == "get_weather"
+    assert response.metadata == {"a": "b"}
 
 
 def test_a_truncated_result_is_incomplete_for_max_output_tokens() -> None:
