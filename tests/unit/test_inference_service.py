@@ -17,6 +17,7 @@ from inference_core.errors import (
     PermissionDeniedError,
     UpstreamUnavailableError,
 )
+from inference_core.inference.chat_sessions import ChatSessionService
 from inference_core.inference.service import InferenceService
 from inference_core.registry import ModelRegistry
 from inference_core.settings import Settings
@@ -293,3 +294,85 @@ def test_embeddings_refused_for_a_model_without_them() -> None:
     with pytest.raises(InvalidRequestError):
         run(service.embed(Caller(), ["x"], model="small", endpoint="embeddings", request_id="r"))
     assert router.calls == []
+
+
+@dataclass
+class Member(Caller):
+    user_id: str = "user-1"
+
+
+class MemoryHistory:
+    def __init__(self) -> None:
+        self.saved: dict[str, tuple[str, str, list[dict[str, Any]]]] = {}
+
+    def load(self, session_id: str, user_id: str) -> list[dict[str, Any]]:
+        owner, _model, messages = self.saved.get(session_id, ("", "", []))
+        if owner != user_id:
+            raise NotFoundError("no such session", code="session_not_found")
+        return list(messages)
+
+    def save(
+        self,
+        session_id: str,
+        user_id: str,
+        model: str,
+        messages: list[dict[str, Any]],
+        ttl_seconds: int,
+    ) -> None:
+        self.saved[session_id] = (user_id, model, list(messages))
+
+
+def chat_turn(
+    sessions: ChatSessionService, text: str, session_id: str | None, **kwargs: Any
+) -> Any:
+    return run(
+        sessions.turn(
+            kwargs.pop("caller", Member()),
+            text,
+            session_id=session_id,
+            model="small",
+            system=kwargs.pop("system", None),
+            max_tokens=kwargs.pop("max_tokens", 50),
+            temperature=0,
+            request_id="r",
+            use_cache=False,
+        )
+    )
+
+
+def test_a_chat_session_sends_only_the_newest_turns_that_fit_and_keeps_them_all() -> None:
+    service, router, _ = make_service(router=ScriptedRouter(answer="ok"))
+    history = MemoryHistory()
+    sessions = ChatSessionService(inference=service, history=history, ttl_seconds=60)
+    session_id = None
+    # Each turn is ~300 tokens; the window is 1,000 (minus max_tokens and the system prompt).
+    for turn in range(6):
+        outcome = chat_turn(sessions, f"{turn} " + "x" * 1200, session_id, system="Be brief.")
+        session_id = outcome.session_id
+    assert outcome.history_length == 12 and outcome.reply == "ok" and not outcome.cached
+    stored = history.saved[session_id][2]
+    assert len(stored) == 12 and stored[-1] == {"role": "assistant", "content": "ok"}
+    sent = router.calls[-1].messages
+    assert sent[0] == {"role": "system", "content": "Be brief."}
+    assert sent[-1]["content"].startswith("5 ")
+    kept = len(sent) - 1
+    assert 2 <= kept < 11  # trimmed to the newest turns (the stored reply to this one aside)
+    assert sent[1:] == stored[-(kept + 1) : -1]
+
+
+def test_a_chat_session_of_another_user_is_not_found_and_reaches_no_provider() -> None:
+    service, router, _ = make_service()
+    sessions = ChatSessionService(inference=service, history=MemoryHistory(), ttl_seconds=60)
+    first = chat_turn(sessions, "Hi", None)
+    with pytest.raises(NotFoundError):
+        chat_turn(sessions, "Hi", first.session_id, caller=Member(user_id="someone-else"))
+    assert len(router.calls) == 1
+
+
+def test_a_chat_message_that_alone_cannot_fit_is_refused_and_not_saved() -> None:
+    service, router, _ = make_service()
+    history = MemoryHistory()
+    sessions = ChatSessionService(inference=service, history=history, ttl_seconds=60)
+    with pytest.raises(ContextWindowExceededError):
+        chat_turn(sessions, "x" * 4000, None)
+    assert router.calls == [] and history.saved == {}
