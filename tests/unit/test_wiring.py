@@ -1,4 +1,5 @@
-"""The batch worker builds its inference service from `inference_core.wiring` without FastAPI.
+"""The batch worker builds its inference service from `inference_core.wiring` without FastAPI,
+and no module of `inference_core.batch` imports FastAPI or `inference_core.api`.
 
 Run in a fresh interpreter, so modules another test imported cannot hide an import of FastAPI or
 of `inference_core.api` (the worker Lambda ships without needing either on its cold-start path).
@@ -15,11 +16,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 
 PROBE = """
-import json, sys
+import importlib, json, pkgutil, sys
 sys.path.insert(0, sys.argv[1])
 import handler  # the worker Lambda's module, as Lambda imports it
+import inference_core.batch
 from inference_core import wiring
 from inference_core.batch.runtime import get_batch_runtime
+
+for module in pkgutil.walk_packages(inference_core.batch.__path__, "inference_core.batch."):
+    importlib.import_module(module.name)
 
 service = get_batch_runtime().inference()
 print(json.dumps({
@@ -34,7 +39,7 @@ print(json.dumps({
 """
 
 
-def test_worker_builds_the_inference_service_without_fastapi_or_the_api_package() -> None:
+def test_worker_and_batch_code_build_the_inference_service_without_fastapi_or_the_api() -> None:
     env = {**os.environ, "IC_LOCAL_MODE": "1"}
     done = subprocess.run(
         [sys.executable, "-c", PROBE, str(ROOT / "functions" / "worker")],
