@@ -1,10 +1,10 @@
 """The Responses API as a service: stateful conversations on top of the one inference service.
 
 `create` rebuilds the conversation from the store when `previous_response_id` is given (one
-strongly consistent Query), turns it into a canonical chat request, runs it through
-`InferenceService` (so auth'd limits, the cache, routing and fallback, usage and metrics are
-those of every other door), and stores the response with the whole conversation it saw unless
-`store` is false. A stream stores the response when it completes. Another tenant's response id,
+strongly consistent Query), turns it into a canonical chat request and makes one
+`InferenceService` call (so resolution and validation, limits, the cache, routing and fallback,
+usage and metrics are those of every other door), and stores the response with the whole
+conversation it saw unless `store` is false. A stream stores the response when it completes. Another tenant's response id,
 or an expired one, is a 404 everywhere.
 """
 
@@ -79,27 +79,27 @@ class ResponsesService:
         chat = tr.to_chat_request(conversation, request.params())
         if not chat.messages:
             raise InvalidRequestError("The input has no message for the model.", param="input")
-        entry = self.inference.resolve(
-            caller,
-            request.model,
-            prompt_chars=estimate.chat_prompt_chars(chat),
-            max_tokens=chat.max_tokens,
-        )
-        frame = tr.ResponseFrame(
-            id=tr.new_id("resp"), model=entry.alias, created_at=tr.now(), echo=request.echo()
-        )
         common: dict[str, Any] = {
-            "entry": entry,
+            "model": request.model,
             "endpoint": ENDPOINT,
             "request_id": request_id,
             "use_cache": use_cache,
         }
+        response_id, created_at = tr.new_id("resp"), tr.now()
+
+        def frame(model: str) -> tr.ResponseFrame:
+            return tr.ResponseFrame(
+                id=response_id, model=model, created_at=created_at, echo=request.echo()
+            )
+
         if request.stream:
             outcome = await self.inference.chat_stream(caller, chat, **common)
-            events = self._events(caller, outcome.chunks, frame, conversation, request.store)
+            events = self._events(
+                caller, outcome.chunks, frame(outcome.model), conversation, request.store
+            )
             return ResponseCreated(cached=outcome.cached, events=events)
         result = await self.inference.chat(caller, chat, **common)
-        body = tr.response_body(frame, result.result)
+        body = tr.response_body(frame(result.model), result.result)
         if request.store:
             await asyncio.to_thread(
                 self.store.save, caller.tenant_id, body, conversation, ttl_seconds=self.ttl_seconds
