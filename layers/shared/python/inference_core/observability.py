@@ -1,6 +1,8 @@
 """Logs, metrics and traces through Powertools, built at first use (never at import).
 
-- `get_logger()`: one JSON logger per process; the correlation id comes from the request context.
+- `get_logger()`: one JSON logger per process; the correlation id comes from the request context
+  (`correlation_id`, a context variable the API's middleware sets; it lives here, at the bottom,
+  so logging never imports the API).
 - `emit_request_metrics(...)`: one EMF blob per request (its own `EphemeralMetrics`, so concurrent
   requests in one uvicorn process never mix their dimensions).
 - `get_tracer()`: Powertools Tracer; a subsegment per provider call (see `router.py`). Outside a
@@ -9,6 +11,7 @@
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import os
 from dataclasses import dataclass
@@ -21,14 +24,19 @@ if TYPE_CHECKING:
 SERVICE = "inference-core"
 NAMESPACE = "InferenceCore"
 
+# The current request's correlation id; set per request by `api.middleware`.
+correlation_id: contextvars.ContextVar[str] = contextvars.ContextVar("correlation_id", default="-")
+
+
+def current_correlation_id() -> str:
+    return correlation_id.get()
+
 
 class _CorrelationIdFilter(logging.Filter):
     """Stamp every record with the current request's correlation id (a context variable, so
     concurrent requests in one uvicorn process never see each other's)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        from inference_core.api.middleware import current_correlation_id
-
         if not getattr(record, "correlation_id", None):
             cid = current_correlation_id()
             if cid != "-":

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
-import contextvars
 import json
 import uuid
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-correlation_id: contextvars.ContextVar[str] = contextvars.ContextVar("correlation_id", default="-")
+# The context variable lives in `observability` (the bottom); re-exported for the routes.
+from inference_core.observability import correlation_id, current_correlation_id
 
-
-def current_correlation_id() -> str:
-    return correlation_id.get()
+__all__ = [
+    "BodySizeLimitMiddleware",
+    "LazyCorsMiddleware",
+    "RequestContextMiddleware",
+    "correlation_id",
+    "current_correlation_id",
+]
 
 
 def _request_id_from_scope(scope: Scope) -> str:

@@ -6,8 +6,9 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-# SQS redrive: a message received this many times without being deleted moves to the DLQ.
-MAX_RECEIVE_COUNT = 5
+from inference_core.redrive import MAX_RECEIVE_COUNT
+
+__all__ = ["MAX_RECEIVE_COUNT", "QUEUES", "QueueSpec", "create_bucket", "create_queues"]
 
 
 @dataclass(frozen=True)
