@@ -22,8 +22,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import ClientError
 
+from inference_core.db.availability import StoreGuard
 from inference_core.errors import RateLimitError, ServiceUnavailableError
 
 Item = dict[str, Any]  # a raw DynamoDB item: {"attr": {"S": "..."}}
@@ -36,6 +37,10 @@ _NAMES = {
 }
 # Enough for: count fails (old window) → new window loses a race → count again → repair path.
 MAX_ATTEMPTS = 4
+# A failed condition is the answer the counting reads (see `_update`), not an outage.
+_CREDENTIALS_STORE = StoreGuard(
+    "The credentials store is unavailable."
+).passing_condition_failures()
 
 
 @dataclass(frozen=True)
@@ -107,15 +112,12 @@ def _over_limit(minute: int, now: float) -> RateLimitError:
 
 def _update(client: Any, **kwargs: Any) -> tuple[bool, Item]:
     try:
-        response = client.update_item(**kwargs)
-    except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
-            # ReturnValuesOnConditionCheckFailure=ALL_OLD puts the item next to the error.
-            old: Any = exc.response.get("Item")  # type: ignore[typeddict-item]
-            return False, dict(old or {})
-        raise ServiceUnavailableError("The credentials store is unavailable.") from exc
-    except BotoCoreError as exc:
-        raise ServiceUnavailableError("The credentials store is unavailable.") from exc
+        with _CREDENTIALS_STORE:
+            response = client.update_item(**kwargs)
+    except ClientError as exc:  # the condition failed
+        # ReturnValuesOnConditionCheckFailure=ALL_OLD puts the item next to the error.
+        old: Any = exc.response.get("Item")  # type: ignore[typeddict-item]
+        return False, dict(old or {})
     return True, response.get("Attributes") or {}
 
 
