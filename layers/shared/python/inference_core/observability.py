@@ -5,6 +5,8 @@
   so logging never imports the API).
 - `emit_request_metrics(...)`: one EMF blob per request (its own `EphemeralMetrics`, so concurrent
   requests in one uvicorn process never mix their dimensions).
+- `invocation_metrics()` / `flush_metrics(...)`: the worker's and the mailer's per-invocation
+  `EphemeralMetrics` (nothing piles up across invocations in a warm process).
 - `get_tracer()`: Powertools Tracer; a subsegment per provider call (see `router.py`). Outside a
   traced Lambda invocation there is no parent segment and the X-Ray SDK is told to ignore that.
 """
@@ -20,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from aws_lambda_powertools import Logger, Tracer
+    from aws_lambda_powertools.metrics import EphemeralMetrics
 
 SERVICE = "inference-core"
 NAMESPACE = "InferenceCore"
@@ -99,16 +102,32 @@ class RequestUsage:
         }
 
 
-def emit_request_metrics(usage: RequestUsage) -> None:
-    """Requests, latency, tokens, cost, cache hits and errors, per model and provider (EMF)."""
-    if os.environ.get("POWERTOOLS_METRICS_DISABLED", "").lower() in ("1", "true"):
-        return
-    from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
+def _metrics_disabled() -> bool:
+    return os.environ.get("POWERTOOLS_METRICS_DISABLED", "").lower() in ("1", "true")
 
-    metrics = EphemeralMetrics(
+
+def invocation_metrics() -> EphemeralMetrics:
+    """One Lambda invocation's EMF metrics: its own set, flushed by `flush_metrics`."""
+    from aws_lambda_powertools.metrics import EphemeralMetrics
+
+    return EphemeralMetrics(
         namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", NAMESPACE),
         service=os.environ.get("POWERTOOLS_SERVICE_NAME", SERVICE),
     )
+
+
+def flush_metrics(metrics: EphemeralMetrics) -> None:
+    if not _metrics_disabled():
+        metrics.flush_metrics()
+
+
+def emit_request_metrics(usage: RequestUsage) -> None:
+    """Requests, latency, tokens, cost, cache hits and errors, per model and provider (EMF)."""
+    if _metrics_disabled():
+        return
+    from aws_lambda_powertools.metrics import MetricUnit
+
+    metrics = invocation_metrics()
     metrics.add_dimension(name="model", value=usage.model or "unknown")
     metrics.add_dimension(
         name="provider", value=usage.provider or ("cache" if usage.cached else "none")
