@@ -7,6 +7,8 @@
   requests in one uvicorn process never mix their dimensions).
 - `invocation_metrics()` / `flush_metrics(...)`: the worker's and the mailer's per-invocation
   `EphemeralMetrics` (nothing piles up across invocations in a warm process).
+- `log_access(...)`: one line per HTTP request at its end (method, path, status, latency, and the
+  usage `log_request` recorded for it), written by the API's middleware.
 - `get_tracer()`: Powertools Tracer; a subsegment per provider call (see `router.py`). Outside a
   traced Lambda invocation there is no parent segment and the X-Ray SDK is told to ignore that.
 """
@@ -18,7 +20,7 @@ import logging
 import os
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from aws_lambda_powertools import Logger, Tracer
@@ -33,6 +35,14 @@ correlation_id: contextvars.ContextVar[str] = contextvars.ContextVar("correlatio
 
 def current_correlation_id() -> str:
     return correlation_id.get()
+
+
+# The usage lines of the current HTTP request, for its access line. A list set by the middleware
+# and appended to (not a value re-set) so a route running in a copied context (a thread, a
+# streaming task) still reaches the middleware's.
+_request_usages: contextvars.ContextVar[list[RequestUsage] | None] = contextvars.ContextVar(
+    "request_usages", default=None
+)
 
 
 class _CorrelationIdFilter(logging.Filter):
@@ -54,6 +64,14 @@ def get_logger() -> Logger:
     logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME", SERVICE))
     logger.addFilter(_CorrelationIdFilter())
     return logger
+
+
+def send_logs_to(stream: IO[str]) -> None:
+    """Write this process's JSON log lines to `stream` instead of stdout (the local stack keeps
+    them in `.local/*.log`, so its terminal stays readable)."""
+    handler = get_logger().registered_handler
+    if isinstance(handler, logging.StreamHandler):
+        handler.setStream(stream)
 
 
 @lru_cache(maxsize=1)
@@ -143,4 +161,41 @@ def emit_request_metrics(usage: RequestUsage) -> None:
 
 
 def log_request(usage: RequestUsage) -> None:
+    usages = _request_usages.get()
+    if usages is not None:
+        usages.append(usage)
     get_logger().info("inference request", extra=usage.as_log_fields())
+
+
+def start_access_record() -> contextvars.Token[list[RequestUsage] | None]:
+    return _request_usages.set([])
+
+
+def log_access(
+    token: contextvars.Token[list[RequestUsage] | None],
+    *,
+    method: str,
+    path: str,
+    status: int,
+    latency_ms: float,
+) -> None:
+    """The request's one access line; with the usage of its (last) inference call, if any."""
+    usages = _request_usages.get() or []
+    _request_usages.reset(token)
+    fields: dict[str, Any] = {
+        "http_method": method,
+        "path": path,
+        "status_code": status,
+        "latency_ms": round(latency_ms, 1),
+    }
+    if usages:
+        usage = usages[-1]
+        fields.update(
+            model=usage.model,
+            provider=usage.provider,
+            input_tokens=usage.input_tokens,
+            output_tokens=usage.output_tokens,
+            cost_usd=round(usage.cost_usd, 8),
+            cache_hit=usage.cached,
+        )
+    get_logger().info("request", extra=fields)

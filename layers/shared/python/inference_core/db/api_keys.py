@@ -6,7 +6,7 @@ import time
 from collections.abc import Callable
 
 from inference_core.db.availability import StoreGuard
-from inference_core.db.models import ApiKeyModel
+from inference_core.db.models import ApiKeyModel, dynamodb_client
 from inference_core.db.rate_window import Guard, Item, count_request
 from inference_core.errors import AuthenticationError
 
@@ -62,7 +62,7 @@ class ApiKeysRepository:
             check=check,
         )
         item = count_request(
-            ApiKeyModel._get_connection().connection.client,
+            dynamodb_client(ApiKeyModel),
             table=ApiKeyModel.Meta.table_name,
             key={"key_hash": {"S": key_hash}},
             guard=guard,

@@ -20,12 +20,15 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
 from inference_core.db.availability import StoreGuard
 from inference_core.errors import RateLimitError, ServiceUnavailableError
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
 
 Item = dict[str, Any]  # a raw DynamoDB item: {"attr": {"S": "..."}}
 
@@ -66,7 +69,7 @@ def number(item: Item | None, name: str) -> float | None:
 
 
 def count_request(
-    client: Any,
+    client: DynamoDBClient,
     *,
     table: str,
     key: Item,
@@ -110,7 +113,7 @@ def _over_limit(minute: int, now: float) -> RateLimitError:
     )
 
 
-def _update(client: Any, **kwargs: Any) -> tuple[bool, Item]:
+def _update(client: DynamoDBClient, **kwargs: Any) -> tuple[bool, Item]:
     try:
         with _CREDENTIALS_STORE:
             response = client.update_item(**kwargs)
@@ -122,7 +125,7 @@ def _update(client: Any, **kwargs: Any) -> tuple[bool, Item]:
 
 
 def _count_in_window(
-    client: Any, table: str, key: Item, guard: Guard, minute: int, now: float
+    client: DynamoDBClient, table: str, key: Item, guard: Guard, minute: int, now: float
 ) -> tuple[bool, Item]:
     return _update(
         client,
@@ -145,7 +148,7 @@ def _count_in_window(
 
 
 def _start_window(
-    client: Any, table: str, key: Item, guard: Guard, minute: int, now: float
+    client: DynamoDBClient, table: str, key: Item, guard: Guard, minute: int, now: float
 ) -> tuple[bool, Item]:
     return _update(
         client,
@@ -167,7 +170,7 @@ def _start_window(
     )
 
 
-def _set_missing_limit(client: Any, table: str, key: Item, guard: Guard, rpm: int) -> None:
+def _set_missing_limit(client: DynamoDBClient, table: str, key: Item, guard: Guard, rpm: int) -> None:
     """An item written without a limit gets the default once (a lost race is harmless)."""
     _update(
         client,

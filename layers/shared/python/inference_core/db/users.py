@@ -10,7 +10,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from inference_core.db.availability import StoreGuard, error_code
-from inference_core.db.models import SessionModel, UserModel
+from inference_core.db.models import SessionModel, UserModel, dynamodb_client
 from inference_core.db.rate_window import Guard, Item, count_request, number
 from inference_core.errors import AuthenticationError, ConflictError
 
@@ -63,7 +63,7 @@ class UsersRepository:
             created_at=now,
             expires_at=now + EMAIL_CLAIM_LIFETIME_SECONDS,
         )
-        client: Any = UserModel._get_connection().connection.client
+        client = dynamodb_client(UserModel)
         try:
             with _USER_STORE.passing(_claim_taken):
                 client.transact_write_items(
@@ -154,7 +154,7 @@ class UsersRepository:
             check=check,
         )
         item = count_request(
-            UserModel._get_connection().connection.client,
+            dynamodb_client(UserModel),
             table=UserModel.Meta.table_name,
             key={"user_id": {"S": user_id}},
             guard=guard,
