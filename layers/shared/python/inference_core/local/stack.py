@@ -232,6 +232,7 @@ class LocalStack:
         for thread in self._threads:
             thread.join(timeout=5)
         self.children.clear()
+        send_logs_to(sys.stdout)  # before its file closes
         for file in self._log_files:
             file.close()
         self._log_files.clear()
