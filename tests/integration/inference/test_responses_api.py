@@ -476,3 +476,13 @@ def test_the_lambda_handler_serves_create_retrieve_and_delete(
     assert retrieved.status == 200 and retrieved.json() == created.json()
     assert gateway.call("DELETE", f"/v1/responses/{rid}", token=token).status == 200
     assert gateway.call("GET", f"/v1/responses/{rid}", token=token).status == 404
+
+
+def test_a_store_that_cannot_be_read_is_a_503_not_a_500(
+    client: Any, upstream: Any, alice: dict[str, str], aws: Any
+) -> None:
+    rid = create(client, alice).json()["id"]
+    aws.dynamodb.delete_table(TableName="ic-responses")
+    response = client.get(f"/v1/responses/{rid}", headers=alice)
+    assert response.status_code == 503, response.text
+    assert response.json()["error"]["message"] == "The response store is unavailable."

@@ -16,15 +16,14 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-from pynamodb.exceptions import PynamoDBException
-
+from inference_core.db.availability import StoreGuard
 from inference_core.db.models import ResponseRecordModel
-from inference_core.errors import NotFoundError, ServiceUnavailableError
+from inference_core.errors import NotFoundError
 
 BODY = "body"
 INPUT = "in"
 CHUNK_CHARS = 300_000
+_RESPONSES = StoreGuard("The response store is unavailable.")
 
 
 def _pk(tenant_id: str, response_id: str) -> str:
@@ -64,76 +63,50 @@ class ResponsesRepository:
             rows.extend(
                 (f"{INPUT}#{position:06d}#{n:03d}", chunk) for n, chunk in enumerate(_chunks(item))
             )
-        try:
-            with ResponseRecordModel.batch_write() as batch:
-                for sk, data in rows:
-                    batch.save(
-                        ResponseRecordModel(
-                            pk,
-                            sk,
-                            tenant_id=tenant_id,
-                            data=data,
-                            created_at=now,
-                            expires_at=now + ttl_seconds,
-                        )
+        with _RESPONSES, ResponseRecordModel.batch_write() as batch:
+            for sk, data in rows:
+                batch.save(
+                    ResponseRecordModel(
+                        pk,
+                        sk,
+                        tenant_id=tenant_id,
+                        data=data,
+                        created_at=now,
+                        expires_at=now + ttl_seconds,
                     )
-        except (PynamoDBException, ClientError, BotoCoreError) as exc:
-            raise ServiceUnavailableError("The response could not be stored.") from exc
+                )
 
     def get(self, tenant_id: str, response_id: str) -> dict[str, Any]:
         """The stored response object; 404 if it does not exist, expired, or is not the tenant's."""
-        rows = self._rows(tenant_id, response_id, BODY)
-        if not rows:
-            raise not_found(response_id)
-        body: dict[str, Any] = json.loads("".join(data for _, data in rows))
+        body, _ = _documents(self._rows(tenant_id, response_id, BODY), response_id)
         return body
 
     def input_items(self, tenant_id: str, response_id: str) -> list[dict[str, Any]]:
         """The input items the response saw, oldest first (404 as for `get`)."""
-        rows = self._rows(tenant_id, response_id, None)
-        if not any(sk.startswith(f"{BODY}#") for sk, _ in rows):
-            raise not_found(response_id)
-        items: list[dict[str, Any]] = []
-        current: str | None = None
-        parts: list[str] = []
-        for sk, data in rows:
-            if not sk.startswith(f"{INPUT}#"):
-                continue
-            position = sk.split("#")[1]
-            if position != current and parts:
-                items.append(json.loads("".join(parts)))
-                parts = []
-            current = position
-            parts.append(data)
-        if parts:
-            items.append(json.loads("".join(parts)))
-        return items
+        return self.conversation(tenant_id, response_id)[1]
 
     def conversation(
         self, tenant_id: str, response_id: str
     ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-        """(the response, its input items): what continuing it with `previous_response_id` needs."""
-        items = self.input_items(tenant_id, response_id)
-        return self.get(tenant_id, response_id), items
+        """(the response, its input items), from one Query: what `previous_response_id` needs."""
+        return _documents(self._rows(tenant_id, response_id, None), response_id)
 
     def delete(self, tenant_id: str, response_id: str) -> None:
         """Delete the response and its items; 404 if there is nothing of the tenant's to delete."""
         pk = _pk(tenant_id, response_id)
-        try:
+        with _RESPONSES:
             keys = [row.sk for row in ResponseRecordModel.query(pk, consistent_read=True)]
-            if not keys:
-                raise not_found(response_id)
-            with ResponseRecordModel.batch_write() as batch:
-                for sk in keys:
-                    batch.delete(ResponseRecordModel(pk, sk))
-        except (PynamoDBException, ClientError, BotoCoreError) as exc:
-            raise ServiceUnavailableError("The response store is unavailable.") from exc
+        if not keys:
+            raise not_found(response_id)
+        with _RESPONSES, ResponseRecordModel.batch_write() as batch:
+            for sk in keys:
+                batch.delete(ResponseRecordModel(pk, sk))
 
     def _rows(self, tenant_id: str, response_id: str, prefix: str | None) -> list[tuple[str, str]]:
         pk = _pk(tenant_id, response_id)
         condition = ResponseRecordModel.sk.startswith(f"{prefix}#") if prefix else None
         now = self._now()
-        try:
+        with _RESPONSES:
             return [
                 (row.sk, row.data)
                 for row in ResponseRecordModel.query(
@@ -141,5 +114,29 @@ class ResponsesRepository:
                 )
                 if row.expires_at > now and row.tenant_id == tenant_id
             ]
-        except (PynamoDBException, ClientError, BotoCoreError) as exc:
-            raise ServiceUnavailableError("The response store is unavailable.") from exc
+
+
+def _documents(
+    rows: list[tuple[str, str]], response_id: str
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Reassemble (the response, its input items) from rows in sort-key order."""
+    body: list[str] = []
+    items: list[dict[str, Any]] = []
+    current: str | None = None
+    parts: list[str] = []
+    for sk, data in rows:
+        if sk.startswith(f"{BODY}#"):
+            body.append(data)
+            continue
+        position = sk.split("#")[1]
+        if position != current and parts:
+            items.append(json.loads("".join(parts)))
+            parts = []
+        current = position
+        parts.append(data)
+    if parts:
+        items.append(json.loads("".join(parts)))
+    if not body:
+        raise not_found(response_id)
+    response: dict[str, Any] = json.loads("".join(body))
+    return response, items
