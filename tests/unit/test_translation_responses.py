@@ -378,3 +378,41 @@ def test_a_stream_cut_at_max_tokens_ends_incomplete_and_a_failure_ends_failed() 
     assert last.type == "response.failed" and last.response.status == "failed"
     assert last.response.error.code == "server_error"
     assert [e["sequence_number"] for e in failed] == list(range(len(failed)))
+
+
+# ---- every provider gets the same canonical request ----
+
+
+def test_a_responses_conversation_with_tool_calls_reaches_anthropic_and_tgi() -> None:
+    from inference_core.providers.sagemaker import chat_payload
+    from inference_core.translation.anthropic import chat_request_to_anthropic
+
+    chat = chat_for(
+        instructions="Use tools.",
+        tools=[TOOL],
+        input=[
+            {"role": "user", "content": "Weather in Paris?"},
+            {
+                "type": "function_call",
+                "call_id": "c1",
+                "name": "get_weather",
+                "arguments": '{"city":"Paris"}',
+            },
+            {"type": "function_call_output", "call_id": "c1", "output": "sunny"},
+        ],
+    )
+    claude = chat_request_to_anthropic(chat, "claude", 256)
+    assert claude["system"] == "Use tools."
+    assert [turn["role"] for turn in claude["messages"]] == ["user", "assistant", "user"]
+    tool_use = claude["messages"][1]["content"][0]
+    assert (tool_use["type"], tool_use["id"], tool_use["input"]) == (
+        "tool_use",
+        "c1",
+        {"city": "Paris"},
+    )
+    assert claude["messages"][2]["content"][0]["type"] == "tool_result"
+    assert claude["tools"][0]["name"] == "get_weather"
+
+    tgi = chat_payload(chat, stream=False)
+    assert [m["role"] for m in tgi["messages"]] == ["system", "user", "assistant", "tool"]
+    assert tgi["tools"][0]["function"]["name"] == "get_weather"
