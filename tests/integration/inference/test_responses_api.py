@@ -486,3 +486,15 @@ def test_a_store_that_cannot_be_read_is_a_503_not_a_500(
     response = client.get(f"/v1/responses/{rid}", headers=alice)
     assert response.status_code == 503, response.text
     assert response.json()["error"]["message"] == "The response store is unavailable."
+
+
+def test_a_stream_that_cannot_start_is_an_http_error_in_openai_format(
+    client: Any, upstream: Any, alice: dict[str, str]
+) -> None:
+    from inference_core.errors import UpstreamUnavailableError
+
+    down = UpstreamUnavailableError("overloaded", retryable=True)
+    upstream.failures = {"primary": [down] * 5, "fallback": [down] * 5}
+    response = create(client, alice, stream=True)
+    assert response.status_code == 503
+    assert response.json()["error"]["code"] == "upstream_unavailable"
