@@ -179,7 +179,8 @@ class SageMakerProvider(Provider):
             )
         finally:
             await parts.aclose()
-        yield stream.final_chunk(retryable=not yielded)
+        for chunk in stream.final_chunks(retryable=not yielded):
+            yield chunk
 
     # ---- embeddings ----
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from inference_core import estimate
 from inference_core.canonical import ChatChunk, ChatRequest, ChatResult, EmbeddingResult, Usage
-from inference_core.errors import UpstreamBadResponseError
+from inference_core.errors import InvalidRequestError, UpstreamBadResponseError
 
 _FINISH_REASONS = {
     "stop": "stop",
@@ -33,8 +33,21 @@ _FINISH_REASONS = {
 
 
 def chat_payload(request: ChatRequest, *, stream: bool) -> dict[str, Any]:
-    """The Messages-API body TGI (`/v1/chat/completions` behind `/invocations`) and LMI accept."""
-    body: dict[str, Any] = {"model": "tgi", "messages": request.messages}
+    """The Messages-API body TGI 3.x (`/v1/chat/completions` behind `/invocations`) accepts.
+
+    TGI's own types decide the shape: `response_format` is its `GrammarType` (`{"type": "json",
+    "value": <schema>}` or `{"type": "regex", ...}`; OpenAI's `json_schema` is refused), a grammar
+    and tools are mutually exclusive, and every message needs a string-or-parts `content` (no
+    `null`, no `tool_calls` field: an earlier tool call is replayed as the text the model wrote).
+    """
+    if request.tools and request.response_format is not None:
+        fmt = request.response_format.get("type")
+        if fmt not in (None, "text"):
+            raise InvalidRequestError(
+                "This model cannot combine `tools` with `response_format`; send one of them.",
+                param="response_format",
+            )
+    body: dict[str, Any] = {"model": "tgi", "messages": tgi_messages(request.messages)}
     optional = {
         "max_tokens": request.max_tokens,
         "temperature": request.temperature,
@@ -42,8 +55,8 @@ def chat_payload(request: ChatRequest, *, stream: bool) -> dict[str, Any]:
         "stop": request.stop,
         "seed": request.seed,
         "tools": request.tools,
-        "tool_choice": request.tool_choice,
-        "response_format": request.response_format,
+        "tool_choice": request.tool_choice if request.tools else None,
+        "response_format": tgi_response_format(request.response_format),
     }
     body.update({key: value for key, value in optional.items() if value is not None})
     body["stream"] = stream
@@ -52,18 +65,109 @@ def chat_payload(request: ChatRequest, *, stream: bool) -> dict[str, Any]:
     return body
 
 
+def tgi_response_format(response_format: dict[str, Any] | None) -> dict[str, Any] | None:
+    """OpenAI's `response_format` as TGI's `GrammarType` (None: no grammar).
+
+    `json_schema` → `{"type": "json", "value": <its schema>}`; `json_object` (any JSON object)
+    → `{"type": "json", "value": {"type": "object"}}`; `text` is the default, so nothing.
+    """
+    if response_format is None:
+        return None
+    kind = response_format.get("type")
+    if kind in (None, "text"):
+        return None
+    if kind == "json_object":
+        return {"type": "json", "value": {"type": "object"}}
+    if kind == "json_schema":
+        spec = response_format.get("json_schema")
+        schema = spec.get("schema") if isinstance(spec, dict) else None
+        if not isinstance(schema, dict):
+            raise InvalidRequestError(
+                "`response_format.json_schema.schema` must be a JSON schema object.",
+                param="response_format",
+            )
+        return {"type": "json", "value": schema}
+    raise InvalidRequestError(
+        f"`response_format` of type {kind!r} is not supported by this model.",
+        param="response_format",
+    )
+
+
+def tgi_messages(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Messages as TGI 3.x's `Message` (role, content as a string or text/image_url parts)."""
+    out: list[dict[str, Any]] = []
+    for message in messages:
+        item: dict[str, Any] = {"role": message.get("role"), "content": _tgi_content(message)}
+        if message.get("name"):
+            item["name"] = message["name"]
+        out.append(item)
+    return out
+
+
+def _tgi_content(message: dict[str, Any]) -> str | list[dict[str, Any]]:
+    content = message.get("content")
+    parts: list[dict[str, Any]] = []
+    if isinstance(content, list):
+        for part in content:
+            kind = part.get("type") if isinstance(part, dict) else None
+            if kind == "text":
+                parts.append({"type": "text", "text": str(part.get("text", ""))})
+            elif kind == "image_url":
+                parts.append({"type": "image_url", "image_url": part.get("image_url")})
+            else:
+                raise InvalidRequestError(
+                    f"This model does not accept message content of type {kind!r}.",
+                    param="messages",
+                )
+    text = content if isinstance(content, str) else ""
+    calls = message.get("tool_calls") or []
+    if calls:
+        # TGI generates a call as `{"function": {"_name": ..., <arguments>}}`; replay it so.
+        rendered = [_replayed_call(call) for call in calls]
+        text = "\n".join([text, *rendered]) if text else "\n".join(rendered)
+    if parts:
+        if text:
+            parts.append({"type": "text", "text": text})
+        return parts
+    return text
+
+
+def _replayed_call(call: dict[str, Any]) -> str:
+    function = call.get("function") or {}
+    raw = function.get("arguments")
+    try:
+        arguments = json.loads(raw) if isinstance(raw, str) and raw else (raw or {})
+    except ValueError:
+        arguments = {"arguments": raw}
+    if not isinstance(arguments, dict):
+        arguments = {"arguments": arguments}
+    return json.dumps({"function": {"_name": function.get("name", ""), **arguments}})
+
+
 # ---- translation: the container's response → ours ----
 
 
 def parse_chat_response(raw: bytes, request: ChatRequest, endpoint: str) -> ChatResult:
-    """An OpenAI `chat.completion` body → `ChatResult` (TGI's older field values normalized)."""
+    """An OpenAI-style `chat.completion` body → `ChatResult` (TGI's field values normalized).
+
+    TGI 3.x answers a tool call with `tool_calls: [{"id": "0", "function": {"name", "arguments":
+    <an object>, "description": null}}]` and no `content`; finish reasons are TGI's own
+    (`eos_token`, `stop_sequence`, `length`). A body of any other shape is a bad response.
+    """
     body = _load_json(raw, endpoint)
+    try:
+        return _chat_result(body, request, endpoint)
+    except (AttributeError, KeyError, TypeError, ValueError) as exc:
+        raise _bad_shape(endpoint) from exc
+
+
+def _chat_result(body: Any, request: ChatRequest, endpoint: str) -> ChatResult:
     if isinstance(body, dict) and body.get("error"):
         raise UpstreamBadResponseError(
             f"SageMaker endpoint {endpoint!r} returned an error body", provider="sagemaker"
         )
     choices = body.get("choices") if isinstance(body, dict) else None
-    if not choices or not isinstance(choices[0], dict):
+    if not choices or not isinstance(choices, list) or not isinstance(choices[0], dict):
         raise UpstreamBadResponseError(
             f"SageMaker endpoint {endpoint!r} returned no choices", provider="sagemaker"
         )
@@ -105,7 +209,15 @@ class SseDecoder:
 
 
 class ChatStreamState:
-    """Turns `chat.completion.chunk` events into `ChatChunk`s and remembers how the stream ends."""
+    """Turns `chat.completion.chunk` events into `ChatChunk`s and remembers how the stream ends.
+
+    TGI 3.0 streams a tool call as *one object* (not a list) per token:
+    `"tool_calls": {"index": 0, "id": "", "type": "function", "function": {"name": null,
+    "arguments": "<token>"}}`, and the tokens, joined, are the grammar's whole output
+    `{"function": {"_name": "<tool>", <arguments>...}}`. Those are gathered and turned into one
+    OpenAI tool-call delta when the stream ends (the name is only known from the text). A delta
+    that names its function is passed on as it is, whether it comes as an object or a list.
+    """
 
     def __init__(self, request: ChatRequest, endpoint: str):
         self._request = request
@@ -115,8 +227,15 @@ class ChatStreamState:
         self.usage: Usage | None = None
         self._generated_chunks = 0
         self._saw_tool_calls = False
+        self._grammar_text: list[str] = []
 
     def on_event(self, event: dict[str, Any], yielded: bool) -> ChatChunk | None:
+        try:
+            return self._on_event(event, yielded)
+        except (AttributeError, KeyError, TypeError, ValueError) as exc:
+            raise _bad_shape(self._endpoint, retryable=not yielded) from exc
+
+    def _on_event(self, event: dict[str, Any], yielded: bool) -> ChatChunk | None:
         if event.get("error"):
             raise UpstreamBadResponseError(
                 f"SageMaker endpoint {self._endpoint!r} reported an error mid-stream",
@@ -136,26 +255,62 @@ class ChatStreamState:
         content = delta.get("content")
         if content is not None and not isinstance(content, str):
             content = _text_of(content)
-        tool_calls = normalize_tool_call_deltas(delta.get("tool_calls"))
+        raw_calls = delta.get("tool_calls")
+        if isinstance(raw_calls, dict) and not (raw_calls.get("function") or {}).get("name"):
+            if raw_calls.get("index", 0) == 0 and not raw_calls.get("id"):
+                self._generated_chunks += 1
+                self._grammar_text.append(_arguments(raw_calls["function"].get("arguments")))
+                return None
+        tool_calls = normalize_tool_call_deltas(raw_calls)
         if not content and not tool_calls:
             return None
         self._generated_chunks += 1
         self._saw_tool_calls = self._saw_tool_calls or bool(tool_calls)
         return ChatChunk(content=content or None, tool_calls=tool_calls)
 
-    def final_chunk(self, *, retryable: bool) -> ChatChunk:
+    def final_chunks(self, *, retryable: bool) -> list[ChatChunk]:
+        """What is left when the stream ends: a gathered tool call, if any, then the finish."""
         if not self.done and self.finish_reason is None:
             raise UpstreamBadResponseError(
                 f"the stream from SageMaker endpoint {self._endpoint!r} ended early",
                 retryable=retryable,
                 provider="sagemaker",
             )
+        chunks: list[ChatChunk] = []
+        if self._grammar_text:
+            chunks.append(self._gathered_call(retryable=retryable))
         finish = self.finish_reason or "stop"
         if self._saw_tool_calls and finish == "stop":
             finish = "tool_calls"
         # Without the container's counts: TGI streams one token per chunk.
         usage = self.usage or Usage(estimate.prompt_tokens(self._request), self._generated_chunks)
-        return ChatChunk(finish_reason=finish, usage=usage)
+        chunks.append(ChatChunk(finish_reason=finish, usage=usage))
+        return chunks
+
+    def _gathered_call(self, *, retryable: bool) -> ChatChunk:
+        text = "".join(self._grammar_text)
+        try:
+            generated, _ = json.JSONDecoder().raw_decode(text.strip())
+            function = dict(generated["function"])
+            name = function.pop("_name")
+            if not isinstance(name, str) or not name:
+                raise ValueError("no tool name")
+        except (KeyError, TypeError, ValueError) as exc:
+            raise UpstreamBadResponseError(
+                f"SageMaker endpoint {self._endpoint!r} streamed a tool call it did not finish",
+                retryable=retryable,
+                provider="sagemaker",
+            ) from exc
+        if name == "no_tool":  # TGI's "answer in text" choice under tool_choice=auto
+            return ChatChunk(content=str(function.get("content", "")))
+        self._saw_tool_calls = True
+        call = {
+            "index": 0,
+            "id": f"call_{uuid.uuid4().hex[:24]}",
+            "type": "function",
+            "function": {"name": name, "arguments": json.dumps(function)},
+        }
+        return ChatChunk(tool_calls=[call])
 
 
 def parse_embeddings(raw: bytes, inputs: list[str], endpoint: str) -> EmbeddingResult:
@@ -163,16 +318,16 @@ def parse_embeddings(raw: bytes, inputs: list[str], endpoint: str) -> EmbeddingR
     Token-level output (`[[[float]]]`, the plain feature-extraction pipeline) is mean-pooled."""
     body = _load_json(raw, endpoint)
     usage = None
-    if isinstance(body, dict):
-        usage = usage_from(body.get("usage"))
-        if "data" in body:
-            items = sorted(body["data"], key=lambda d: d.get("index", 0))
-            body = [item.get("embedding") for item in items]
-        else:
-            body = body.get("embeddings")
     try:
+        if isinstance(body, dict):
+            usage = usage_from(body.get("usage"))
+            if "data" in body:
+                items = sorted(body["data"], key=lambda d: d.get("index", 0))
+                body = [item.get("embedding") for item in items]
+            else:
+                body = body.get("embeddings")
         vectors = [_pooled(vector) for vector in body]
-    except (TypeError, ValueError):
+    except (AttributeError, KeyError, TypeError, ValueError):
         vectors = []
     if len(vectors) != len(inputs) or any(not v for v in vectors):
         raise UpstreamBadResponseError(
@@ -192,6 +347,8 @@ def normalize_tool_calls(raw: Any) -> list[dict[str, Any]] | None:
     """OpenAI's tool-call shape; TGI gives `arguments` as an object and ids like "0"."""
     if not raw:
         return None
+    if isinstance(raw, dict):
+        raw = [raw]
     calls = []
     for call in raw:
         function = call.get("function") or {}
@@ -211,6 +368,8 @@ def normalize_tool_calls(raw: Any) -> list[dict[str, Any]] | None:
 def normalize_tool_call_deltas(raw: Any) -> list[dict[str, Any]] | None:
     if not raw:
         return None
+    if isinstance(raw, dict):  # TGI 3.0 sends one object, not a list
+        raw = [raw]
     deltas = []
     for position, call in enumerate(raw):
         delta: dict[str, Any] = {"index": int(call.get("index", position))}
@@ -244,6 +403,14 @@ def usage_from(raw: Any) -> Usage | None:
 # ---- small pieces ----
 
 
+def _bad_shape(endpoint: str, *, retryable: bool = False) -> UpstreamBadResponseError:
+    return UpstreamBadResponseError(
+        f"SageMaker endpoint {endpoint!r} sent a response of an unexpected shape",
+        retryable=retryable,
+        provider="sagemaker",
+    )
+
+
 def _load_json(raw: bytes, endpoint: str) -> Any:
     try:
         return json.loads(raw)
@@ -267,9 +434,9 @@ def _sse_data(line: bytes) -> str | None:
     """The payload of one SSE line: `data: ...` (or a bare JSON line); None for anything else."""
     line = line.rstrip(b"\r")
     if line.startswith(b"data:"):
-        return line[5:].strip().decode("utf-8")
+        return line[5:].strip().decode("utf-8", errors="replace")
     if line.startswith(b"{"):
-        return line.decode("utf-8")
+        return line.decode("utf-8", errors="replace")
     return None
 
 
