@@ -61,7 +61,7 @@ def test_what_the_adapter_sends_is_accepted() -> None:
 
 def test_the_tool_grammar_offers_no_tool_only_under_auto() -> None:
     auto, as_tools = tgi_container.grammar_schema({"tools": [WEATHER], "tool_choice": "auto"})
-    assert as_tools
+    assert as_tools and auto is not None
     names = [v["properties"]["_name"]["const"] for v in auto["properties"]["function"]["anyOf"]]
     assert names == ["get_weather", "no_tool"]
     forced, _ = tgi_container.grammar_schema(
@@ -70,6 +70,7 @@ def test_the_tool_grammar_offers_no_tool_only_under_auto() -> None:
             "tool_choice": {"type": "function", "function": {"name": "get_weather"}},
         }
     )
+    assert forced is not None
     assert forced["properties"]["function"]["required"] == ["_name", "city"]
 
 
@@ -82,6 +83,7 @@ def test_a_streamed_tool_call_round_trips_through_the_adapter() -> None:
     state = ChatStreamState(ChatRequest(messages=[{"role": "user", "content": "?"}]), "local")
     assert [state.on_event(e, False) for e in events] == [None] * len(events)
     *calls, final = state.final_chunks(retryable=True)
+    assert calls[0].tool_calls is not None
     assert calls[0].tool_calls[0]["function"]["name"] == "get_weather"
     assert json.loads(calls[0].tool_calls[0]["function"]["arguments"]) == {"city": "Oslo"}
     assert final.finish_reason == "tool_calls"
@@ -107,5 +109,5 @@ def test_a_whole_tool_answer_has_tgis_shape_and_reads_back() -> None:
     result = parse_chat_response(
         json.dumps(body).encode(), ChatRequest(messages=[{"role": "user", "content": "?"}]), "l"
     )
-    assert result.finish_reason == "tool_calls"
+    assert result.finish_reason == "tool_calls" and result.tool_calls is not None
     assert json.loads(result.tool_calls[0]["function"]["arguments"]) == {"city": "Oslo"}

@@ -116,7 +116,7 @@ def test_tools_with_a_grammar_are_refused_before_the_endpoint(
 
 def test_a_tool_round_trip_is_sent_as_messages_tgi_can_deserialize() -> None:
     # TGI 3.0's Message has a required string-or-parts `content` and no `tool_calls` field.
-    messages = [
+    messages: list[dict[str, Any]] = [
         {"role": "user", "content": "Weather in Paris?"},
         {
             "role": "assistant",
