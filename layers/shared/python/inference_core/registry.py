@@ -58,6 +58,8 @@ class ModelRegistry:
                     Deployment(
                         provider=d["provider"],
                         model=d["model"],
+                        base_url=_optional_str(d, "base_url", alias),
+                        api_key=_optional_str(d, "api_key", alias),
                         input_price_per_mtok=float(d.get("input_price_per_mtok", 0)),
                         output_price_per_mtok=float(d.get("output_price_per_mtok", 0)),
                         context_window=int(d.get("context_window", 8192)),
@@ -99,6 +101,47 @@ class ModelRegistry:
 
     def providers_in_use(self) -> set[str]:
         return {d.provider for e in self._models.values() for d in e.deployments}
+
+
+def _optional_str(spec: dict[str, Any], field: str, alias: str) -> str | None:
+    value = spec.get(field)
+    if value is not None and (not isinstance(value, str) or not value):
+        raise ValueError(f"model {alias!r}: {field!r} must be a non-empty string")
+    return value
+
+
+def bedrock_model_arns(
+    registry: ModelRegistry, *, partition: str, region: str, account: str
+) -> list[str]:
+    """The ARNs a Bedrock deployment of `registry` may invoke: its foundation model, or its
+    inference profile (and, for a cross-region profile, the foundation model in any region the
+    profile routes to). What the CDK app grants `bedrock:InvokeModel*` on, and nothing else."""
+    arns: set[str] = set()
+    for entry in registry.entries():
+        for deployment in entry.deployments:
+            if deployment.provider != "bedrock":
+                continue
+            model = deployment.model
+            if model.startswith("arn:"):
+                arns.add(model)
+                if ":inference-profile/" in model or ":application-inference-profile/" in model:
+                    base = model.rsplit("/", 1)[1]
+                    if ":application-inference-profile/" not in model and "." in base:
+                        arns.add(
+                            f"arn:{partition}:bedrock:*::foundation-model/{base.split('.', 1)[1]}"
+                        )
+                continue
+            prefix = model.split(".", 1)[0]
+            if prefix in CROSS_REGION_PREFIXES:
+                arns.add(f"arn:{partition}:bedrock:{region}:{account}:inference-profile/{model}")
+                arns.add(f"arn:{partition}:bedrock:*::foundation-model/{model.split('.', 1)[1]}")
+            else:
+                arns.add(f"arn:{partition}:bedrock:{region}::foundation-model/{model}")
+    return sorted(arns)
+
+
+# The geography prefixes of Bedrock's system-defined cross-region inference profiles.
+CROSS_REGION_PREFIXES = frozenset({"us", "eu", "apac", "us-gov", "jp", "au", "ca", "global"})
 
 
 @lru_cache(maxsize=4)

@@ -85,6 +85,12 @@ class InferenceSettings(BaseSettings):
     anthropic_base_url: str | None = None
     # Where the SageMaker runtime API is: None means the real regional endpoint.
     sagemaker_endpoint_url: str | None = None
+    # Bedrock: the region of its runtime API (None: `IC_REGION`) and an endpoint override (VPC).
+    bedrock_region: str | None = None
+    bedrock_endpoint_url: str | None = None
+    # How long the provider-keys secret is cached before it is read again (a rotated or newly
+    # filled key takes over within this time, without a restart).
+    provider_keys_max_age_seconds: float = 300.0
     upstream_timeout_seconds: float = 60.0
     max_attempts_per_deployment: int = 2
     # A deployment that fails this many times in a row is skipped for the cooldown (per process).
