@@ -110,40 +110,6 @@ def _optional_str(spec: dict[str, Any], field: str, alias: str) -> str | None:
     return value
 
 
-def bedrock_model_arns(
-    registry: ModelRegistry, *, partition: str, region: str, account: str
-) -> list[str]:
-    """The ARNs a Bedrock deployment of `registry` may invoke: its foundation model, or its
-    inference profile (and, for a cross-region profile, the foundation model in any region the
-    profile routes to). What the CDK app grants `bedrock:InvokeModel*` on, and nothing else."""
-    arns: set[str] = set()
-    for entry in registry.entries():
-        for deployment in entry.deployments:
-            if deployment.provider != "bedrock":
-                continue
-            model = deployment.model
-            if model.startswith("arn:"):
-                arns.add(model)
-                if ":inference-profile/" in model or ":application-inference-profile/" in model:
-                    base = model.rsplit("/", 1)[1]
-                    if ":application-inference-profile/" not in model and "." in base:
-                        arns.add(
-                            f"arn:{partition}:bedrock:*::foundation-model/{base.split('.', 1)[1]}"
-                        )
-                continue
-            prefix = model.split(".", 1)[0]
-            if prefix in CROSS_REGION_PREFIXES:
-                arns.add(f"arn:{partition}:bedrock:{region}:{account}:inference-profile/{model}")
-                arns.add(f"arn:{partition}:bedrock:*::foundation-model/{model.split('.', 1)[1]}")
-            else:
-                arns.add(f"arn:{partition}:bedrock:{region}::foundation-model/{model}")
-    return sorted(arns)
-
-
-# The geography prefixes of Bedrock's system-defined cross-region inference profiles.
-CROSS_REGION_PREFIXES = frozenset({"us", "eu", "apac", "us-gov", "jp", "au", "ca", "global"})
-
-
 @lru_cache(maxsize=4)
 def load_registry(path: Path | None) -> ModelRegistry:
     return ModelRegistry.load(path)
