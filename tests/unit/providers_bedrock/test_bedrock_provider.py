@@ -56,9 +56,15 @@ class FakeStreamClient:
     """`converse_stream` with recorded ConverseStream events (the Stubber cannot build an
     EventStream); optionally breaks with the EventStreamError botocore raises mid-stream."""
 
-    def __init__(self, events: list[dict[str, Any]], error_code: str | None = None):
+    def __init__(
+        self,
+        events: list[dict[str, Any]],
+        error_code: str | None = None,
+        cut: BaseException | None = None,
+    ):
         self.events = events
         self.error_code = error_code
+        self.cut = cut
         self.calls: list[dict[str, Any]] = []
         self.closed = False
 
@@ -68,6 +74,8 @@ class FakeStreamClient:
 
     def __iter__(self) -> Any:
         yield from self.events
+        if self.cut is not None:
+            raise self.cut
         if self.error_code:
             raise EventStreamError(
                 {"Error": {"Code": self.error_code, "Message": "slow down"}}, "ConverseStream"
@@ -411,3 +419,19 @@ def test_the_lazy_client_uses_the_settings_region_and_no_keys(
         assert provider.client.meta.service_model.service_name == "bedrock-runtime"
     finally:
         get_settings.cache_clear()
+
+
+def test_a_connection_cut_mid_stream_is_a_clean_bad_response() -> None:
+    from urllib3.exceptions import ProtocolError
+
+    before = FakeStreamClient([], cut=ProtocolError("Connection reset by peer"))
+    with pytest.raises(UpstreamBadResponseError) as caught:
+        collect(BedrockProvider(before), ChatRequest(messages=[{"role": "user", "content": "?"}]))
+    assert caught.value.retryable
+    after = FakeStreamClient(
+        [{"contentBlockDelta": {"delta": {"text": "Hi"}, "contentBlockIndex": 0}}],
+        cut=ProtocolError("Connection reset by peer"),
+    )
+    with pytest.raises(UpstreamBadResponseError) as caught_after:
+        collect(BedrockProvider(after), ChatRequest(messages=[{"role": "user", "content": "?"}]))
+    assert not caught_after.value.retryable

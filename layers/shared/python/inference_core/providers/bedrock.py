@@ -25,6 +25,7 @@ from botocore.exceptions import (
     PartialCredentialsError,
     ReadTimeoutError,
 )
+from urllib3.exceptions import ReadTimeoutError as SocketReadTimeoutError
 
 from inference_core.canonical import ChatChunk, ChatRequest, ChatResult, Deployment
 from inference_core.errors import (
@@ -138,7 +139,7 @@ class BedrockProvider(Provider):
                     yielded = True
                     yield chunk
         except _StreamCutError as cut:
-            raise bedrock_error(cut.cause, deployment.model, retryable=not yielded) from None
+            raise _stream_cut_error(cut.cause, deployment.model, retryable=not yielded) from None
         finally:
             await events.aclose()
         yield state.final_chunk(retryable=not yielded)
@@ -260,6 +261,19 @@ def bedrock_error(
     if isinstance(error, ProviderError) and not retryable:
         error.retryable = False
     return error
+
+
+def _stream_cut_error(
+    cause: BaseException, model_id: str, *, retryable: bool
+) -> InferenceCoreError:
+    """A stream that broke after it opened: an error event (a ClientError) goes through the
+    table; a stalled or reset connection is a timeout or a cut stream."""
+    if isinstance(cause, (BotoCoreError, ClientError)):
+        return bedrock_error(cause, model_id, retryable=retryable)
+    where = f"The Bedrock stream for {model_id!r}"
+    if isinstance(cause, SocketReadTimeoutError):
+        return UpstreamTimeoutError(f"{where} stalled.", retryable=retryable, provider=PROVIDER)
+    return UpstreamBadResponseError(f"{where} was cut.", retryable=retryable, provider=PROVIDER)
 
 
 def _close_quietly(stream: Any) -> None:
