@@ -62,6 +62,46 @@ class RecordedBedrock:
             "metrics": {"latencyMs": 80},
         }
 
+    def converse_stream(self, **kwargs: Any) -> dict[str, Any]:
+        validate_parameters(kwargs, self._model.operation_model("ConverseStream").input_shape)
+        self.calls.append(kwargs)
+        events: list[dict[str, Any]] = [{"messageStart": {"role": "assistant"}}]
+        for piece in ("Hello", " from", " Bedrock"):
+            events.append({"contentBlockDelta": {"delta": {"text": piece}, "contentBlockIndex": 0}})
+        events += [
+            {"contentBlockStop": {"contentBlockIndex": 0}},
+            {
+                "contentBlockStart": {
+                    "start": {"toolUse": {"toolUseId": "tooluse_1", "name": "get_weather"}},
+                    "contentBlockIndex": 1,
+                }
+            },
+            {
+                "contentBlockDelta": {
+                    "delta": {"toolUse": {"input": '{"city": "Oslo"}'}},
+                    "contentBlockIndex": 1,
+                }
+            },
+            {"contentBlockStop": {"contentBlockIndex": 1}},
+            {"messageStop": {"stopReason": "tool_use"}},
+            {
+                "metadata": {
+                    "usage": {"inputTokens": 9, "outputTokens": 6, "totalTokens": 15},
+                    "metrics": {"latencyMs": 80},
+                }
+            },
+        ]
+        return {"stream": iter(events)}
+
+
+WEATHER = {
+    "type": "function",
+    "function": {
+        "name": "get_weather",
+        "parameters": {"type": "object", "properties": {"city": {"type": "string"}}},
+    },
+}
+
 
 @pytest.fixture
 def bedrock(aws: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> Iterator[RecordedBedrock]:
@@ -134,6 +174,68 @@ def test_a_bedrock_alias_answers_messages(gateway: Any, bedrock: RecordedBedrock
     assert body["type"] == "message" and body["stop_reason"] == "end_turn"
     assert body["content"] == [{"type": "text", "text": "Hello from Bedrock"}]
     assert body["usage"]["input_tokens"] == 9 and body["usage"]["output_tokens"] == 4
+
+
+def test_a_bedrock_alias_streams_chat_completions_with_a_tool_call(
+    client: Any, bedrock: RecordedBedrock, key: str
+) -> None:
+    with client.stream(
+        "POST",
+        "/v1/chat/completions",
+        json={
+            "model": "claude-bedrock",
+            "messages": [{"role": "user", "content": "Weather in Oslo?"}],
+            "tools": [WEATHER],
+            "stream": True,
+            "stream_options": {"include_usage": True},
+        },
+        headers={"Authorization": f"Bearer {key}"},
+    ) as response:
+        assert response.status_code == 200
+        lines = [line for line in response.iter_lines() if line.startswith("data: ")]
+    assert lines[-1] == "data: [DONE]"
+    chunks = [json.loads(line[6:]) for line in lines[:-1]]
+    deltas = [c["choices"][0]["delta"] for c in chunks if c["choices"]]
+    assert "".join(d.get("content") or "" for d in deltas) == "Hello from Bedrock"
+    calls = [t for d in deltas for t in d.get("tool_calls") or []]
+    assert calls[0]["id"] == "tooluse_1" and calls[0]["function"]["name"] == "get_weather"
+    assert json.loads("".join(t["function"].get("arguments", "") for t in calls)) == {
+        "city": "Oslo"
+    }
+    finishes = [c["choices"][0]["finish_reason"] for c in chunks if c["choices"]]
+    assert finishes[-1] == "tool_calls"
+    assert chunks[-1]["usage"]["completion_tokens"] == 6
+    assert bedrock.calls[0]["toolConfig"]["tools"][0]["toolSpec"]["name"] == "get_weather"
+
+
+def test_a_bedrock_alias_streams_messages(client: Any, bedrock: RecordedBedrock, key: str) -> None:
+    with client.stream(
+        "POST",
+        "/v1/messages",
+        json={
+            "model": "claude-bedrock",
+            "max_tokens": 50,
+            "stream": True,
+            "messages": [{"role": "user", "content": "Weather in Oslo?"}],
+            "tools": [
+                {
+                    "name": "get_weather",
+                    "input_schema": {"type": "object", "properties": {"city": {"type": "string"}}},
+                }
+            ],
+        },
+        headers={"x-api-key": key},
+    ) as response:
+        assert response.status_code == 200
+        lines = list(response.iter_lines())
+    events = [line[7:] for line in lines if line.startswith("event: ")]
+    assert events[0] == "message_start" and events[-1] == "message_stop"
+    data = [json.loads(line[6:]) for line in lines if line.startswith("data: ")]
+    starts = [d["content_block"] for d in data if d["type"] == "content_block_start"]
+    assert [b["type"] for b in starts] == ["text", "tool_use"]
+    assert starts[1]["name"] == "get_weather"
+    (delta,) = [d for d in data if d["type"] == "message_delta"]
+    assert delta["delta"]["stop_reason"] == "tool_use"
 
 
 def test_bedrock_throttling_is_retried_then_reported_as_a_clean_503(
