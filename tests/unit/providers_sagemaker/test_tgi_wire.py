@@ -273,6 +273,8 @@ def test_tgis_error_event_mid_stream_is_a_bad_response(
         {"choices": [{"index": 0, "delta": {"tool_calls": 5}}]},
         {"choices": [{"index": 0, "delta": {"tool_calls": {"function": None}}}]},
         {"choices": [None]},
+        "not json at all",
+        [1, 2],
     ],
 )
 def test_no_streamed_shape_becomes_a_500(

@@ -158,7 +158,9 @@ class SageMakerProvider(Provider):
                     if data == "[DONE]":
                         stream.done = True
                         break
-                    chunk = stream.on_event(load_event(data, deployment.model), yielded)
+                    chunk = stream.on_event(
+                        load_event(data, deployment.model, retryable=not yielded), yielded
+                    )
                     if chunk is not None:
                         yielded = True
                         yield chunk
@@ -169,7 +171,9 @@ class SageMakerProvider(Provider):
                     if data == "[DONE]":
                         stream.done = True
                     else:
-                        chunk = stream.on_event(load_event(data, deployment.model), yielded)
+                        chunk = stream.on_event(
+                            load_event(data, deployment.model, retryable=not yielded), yielded
+                        )
                         if chunk is not None:
                             yielded = True
                             yield chunk

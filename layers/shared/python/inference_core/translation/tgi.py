@@ -421,11 +421,17 @@ def _load_json(raw: bytes, endpoint: str) -> Any:
         ) from exc
 
 
-def load_event(data: str, endpoint: str) -> dict[str, Any]:
-    event = _load_json(data.encode(), endpoint)
+def load_event(data: str, endpoint: str, *, retryable: bool = False) -> dict[str, Any]:
+    """One streamed event; `retryable` while nothing has reached the client yet."""
+    try:
+        event = json.loads(data)
+    except ValueError:
+        event = None
     if not isinstance(event, dict):
         raise UpstreamBadResponseError(
-            f"SageMaker endpoint {endpoint!r} streamed an unexpected event", provider="sagemaker"
+            f"SageMaker endpoint {endpoint!r} streamed an unexpected event",
+            retryable=retryable,
+            provider="sagemaker",
         )
     return event
 
