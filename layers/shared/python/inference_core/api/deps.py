@@ -59,10 +59,8 @@ def get_chat_history() -> ChatHistoryRepository:
 def reset_dependencies() -> None:
     """Forget every cached dependency (tests, and the CLI after it changes settings)."""
     from inference_core.auth.deps import reset_auth_dependencies
-    from inference_core.provider_keys import reset_provider_keys
 
     reset_auth_dependencies()
-    reset_provider_keys()
     _bound_settings.cache_clear()
     get_inference_service.cache_clear()
     get_chat_history.cache_clear()
