@@ -240,7 +240,7 @@ def test_tools_pass_through_the_adapter_to_the_model(server_url: str) -> None:
         messages=[{"role": "user", "content": "What is the weather in Oslo?"}],
         tools=[weather],
         tool_choice={"type": "function", "function": {"name": "get_weather"}},
-        max_tokens=48,
+        max_tokens=64,
         temperature=0,
     )
 
@@ -272,7 +272,7 @@ def test_the_server_streams_tool_calls_as_tgi_does(runtime: Any) -> None:
                 "messages": [{"role": "user", "content": "Weather in Oslo?"}],
                 "tools": [WEATHER],
                 "tool_choice": {"type": "function", "function": {"name": "get_weather"}},
-                "max_tokens": 48,
+                "max_tokens": 64,
                 "temperature": 0,
                 "stream": True,
             }
@@ -307,7 +307,7 @@ def test_json_schema_through_the_adapter_yields_matching_json(server_url: str) -
     request = ChatRequest(
         messages=[{"role": "user", "content": "Give me a number as JSON."}],
         response_format={"type": "json_schema", "json_schema": {"name": "n", "schema": schema}},
-        max_tokens=24,
+        max_tokens=48,
         temperature=0,
     )
     result = asyncio.run(provider.chat(request, deployment))

@@ -111,3 +111,12 @@ def test_a_whole_tool_answer_has_tgis_shape_and_reads_back() -> None:
     )
     assert result.finish_reason == "tool_calls" and result.tool_calls is not None
     assert json.loads(result.tool_calls[0]["function"]["arguments"]) == {"city": "Oslo"}
+
+
+def test_the_tool_prompt_is_tgis_default_tool_template() -> None:
+    prompt = tgi_container.tool_prompt({"tools": [WEATHER], "tool_choice": "auto"})
+    assert prompt is not None and prompt.startswith("\n---\n")
+    offered = json.loads(prompt.split("\n")[2])
+    assert [t["function"]["name"] for t in offered] == ["get_weather", "no_tool"]
+    assert prompt.endswith(tgi_container.DEFAULT_TOOL_PROMPT)
+    assert tgi_container.tool_prompt({"messages": []}) is None

@@ -212,9 +212,12 @@ class LocalModel:
         try:
             tgi_container.check_messages(raw_messages)
             schema, as_tools = tgi_container.grammar_schema(body)
+            prompt = tgi_container.tool_prompt(body) if as_tools else None
         except tgi_container.TgiRequestError as exc:
             raise ContainerRequestError(str(exc)) from exc
         messages = [_template_message(m) for m in raw_messages]
+        if prompt:  # TGI's default tool template: the tools and its tool prompt, last message
+            messages[-1] = {**messages[-1], "content": messages[-1]["content"] + prompt}
         max_tokens = body.get("max_tokens")
         if max_tokens is None:
             max_tokens = self.default_max_tokens

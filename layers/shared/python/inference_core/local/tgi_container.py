@@ -21,6 +21,13 @@ import time
 from typing import Any
 
 SYSTEM_FINGERPRINT = "3.0.1-native"
+# TGI's `default_tool_prompt()`, appended to the last message with the tools (its "default tool
+# template", used when the model's chat template does not render `tools` itself, as SmolLM2's).
+DEFAULT_TOOL_PROMPT = (
+    "\nGiven the functions available, please respond with a JSON for a function call with its "
+    "proper arguments that best answers the given prompt. Respond in the format {name: function "
+    "name, parameters: dictionary of argument name and its value}.Do not use variables.\n"
+)
 _FUNCTION_NAME = re.compile(r'\{"function":\{"_name":"([^"]+)"')
 _NO_TOOL = {
     "type": "object",
@@ -45,6 +52,20 @@ def check_messages(messages: list[Any]) -> None:
 
 def grammar_schema(body: dict[str, Any]) -> tuple[dict[str, Any] | None, bool]:
     """The JSON schema the generation is constrained to, and whether it is the tool grammar."""
+    schema, tools = _grammar(body)
+    return schema, tools is not None
+
+
+def tool_prompt(body: dict[str, Any]) -> str | None:
+    """What TGI appends to the last message when tools are in use (None: no tools)."""
+    _, tools = _grammar(body)
+    if tools is None:
+        return None
+    prompt = body.get("tool_prompt") or DEFAULT_TOOL_PROMPT
+    return f"\n---\n{json.dumps(tools)}\n{prompt}"
+
+
+def _grammar(body: dict[str, Any]) -> tuple[dict[str, Any] | None, list[dict[str, Any]] | None]:
     response_format = body.get("response_format")
     tools = body.get("tools")
     if response_format is not None and tools:
@@ -60,17 +81,19 @@ def grammar_schema(body: dict[str, Any]) -> tuple[dict[str, Any] | None, bool]:
             raise TgiRequestError("Input validation error: regex grammars are not served locally")
         value = response_format["value"]
         schema = json.loads(value) if isinstance(value, str) else value
-        return schema, False
+        return schema, None
     if tools:
-        return tool_grammar(tools, body.get("tool_choice")), True
-    return None, False
+        return tool_grammar(tools, body.get("tool_choice"))
+    return None, None
 
 
-def tool_grammar(tools: list[dict[str, Any]], tool_choice: Any) -> dict[str, Any] | None:
-    """TGI's `ToolGrammar::apply`, as one self-contained JSON schema."""
+def tool_grammar(
+    tools: list[dict[str, Any]], tool_choice: Any
+) -> tuple[dict[str, Any] | None, list[dict[str, Any]] | None]:
+    """TGI's `ToolGrammar::apply`: one self-contained JSON schema, and the tools it offers."""
     functions = {t["function"]["name"]: t["function"] for t in tools}
     if tool_choice == "none":
-        return None
+        return None, None
     if isinstance(tool_choice, dict) or (
         isinstance(tool_choice, str) and tool_choice not in ("auto", "required")
     ):
@@ -81,7 +104,13 @@ def tool_grammar(tools: list[dict[str, Any]], tool_choice: Any) -> dict[str, Any
     else:
         chosen = list(functions.values())
         if tool_choice in (None, "auto"):
-            chosen.append({"name": "no_tool", "parameters": _NO_TOOL})
+            chosen.append(
+                {
+                    "name": "no_tool",
+                    "description": "Open ended response with no specific tool selected",
+                    "parameters": _NO_TOOL,
+                }
+            )
     variants = []
     for function in chosen:
         parameters = function.get("parameters") or function.get("arguments") or {}
@@ -96,12 +125,24 @@ def tool_grammar(tools: list[dict[str, Any]], tool_choice: Any) -> dict[str, Any
                 "additionalProperties": False,
             }
         )
-    return {
+    schema = {
         "type": "object",
         "properties": {"function": variants[0] if len(variants) == 1 else {"anyOf": variants}},
         "required": ["function"],
         "additionalProperties": False,
     }
+    offered = [
+        {
+            "type": "function",
+            "function": {
+                "name": f["name"],
+                "description": f.get("description"),
+                "arguments": f.get("parameters") or f.get("arguments") or {},
+            },
+        }
+        for f in chosen
+    ]
+    return schema, offered
 
 
 def completion(
@@ -165,9 +206,7 @@ def chunk(
         "created": int(time.time()),
         "model": model,
         "system_fingerprint": SYSTEM_FINGERPRINT,
-        "choices": [
-            {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish_reason}
-        ],
+        "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish_reason}],
         "usage": usage,
     }
 
