@@ -280,3 +280,55 @@ def test_provider_keys_follow_the_secret_in_secrets_manager(
         assert settings.provider_api_key("vllm") == "sk-v"
     finally:
         reset_provider_keys()
+
+
+def test_ready_checks_the_keys_each_deployment_names(
+    aws: Any, gateway: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Any
+) -> None:
+    from inference_core.provider_keys import reset_provider_keys
+    from inference_core.settings import get_settings
+    from inference_core.wiring import reset_wiring
+
+    registry = tmp_path / "models.json"
+    registry.write_text(
+        json.dumps(
+            {
+                "models": {
+                    "llama": {
+                        "deployments": [
+                            {
+                                "provider": "openai",
+                                "model": "llama",
+                                "base_url": "http://vllm.internal:8000/v1",
+                                "api_key": "vllm",
+                            },
+                            {"provider": "bedrock", "model": MODEL},
+                        ]
+                    }
+                }
+            }
+        )
+    )
+    secrets = boto3.client("secretsmanager", region_name="us-east-1")
+    arn = secrets.create_secret(Name="ic/keys", SecretString=json.dumps({"openai": "sk-x"}))["ARN"]
+    monkeypatch.setenv("IC_MODEL_REGISTRY_PATH", str(registry))
+    monkeypatch.setenv("IC_PROVIDER_KEYS_SECRET_ARN", arn)
+    monkeypatch.setenv("IC_PROVIDER_KEYS_MAX_AGE_SECONDS", "0")
+    get_settings.cache_clear()
+    reset_wiring()
+    reset_provider_keys()
+    try:
+        missing = gateway.call("GET", "/ready")
+        assert missing.status == 503
+        # The default `openai` key is there, but the only openai deployment names `vllm`.
+        assert missing.json()["checks"]["provider:openai"] == {
+            "ok": False,
+            "error": "not configured",
+        }
+        assert missing.json()["checks"]["provider:bedrock"] == {"ok": True}
+        secrets.put_secret_value(SecretId=arn, SecretString=json.dumps({"vllm": "token"}))
+        filled = gateway.call("GET", "/ready")
+        assert filled.json()["checks"]["provider:openai"] == {"ok": True}
+    finally:
+        reset_provider_keys()
+        reset_wiring()
