@@ -238,3 +238,14 @@ def test_the_registry_reads_base_url_and_key_name_per_deployment() -> None:
                 }
             }
         )
+
+
+def test_two_accounts_of_one_model_are_two_deployments_to_the_circuit_breaker() -> None:
+    from inference_core.router import CircuitBreaker
+
+    team_a = Deployment(provider="anthropic", model="claude")
+    team_b = Deployment(provider="anthropic", model="claude", api_key="team-b")
+    assert (team_a.label, team_b.label) == ("anthropic:claude", "anthropic:claude@team-b")
+    breaker = CircuitBreaker(failures=1, cooldown_seconds=60)
+    breaker.record_failure(team_a)
+    assert breaker.is_open(team_a) and not breaker.is_open(team_b)

@@ -28,7 +28,11 @@ class Deployment:
 
     @property
     def label(self) -> str:
-        return self.name or f"{self.provider}:{self.model}"
+        if self.name:
+            return self.name
+        # Two accounts serving one model are two deployments (own breaker, own usage lines).
+        suffix = f"@{self.api_key}" if self.api_key else ""
+        return f"{self.provider}:{self.model}{suffix}"
 
     def cost(self, usage: Usage) -> float:
         return (
