@@ -302,3 +302,34 @@ def test_no_answer_shape_becomes_a_500(
     runtime.will_return(body)
     with pytest.raises(UpstreamBadResponseError):
         asyncio.run(provider.chat(ask(), deployment))
+
+
+def test_single_object_deltas_that_name_their_function_pass_through(
+    runtime: FakeRuntime, provider: SageMakerProvider, deployment: Deployment
+) -> None:
+    def delta(call: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
+        event = tgi_chunk(tool_text="")
+        event["choices"][0]["delta"]["tool_calls"] = call
+        event["choices"][0]["finish_reason"] = finish
+        return event
+
+    first = {
+        "index": 0,
+        "id": "call_7",
+        "type": "function",
+        "function": {"name": "get_weather", "arguments": ""},
+    }
+    rest = {
+        "index": 0,
+        "id": "",
+        "type": "function",
+        "function": {"name": None, "arguments": '{"city": "Oslo"}'},
+    }
+    runtime.will_stream(RawStream(frames(sse(delta(first), delta(rest, "tool_calls"), "[DONE]"))))
+    chunks = collect(provider, ask(tools=[WEATHER]), deployment)
+    calls = [d for c in chunks for d in c.tool_calls or []]
+    assert calls[0]["id"] == "call_7" and calls[0]["function"]["name"] == "get_weather"
+    assert json.loads("".join(d["function"].get("arguments", "") for d in calls)) == {
+        "city": "Oslo"
+    }
+    assert chunks[-1].finish_reason == "tool_calls"

@@ -257,7 +257,12 @@ class ChatStreamState:
             content = _text_of(content)
         raw_calls = delta.get("tool_calls")
         if isinstance(raw_calls, dict) and not (raw_calls.get("function") or {}).get("name"):
-            if raw_calls.get("index", 0) == 0 and not raw_calls.get("id"):
+            # TGI 3.0's grammar text, unless a named delta opened an OpenAI-style call before.
+            if (
+                not self._saw_tool_calls
+                and raw_calls.get("index", 0) == 0
+                and not raw_calls.get("id")
+            ):
                 self._generated_chunks += 1
                 self._grammar_text.append(_arguments(raw_calls["function"].get("arguments")))
                 return None
