@@ -2,8 +2,9 @@
 
 Our canonical request already is OpenAI's chat format, so the translation is thin: drop what is
 unset, read the SDK's objects back into ours, map its errors onto `ProviderError`s. The SDK's own
-retries are off (the router owns the one retry loop), and the upstream URL comes only from
-settings or the constructor, never from a client's request. Importing this module imports the SDK,
+retries are off (the router owns the one retry loop), and the upstream URL and key come only from
+settings, the constructor or the deployment's registry entry (`base_url`, `api_key`: a key name),
+never from a client's request; so one adapter serves any number of OpenAI-compatible upstreams. Importing this module imports the SDK,
 so `providers.create_provider` imports it only when an `openai` deployment is used.
 """
 
