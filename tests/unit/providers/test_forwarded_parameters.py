@@ -11,8 +11,8 @@ from inference_core.canonical import ChatRequest, Deployment, Usage
 from inference_core.errors import InvalidRequestError
 from inference_core.openai_bodies import usage_body
 from inference_core.parameters import check_supported
-from inference_core.providers.sagemaker import chat_payload, usage_from
 from inference_core.schemas.openai import ChatCompletionRequest
+from inference_core.translation.tgi import chat_payload, usage_from
 
 from .conftest import FakeUpstream, json_reply
 from .test_openai_provider import GPT, WEATHER_TOOL, completion, provider_for

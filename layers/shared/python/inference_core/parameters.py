@@ -34,6 +34,7 @@ SUPPORTED_PARAMETERS: dict[str, frozenset[str]] = {
     # TGI's Messages API (and the local model server) take the two penalties.
     "sagemaker": frozenset({"presence_penalty", "frequency_penalty"}),
     "anthropic": frozenset(),
+    "bedrock": frozenset(),
 }
 
 
