@@ -323,7 +323,7 @@ BAD_BODIES = [
     ({"reasoning": {"summary": "auto"}}, "reasoning.summary"),
     ({"reasoning": {"effort": "high"}}, "reasoning_effort"),
     ({"tool_choice": {"type": "web_search_preview"}, "tools": [TOOL]}, "tool_choice"),
-    ({"max_output_tokens": 5000}, "max_tokens"),
+    ({"max_output_tokens": 5000}, "max_output_tokens"),
 ]
 
 

@@ -69,6 +69,15 @@ class ResponsesService:
         request_id: str,
         use_cache: bool = True,
     ) -> ResponseCreated:
+        cap = self.inference.settings.inference.max_tokens_cap
+        if request.max_output_tokens is not None and request.max_output_tokens > cap:
+            # The inference service would refuse it too, naming chat's `max_tokens`.
+            raise InvalidRequestError(
+                f"max_output_tokens is {request.max_output_tokens}; the most this gateway allows "
+                f"is {cap}.",
+                code="max_tokens_too_large",
+                param="max_output_tokens",
+            )
         history: list[dict[str, Any]] = []
         if request.previous_response_id:
             previous, inputs = await asyncio.to_thread(
