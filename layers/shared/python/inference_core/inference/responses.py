@@ -78,13 +78,14 @@ class ResponsesService:
                 code="max_tokens_too_large",
                 param="max_output_tokens",
             )
+        new_items = tr.normalize_input(request.input)  # bad input is refused before any read
         history: list[dict[str, Any]] = []
         if request.previous_response_id:
             previous, inputs = await asyncio.to_thread(
                 self.store.conversation, caller.tenant_id, request.previous_response_id
             )
             history = [*inputs, *previous.get("output", [])]
-        conversation = [*history, *tr.normalize_input(request.input)]
+        conversation = [*history, *new_items]
         chat = tr.to_chat_request(conversation, request.params())
         if not chat.messages:
             raise InvalidRequestError("The input has no message for the model.", param="input")
