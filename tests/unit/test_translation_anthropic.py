@@ -17,13 +17,15 @@ from inference_core.errors import (
     UpstreamBadResponseError,
     UpstreamUnavailableError,
 )
-from inference_core.translation.anthropic import (
-    anthropic_message_to_chat_result,
+from inference_core.translation.anthropic_messages import (
     anthropic_request_to_chat,
-    anthropic_stream_to_chunks,
-    chat_request_to_anthropic,
     chat_result_to_anthropic_message,
     chunks_to_anthropic_events,
+)
+from inference_core.translation.anthropic_upstream import (
+    anthropic_message_to_chat_result,
+    anthropic_stream_to_chunks,
+    chat_request_to_anthropic,
 )
 
 try:  # the HTTP library the SDK is built on (httpx2 for current releases)

@@ -1,7 +1,7 @@
 """The Anthropic provider: chat (plain and streamed) through the official `anthropic` SDK.
 
-Requests and answers go through `inference_core.translation.anthropic`; this module only executes
-them and maps the SDK's errors onto `ProviderError`s. Completions are chat with one user message
+Requests and answers go through `inference_core.translation.anthropic_upstream`; this module
+only executes them and maps the SDK's errors onto `ProviderError`s. Completions are chat with one user message
 (the base class does that); Anthropic has no embeddings API, so `embed` keeps the base refusal.
 The SDK's own retries are off (the router owns the one retry loop); the upstream URL comes only
 from settings or the constructor. Importing this module imports the SDK, so
@@ -24,7 +24,7 @@ from inference_core.errors import (
     UpstreamUnavailableError,
 )
 from inference_core.providers.base import Provider
-from inference_core.translation.anthropic import (
+from inference_core.translation.anthropic_upstream import (
     anthropic_message_to_chat_result,
     anthropic_stream_error,
     anthropic_stream_to_chunks,

@@ -21,7 +21,7 @@ from inference_core.auth.deps import get_inference_principal
 from inference_core.auth.principal import Principal
 from inference_core.errors import InvalidRequestError
 from inference_core.inference.service import InferenceService
-from inference_core.translation.anthropic import (
+from inference_core.translation.anthropic_messages import (
     anthropic_request_to_chat,
     chat_result_to_anthropic_message,
     chunks_to_anthropic_events,
