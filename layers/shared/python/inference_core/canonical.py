@@ -21,6 +21,11 @@ class Deployment:
     output_price_per_mtok: float = 0.0
     context_window: int = 8192
     name: str = ""  # a label for logs and metrics; defaults to "provider:model"
+    # The most `max_tokens` this deployment takes; None: the gateway's `IC_MAX_TOKENS_CAP`.
+    max_output_tokens: int | None = None
+    # Serve requests whose untranslatable fields are dropped (named in `x-ic-dropped-params`)
+    # instead of refusing them with a 400.
+    drop_unsupported: bool = False
 
     @property
     def label(self) -> str:
@@ -35,8 +40,26 @@ class Deployment:
 
 @dataclass
 class Usage:
-    input_tokens: int = 0
+    input_tokens: int = 0  # every prompt token, the cached ones included
     output_tokens: int = 0
+    # Of `input_tokens`: read from / written to the upstream's prompt cache (Anthropic, Bedrock).
+    cache_read_input_tokens: int = 0
+    cache_creation_input_tokens: int = 0
+
+
+@dataclass
+class AnthropicPassthrough:
+    """A client's own Anthropic Messages request, forwarded as sent to Anthropic deployments.
+
+    Only the Anthropic provider reads it; every other layer works on the canonical fields of the
+    `ChatRequest` carrying it (translated from the same body), so validation, estimates, caching
+    and usage apply alike. `betas` are the client's `anthropic-beta` values; `beta_query` its
+    `?beta=true`.
+    """
+
+    body: dict[str, Any]
+    betas: list[str] = field(default_factory=list)
+    beta_query: bool = False
 
 
 @dataclass
@@ -53,6 +76,10 @@ class ChatRequest:
     response_format: dict[str, Any] | None = None
     seed: int | None = None
     user: str | None = None
+    anthropic: AnthropicPassthrough | None = None
+    # Fields of `anthropic.body` the canonical fields could not carry (e.g. "thinking",
+    # "tools.3"): a non-Anthropic deployment refuses them unless it drops them.
+    untranslated: list[str] | None = None
 
 
 @dataclass
@@ -85,6 +112,9 @@ class ChatResult:
     tool_calls: list[dict[str, Any]] | None = (
         None  # OpenAI's shape: id, type, function{name, arguments}
     )
+    stop_sequence: str | None = None  # the stop sequence that ended it, when the upstream says
+    # The upstream's own Anthropic Message, for a pass-through request (`ChatRequest.anthropic`).
+    anthropic_message: dict[str, Any] | None = None
 
 
 @dataclass
@@ -95,6 +125,9 @@ class ChatChunk:
     tool_calls: list[dict[str, Any]] | None = None
     finish_reason: str | None = None
     usage: Usage | None = None
+    stop_sequence: str | None = None
+    # The upstream's own Anthropic stream event, for a pass-through request.
+    anthropic_event: dict[str, Any] | None = None
 
 
 @dataclass

@@ -4,8 +4,13 @@ whichever provider served the request.
 
 What maps onto what: Anthropic's top-level `system` → a system message; `tool_use` blocks →
 assistant `tool_calls`; `tool_result` blocks → `tool` messages; `stop_sequences` → `stop`; our
-finish reasons → Anthropic's stop reasons. Every problem is a 400 naming the field, as
-Anthropic's API would. Pure functions, no I/O.
+finish reasons → Anthropic's stop reasons. A malformed request is a 400 naming the field, as
+Anthropic's API would. What is well formed but has no canonical counterpart (`thinking`,
+`context_management`, server tools, `document` blocks, images inside tool results, …) is named in
+`ChatRequest.untranslated`: the client's own body travels along (`ChatRequest.anthropic`) and an
+Anthropic deployment gets it unchanged, while any other deployment refuses those fields or drops
+them (`Deployment.drop_unsupported`). `cache_control` is a caching hint that changes no answer:
+an Anthropic deployment gets it where the client put it, others ignore it. Pure functions, no I/O.
 """
 
 from __future__ import annotations
@@ -15,12 +20,13 @@ from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Any
 
 from inference_core import estimate
-from inference_core.canonical import ChatChunk, ChatRequest, ChatResult, Usage
+from inference_core.canonical import AnthropicPassthrough, ChatChunk, ChatRequest, ChatResult, Usage
 from inference_core.errors import InvalidRequestError
 from inference_core.translation.anthropic_wire import (
     IMAGE_MEDIA_TYPES,
     STOP_REASON_FROM_OPENAI,
     JsonDict,
+    anthropic_usage,
 )
 
 REQUEST_FIELDS = frozenset(
@@ -41,19 +47,20 @@ REQUEST_FIELDS = frozenset(
 )
 
 
-def anthropic_request_to_chat(body: JsonDict) -> tuple[ChatRequest, str, bool]:
+def anthropic_request_to_chat(
+    body: JsonDict, *, betas: list[str] | None = None, beta_query: bool = False
+) -> tuple[ChatRequest, str, bool]:
     """Validate a `/v1/messages` body and turn it into our ChatRequest, the model, and `stream`.
 
-    Every problem is an InvalidRequestError naming the field, as Anthropic's API would; `top_k`
-    is accepted for compatibility but not forwarded (our canonical request has no such knob).
+    Malformed input is an InvalidRequestError naming the field, as Anthropic's API would. The
+    request carries the body itself for Anthropic deployments (with the client's `anthropic-beta`
+    values and `?beta=true`), and the paths of what the canonical fields could not carry in
+    `untranslated` (top-level fields by name, blocks and tools as `messages.2.content.0:document`
+    or `tools.5:web_search_20250305`). `top_k` reaches Anthropic deployments only.
     """
     if not isinstance(body, dict):
         raise InvalidRequestError("The request body must be a JSON object.")
-    unknown = sorted(set(body) - REQUEST_FIELDS)
-    if unknown:
-        raise InvalidRequestError(
-            f"{unknown[0]}: Extra inputs are not permitted.", param=unknown[0]
-        )
+    lost: list[str] = sorted(set(body) - REQUEST_FIELDS)
     model = body.get("model")
     if not isinstance(model, str) or not model.strip():
         raise InvalidRequestError("model: Field required (a non-empty string).", param="model")
@@ -67,7 +74,7 @@ def anthropic_request_to_chat(body: JsonDict) -> tuple[ChatRequest, str, bool]:
         raise InvalidRequestError("stream: Input should be a valid boolean.", param="stream")
 
     messages: list[JsonDict] = []
-    system = _system_from_anthropic(body.get("system"))
+    system = _system_from_anthropic(body.get("system"), lost)
     if system:
         messages.append({"role": "system", "content": system})
     raw_messages = body.get("messages")
@@ -76,7 +83,7 @@ def anthropic_request_to_chat(body: JsonDict) -> tuple[ChatRequest, str, bool]:
             "messages: Input should be a non-empty list of messages.", param="messages"
         )
     for position, message in enumerate(raw_messages):
-        messages.extend(_messages_from_anthropic(message, f"messages.{position}"))
+        messages.extend(_messages_from_anthropic(message, f"messages.{position}", lost))
 
     request = ChatRequest(
         messages=messages,
@@ -85,6 +92,11 @@ def anthropic_request_to_chat(body: JsonDict) -> tuple[ChatRequest, str, bool]:
         top_p=_number_in(body, "top_p", 0.0, 1.0),
         stop=_stop_sequences(body.get("stop_sequences")),
         user=_metadata_user(body.get("metadata")),
+        anthropic=AnthropicPassthrough(
+            body={k: v for k, v in body.items() if k != "stream"},
+            betas=list(betas or []),
+            beta_query=beta_query,
+        ),
     )
     top_k = body.get("top_k")
     if top_k is not None and (not _is_int(top_k) or int(top_k) < 0):
@@ -93,14 +105,19 @@ def anthropic_request_to_chat(body: JsonDict) -> tuple[ChatRequest, str, bool]:
     if tools is not None:
         if not isinstance(tools, list):
             raise InvalidRequestError("tools: Input should be a valid list.", param="tools")
-        request.tools = [_tool_from_anthropic(tool, f"tools.{i}") for i, tool in enumerate(tools)]
+        converted = [_tool_from_anthropic(tool, f"tools.{i}", lost) for i, tool in enumerate(tools)]
+        request.tools = [tool for tool in converted if tool is not None] or None
     if body.get("tool_choice") is not None:
         request.tool_choice = _tool_choice_from_anthropic(body["tool_choice"])
+    request.untranslated = lost or None
     return request, model, stream
 
 
 def chat_result_to_anthropic_message(result: ChatResult, model: str, message_id: str) -> JsonDict:
-    """An Anthropic Message (the JSON `/v1/messages` answers with) for our ChatResult."""
+    """An Anthropic Message (the JSON `/v1/messages` answers with) for our ChatResult; the
+    upstream's own Message when an Anthropic deployment served a pass-through request."""
+    if result.anthropic_message is not None:
+        return result.anthropic_message
     content: list[JsonDict] = []
     if result.content or not result.tool_calls:
         content.append({"type": "text", "text": result.content or ""})
@@ -120,14 +137,17 @@ def chat_result_to_anthropic_message(result: ChatResult, model: str, message_id:
         "role": "assistant",
         "content": content,
         "model": model,
-        "stop_reason": STOP_REASON_FROM_OPENAI.get(result.finish_reason, "end_turn"),
-        # OpenAI's "stop" does not say which stop sequence matched, so neither can we.
-        "stop_sequence": None,
-        "usage": {
-            "input_tokens": result.usage.input_tokens,
-            "output_tokens": result.usage.output_tokens,
-        },
+        "stop_reason": _stop_reason(result.finish_reason, result.stop_sequence),
+        # Only upstreams that say which stop sequence matched (Anthropic, Bedrock) fill it.
+        "stop_sequence": result.stop_sequence,
+        "usage": anthropic_usage(result.usage),
     }
+
+
+def _stop_reason(finish_reason: str | None, stop_sequence: str | None) -> str:
+    if stop_sequence:
+        return "stop_sequence"
+    return STOP_REASON_FROM_OPENAI.get(finish_reason or "stop", "end_turn")
 
 
 async def chunks_to_anthropic_events(
@@ -140,8 +160,14 @@ async def chunks_to_anthropic_events(
     reason, usage) and message_stop. Blocks never interleave: a block is closed before the next
     one opens. `input_tokens` is the caller's estimate for message_start; the real count, when a
     provider reports it, arrives in message_delta. A failing `chunks` raises through to the caller
-    (which ends the response with an `error` event).
+    (which ends the response with an `error` event). Chunks that carry an Anthropic deployment's
+    own events (a pass-through request) are relayed as those events, unchanged.
     """
+    first = await anext(chunks, None)
+    if first is not None and first.anthropic_event is not None:
+        async for event in _relayed_events(first, chunks):
+            yield event
+        return
     yield _event(
         "message_start",
         message={
@@ -159,9 +185,10 @@ async def chunks_to_anthropic_events(
 
     blocks = _BlockSequence()
     finish_reason: str | None = None
+    stop_sequence: str | None = None
     usage: Usage | None = None
     output_chars = 0
-    async for chunk in chunks:
+    async for chunk in _prepend(first, chunks):
         if chunk.content:
             output_chars += len(chunk.content)
             for event in blocks.text(chunk.content):
@@ -173,6 +200,7 @@ async def chunks_to_anthropic_events(
                 yield event
         if chunk.finish_reason:
             finish_reason = chunk.finish_reason
+        stop_sequence = chunk.stop_sequence or stop_sequence
         if chunk.usage is not None:
             usage = chunk.usage
     if not blocks.opened_any:
@@ -189,16 +217,41 @@ async def chunks_to_anthropic_events(
         else max(1, estimate.chars_tokens(output_chars)),
     }
     if usage is not None and usage.input_tokens:
-        delta_usage["input_tokens"] = usage.input_tokens
+        delta_usage.update(anthropic_usage(usage))
+        delta_usage["output_tokens"] = usage.output_tokens
     yield _event(
         "message_delta",
         delta={
-            "stop_reason": STOP_REASON_FROM_OPENAI.get(finish_reason or "stop", "end_turn"),
-            "stop_sequence": None,
+            "stop_reason": _stop_reason(finish_reason, stop_sequence),
+            "stop_sequence": stop_sequence,
         },
         usage=delta_usage,
     )
     yield _event("message_stop")
+
+
+async def _prepend(
+    first: ChatChunk | None, rest: AsyncIterator[ChatChunk]
+) -> AsyncGenerator[ChatChunk, None]:
+    if first is not None:
+        yield first
+    async for chunk in rest:
+        yield chunk
+
+
+async def _relayed_events(
+    first: ChatChunk, rest: AsyncIterator[ChatChunk]
+) -> AsyncGenerator[tuple[str, JsonDict], None]:
+    """An Anthropic deployment's own events, with our `ping` after `message_start` as
+    Anthropic sends it."""
+    async for chunk in _prepend(first, rest):
+        event = chunk.anthropic_event
+        if event is None:
+            continue
+        name = str(event.get("type") or "message_delta")
+        yield name, event
+        if name == "message_start":
+            yield _event("ping")
 
 
 class _BlockSequence:
@@ -277,7 +330,7 @@ class _BlockSequence:
 # ---------------------------------------------------------------------------------------------
 
 
-def _system_from_anthropic(system: Any) -> str:
+def _system_from_anthropic(system: Any, lost: list[str]) -> str:
     if system is None:
         return ""
     if isinstance(system, str):
@@ -293,6 +346,7 @@ def _system_from_anthropic(system: Any) -> str:
                 raise InvalidRequestError(
                     f"system.{i}: Input should be a text block.", param="system"
                 )
+            _note_extras(block, f"system.{i}", {"type", "text"}, lost)
             texts.append(block["text"])
         return "\n\n".join(texts)
     raise InvalidRequestError(
@@ -300,7 +354,7 @@ def _system_from_anthropic(system: Any) -> str:
     )
 
 
-def _messages_from_anthropic(message: Any, where: str) -> list[JsonDict]:
+def _messages_from_anthropic(message: Any, where: str, lost: list[str]) -> list[JsonDict]:
     """One Anthropic message as OpenAI messages: tool results become `tool` messages first."""
     if not isinstance(message, dict):
         raise InvalidRequestError(f"{where}: Input should be an object.", param="messages")
@@ -334,27 +388,34 @@ def _messages_from_anthropic(message: Any, where: str) -> list[JsonDict]:
                 raise InvalidRequestError(
                     f"{here}.text: Input should be a string.", param="messages"
                 )
+            _note_extras(block, here, {"type", "text"}, lost)
             parts.append({"type": "text", "text": block["text"]})
         elif kind == "image":
             if role != "user":
                 raise InvalidRequestError(f"{here}: images belong in user turns.", param="messages")
-            parts.append(_image_part_from_anthropic(block.get("source"), here))
+            image = _image_part_from_anthropic(block.get("source"), here, lost)
+            if image is not None:
+                parts.append(image)
         elif kind == "tool_use":
             if role != "assistant":
                 raise InvalidRequestError(
                     f"{here}: tool_use blocks belong in assistant turns.", param="messages"
                 )
+            _note_extras(block, here, {"type", "id", "name", "input"}, lost)
             tool_calls.append(_tool_call_from_anthropic(block, here))
         elif kind == "tool_result":
             if role != "user":
                 raise InvalidRequestError(
                     f"{here}: tool_result blocks belong in user turns.", param="messages"
                 )
-            tool_messages.append(_tool_message_from_anthropic(block, here))
+            tool_messages.append(_tool_message_from_anthropic(block, here, lost))
+        elif isinstance(kind, str) and kind:
+            # thinking, redacted_thinking, document, server tool calls and results, search
+            # results, …: well formed for Anthropic, nothing in the canonical form to hold them.
+            lost.append(f"{here}:{kind}")
         else:
             raise InvalidRequestError(
-                f"{here}.type: Input should be 'text', 'image', 'tool_use' or 'tool_result'.",
-                param="messages",
+                f"{here}.type: Field required (a content block type).", param="messages"
             )
 
     messages = list(tool_messages)
@@ -376,7 +437,7 @@ def _messages_from_anthropic(message: Any, where: str) -> list[JsonDict]:
     return messages
 
 
-def _image_part_from_anthropic(source: Any, where: str) -> JsonDict:
+def _image_part_from_anthropic(source: Any, where: str, lost: list[str]) -> JsonDict | None:
     if isinstance(source, dict) and source.get("type") == "base64":
         media, data = source.get("media_type"), source.get("data")
         if media not in IMAGE_MEDIA_TYPES or not isinstance(data, str) or not data:
@@ -392,6 +453,9 @@ def _image_part_from_anthropic(source: Any, where: str) -> JsonDict:
         and isinstance(source.get("url"), str)
     ):
         return {"type": "image_url", "image_url": {"url": source["url"]}}
+    if isinstance(source, dict) and isinstance(source.get("type"), str):
+        lost.append(f"{where}.source:{source['type']}")  # e.g. a Files API `file` source
+        return None
     raise InvalidRequestError(
         f"{where}.source: Input should be a base64 or url image source.", param="messages"
     )
@@ -413,7 +477,7 @@ def _tool_call_from_anthropic(block: JsonDict, where: str) -> JsonDict:
     }
 
 
-def _tool_message_from_anthropic(block: JsonDict, where: str) -> JsonDict:
+def _tool_message_from_anthropic(block: JsonDict, where: str, lost: list[str]) -> JsonDict:
     tool_use_id = block.get("tool_use_id")
     if not isinstance(tool_use_id, str) or not tool_use_id:
         raise InvalidRequestError(f"{where}.tool_use_id: Field required.", param="messages")
@@ -421,11 +485,16 @@ def _tool_message_from_anthropic(block: JsonDict, where: str) -> JsonDict:
     if isinstance(content, list):
         texts = []
         for i, inner in enumerate(content):
-            if not isinstance(inner, dict) or inner.get("type") != "text":
+            kind = inner.get("type") if isinstance(inner, dict) else None
+            if not isinstance(kind, str) or not kind:
                 raise InvalidRequestError(
-                    f"{where}.content.{i}: only text is supported inside a tool_result.",
+                    f"{where}.content.{i}.type: Field required (a content block type).",
                     param="messages",
                 )
+            if kind != "text":
+                # An image or a document a tool returned: a canonical tool message holds text.
+                lost.append(f"{where}.content.{i}:{kind}")
+                continue
             texts.append(str(inner.get("text") or ""))
         content = "\n\n".join(texts)
     elif not isinstance(content, str):
@@ -439,13 +508,15 @@ def _tool_message_from_anthropic(block: JsonDict, where: str) -> JsonDict:
     return {"role": "tool", "tool_call_id": tool_use_id, "content": content}
 
 
-def _tool_from_anthropic(tool: Any, where: str) -> JsonDict:
+def _tool_from_anthropic(tool: Any, where: str, lost: list[str]) -> JsonDict | None:
     if not isinstance(tool, dict):
         raise InvalidRequestError(f"{where}: Input should be an object.", param="tools")
-    if tool.get("type") not in (None, "custom"):
-        raise InvalidRequestError(
-            f"{where}.type: server tools ({tool.get('type')!r}) are not supported.", param="tools"
-        )
+    kind = tool.get("type")
+    if kind not in (None, "custom"):
+        if not isinstance(kind, str):
+            raise InvalidRequestError(f"{where}.type: Input should be a string.", param="tools")
+        lost.append(f"{where}:{kind}")  # a server tool (web search, code execution, …)
+        return None
     name, schema = tool.get("name"), tool.get("input_schema")
     if not isinstance(name, str) or not name:
         raise InvalidRequestError(f"{where}.name: Field required.", param="tools")
@@ -462,6 +533,11 @@ def _tool_from_anthropic(tool: Any, where: str) -> JsonDict:
             )
         function["description"] = description
     return {"type": "function", "function": function}
+
+
+def _note_extras(block: JsonDict, where: str, known: set[str], lost: list[str]) -> None:
+    """Name the keys of `block` the canonical form drops; `cache_control` is only a hint."""
+    lost.extend(f"{where}.{key}" for key in sorted(set(block) - known - {"cache_control"}))
 
 
 def _tool_choice_from_anthropic(choice: Any) -> Any:

@@ -14,7 +14,13 @@ import re
 from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Any
 
-from inference_core.canonical import ChatChunk, ChatRequest, ChatResult, Usage
+from inference_core.canonical import (
+    AnthropicPassthrough,
+    ChatChunk,
+    ChatRequest,
+    ChatResult,
+    Usage,
+)
 from inference_core.errors import InvalidRequestError, ProviderError, UpstreamBadResponseError
 from inference_core.translation.anthropic_wire import (
     FINISH_REASON_FROM_ANTHROPIC,
@@ -22,7 +28,7 @@ from inference_core.translation.anthropic_wire import (
     STATUS_FROM_ANTHROPIC_ERROR,
     JsonDict,
     as_dict,
-    billed_input_tokens,
+    usage_from_anthropic,
 )
 from inference_core.upstream_errors import error_for_status
 
@@ -101,6 +107,11 @@ def chat_request_to_anthropic(req: ChatRequest, model: str, default_max_tokens: 
     return body
 
 
+def passthrough_body(passthrough: AnthropicPassthrough, model: str) -> JsonDict:
+    """The client's own Messages body (without `stream`), sent to the deployment's model."""
+    return {**passthrough.body, "model": model}
+
+
 def anthropic_message_to_chat_result(msg: Any) -> ChatResult:
     """Our ChatResult for an Anthropic Message (a dict or the SDK's object)."""
     message = as_dict(msg)
@@ -122,12 +133,12 @@ def anthropic_message_to_chat_result(msg: Any) -> ChatResult:
                 }
             )
         # thinking and server-tool blocks have no OpenAI counterpart and are left out
-    usage = as_dict(message.get("usage") or {})
     return ChatResult(
         content="".join(texts) if texts or not tool_calls else None,
         finish_reason=FINISH_REASON_FROM_ANTHROPIC.get(message.get("stop_reason") or "", "stop"),
-        usage=Usage(billed_input_tokens(usage), int(usage.get("output_tokens") or 0)),
+        usage=usage_from_anthropic(as_dict(message.get("usage") or {})),
         tool_calls=tool_calls or None,
+        stop_sequence=message.get("stop_sequence") or None,
     )
 
 
@@ -141,78 +152,128 @@ async def anthropic_stream_to_chunks(
     carries the finish reason and the usage. A stream that ends without `message_stop` was cut
     short and raises UpstreamBadResponseError, so nobody mistakes half an answer for a whole one.
     """
-    input_tokens = output_tokens = 0
-    stop_reason: str | None = None
-    tool_index_of_block: dict[int, int] = {}
-    tool_blocks_with_arguments: set[int] = set()
-    finished = False
+    reader = _StreamReader()
+    async for raw in events:
+        for chunk in reader.feed(as_dict(raw)):
+            yield chunk
+    reader.check_finished()
+
+
+async def anthropic_stream_to_passthrough_chunks(
+    events: AsyncIterator[Any],
+) -> AsyncGenerator[ChatChunk, None]:
+    """For a pass-through request: one chunk per Anthropic event, carrying the event unchanged
+    (`anthropic_event`) next to its canonical reading (text, tool calls, finish, usage), so the
+    client gets Anthropic's own stream (thinking, server tools, citations, cache usage) while the
+    gateway still meters and caches what it reads."""
+    reader = _StreamReader()
     async for raw in events:
         event = as_dict(raw)
+        if event.get("type") == "ping":
+            continue  # the endpoint sends its own
+        chunks = reader.feed(event)
+        if not chunks:
+            yield ChatChunk(anthropic_event=event)
+            continue
+        chunks[0].anthropic_event = event
+        for chunk in chunks:
+            yield chunk
+    reader.check_finished()
+
+
+class _StreamReader:
+    """Reads Anthropic stream events into our chunks, one event at a time."""
+
+    def __init__(self) -> None:
+        self.usage = Usage()
+        self.stop_reason: str | None = None
+        self.stop_sequence: str | None = None
+        self.tool_index_of_block: dict[int, int] = {}
+        self.tool_blocks_with_arguments: set[int] = set()
+        self.finished = False
+
+    def feed(self, event: JsonDict) -> list[ChatChunk]:
         kind = event.get("type")
         if kind == "message_start":
-            usage = as_dict(as_dict(event.get("message") or {}).get("usage") or {})
-            input_tokens = billed_input_tokens(usage)
-            output_tokens = int(usage.get("output_tokens") or 0)
+            self.usage = usage_from_anthropic(
+                as_dict(as_dict(event.get("message") or {}).get("usage") or {})
+            )
         elif kind == "content_block_start":
             block = as_dict(event.get("content_block") or {})
             if block.get("type") == "tool_use":
-                index = len(tool_index_of_block)
-                tool_index_of_block[int(event.get("index") or 0)] = index
-                yield ChatChunk(
-                    tool_calls=[
-                        {
-                            "index": index,
-                            "id": block.get("id") or f"toolu_{index}",
-                            "type": "function",
-                            "function": {"name": block.get("name") or "", "arguments": ""},
-                        }
-                    ]
-                )
-            elif block.get("type") == "text" and block.get("text"):
-                yield ChatChunk(content=block["text"])
+                index = len(self.tool_index_of_block)
+                self.tool_index_of_block[int(event.get("index") or 0)] = index
+                return [
+                    ChatChunk(
+                        tool_calls=[
+                            {
+                                "index": index,
+                                "id": block.get("id") or f"toolu_{index}",
+                                "type": "function",
+                                "function": {"name": block.get("name") or "", "arguments": ""},
+                            }
+                        ]
+                    )
+                ]
+            if block.get("type") == "text" and block.get("text"):
+                return [ChatChunk(content=block["text"])]
         elif kind == "content_block_delta":
             delta = as_dict(event.get("delta") or {})
             block_index = int(event.get("index") or 0)
             if delta.get("type") == "text_delta" and delta.get("text"):
-                yield ChatChunk(content=delta["text"])
-            elif delta.get("type") == "input_json_delta" and delta.get("partial_json"):
-                tool = tool_index_of_block.get(block_index)
+                return [ChatChunk(content=delta["text"])]
+            if delta.get("type") == "input_json_delta" and delta.get("partial_json"):
+                tool = self.tool_index_of_block.get(block_index)
                 if tool is not None:
-                    tool_blocks_with_arguments.add(block_index)
-                    yield ChatChunk(
-                        tool_calls=[
-                            {"index": tool, "function": {"arguments": delta["partial_json"]}}
-                        ]
-                    )
+                    self.tool_blocks_with_arguments.add(block_index)
+                    return [
+                        ChatChunk(
+                            tool_calls=[
+                                {"index": tool, "function": {"arguments": delta["partial_json"]}}
+                            ]
+                        )
+                    ]
         elif kind == "content_block_stop":
             block_index = int(event.get("index") or 0)
-            tool = tool_index_of_block.get(block_index)
-            if tool is not None and block_index not in tool_blocks_with_arguments:
+            tool = self.tool_index_of_block.get(block_index)
+            if tool is not None and block_index not in self.tool_blocks_with_arguments:
                 # A tool called without arguments still needs valid JSON for OpenAI clients.
-                yield ChatChunk(tool_calls=[{"index": tool, "function": {"arguments": "{}"}}])
+                return [ChatChunk(tool_calls=[{"index": tool, "function": {"arguments": "{}"}}])]
         elif kind == "message_delta":
-            stop_reason = as_dict(event.get("delta") or {}).get("stop_reason") or stop_reason
+            delta = as_dict(event.get("delta") or {})
+            self.stop_reason = delta.get("stop_reason") or self.stop_reason
+            self.stop_sequence = delta.get("stop_sequence") or self.stop_sequence
             usage = as_dict(event.get("usage") or {})
             if usage.get("output_tokens") is not None:
-                output_tokens = int(usage["output_tokens"])
+                self.usage.output_tokens = int(usage["output_tokens"])
             if usage.get("input_tokens") is not None:  # cumulative totals when present
-                input_tokens = billed_input_tokens(usage)
+                output_tokens = self.usage.output_tokens
+                self.usage = usage_from_anthropic(usage)
+                self.usage.output_tokens = output_tokens
         elif kind == "message_stop":
-            finished = True
-            yield ChatChunk(
-                finish_reason=FINISH_REASON_FROM_ANTHROPIC.get(stop_reason or "", "stop"),
-                usage=Usage(input_tokens, output_tokens),
-            )
+            self.finished = True
+            return [
+                ChatChunk(
+                    finish_reason=FINISH_REASON_FROM_ANTHROPIC.get(self.stop_reason or "", "stop"),
+                    usage=self.usage,
+                    stop_sequence=self.stop_sequence,
+                )
+            ]
         elif kind == "error":
             raise anthropic_stream_error(event)
-        # `ping` and event types added after this was written carry nothing we need.
-    if not finished:
-        # Retryable: the router retries a stream only before its first chunk reached anyone.
-        raise UpstreamBadResponseError(
-            "The upstream provider 'anthropic' ended the stream before the answer was complete.",
-            retryable=True,
-            provider="anthropic",
-        )
+        # `ping`, thinking and server-tool blocks, and event types added after this was written
+        # carry nothing the canonical chunks hold.
+        return []
+
+    def check_finished(self) -> None:
+        if not self.finished:
+            # Retryable: the router retries a stream only before its first chunk reached anyone.
+            raise UpstreamBadResponseError(
+                "The upstream provider 'anthropic' ended the stream before the answer was "
+                "complete.",
+                retryable=True,
+                provider="anthropic",
+            )
 
 
 def anthropic_stream_error(event: Any) -> ProviderError:

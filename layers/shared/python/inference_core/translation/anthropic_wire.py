@@ -8,7 +8,10 @@ Anthropic's shapes) both speak in these terms.
 
 from __future__ import annotations
 
+import json
 from typing import Any
+
+from inference_core.canonical import Usage
 
 # Anthropic stop_reason → OpenAI finish_reason.
 FINISH_REASON_FROM_ANTHROPIC = {
@@ -61,3 +64,118 @@ def billed_input_tokens(usage: JsonDict) -> int:
         int(usage.get(name) or 0)
         for name in ("input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens")
     )
+
+
+def usage_from_anthropic(usage: JsonDict) -> Usage:
+    """Our Usage for an Anthropic `usage` object: every prompt token in `input_tokens`, and of
+    those, the ones read from and written to the prompt cache."""
+    return Usage(
+        input_tokens=billed_input_tokens(usage),
+        output_tokens=int(usage.get("output_tokens") or 0),
+        cache_read_input_tokens=int(usage.get("cache_read_input_tokens") or 0),
+        cache_creation_input_tokens=int(usage.get("cache_creation_input_tokens") or 0),
+    )
+
+
+def anthropic_usage(usage: Usage) -> JsonDict:
+    """Anthropic's `usage` object for ours (its `input_tokens` leaves the cached tokens out)."""
+    cached = usage.cache_read_input_tokens + usage.cache_creation_input_tokens
+    return {
+        "input_tokens": max(0, usage.input_tokens - cached),
+        "output_tokens": usage.output_tokens,
+        "cache_creation_input_tokens": usage.cache_creation_input_tokens,
+        "cache_read_input_tokens": usage.cache_read_input_tokens,
+    }
+
+
+def message_from_events(events: list[JsonDict]) -> JsonDict | None:
+    """The Message a complete Anthropic event stream adds up to (None if it never started), so a
+    streamed pass-through answer can be cached and replayed like a plain one."""
+    message: JsonDict | None = None
+    partial_json: dict[int, str] = {}
+    for event in events:
+        kind = event.get("type")
+        if kind == "message_start":
+            message = json.loads(json.dumps(event.get("message") or {}))
+            message["content"] = []
+        elif message is None:
+            continue
+        elif kind == "content_block_start":
+            block = dict(event.get("content_block") or {})
+            message["content"].append(block)
+        elif kind == "content_block_delta":
+            index = int(event.get("index") or 0)
+            if not 0 <= index < len(message["content"]):
+                continue
+            block, delta = message["content"][index], event.get("delta") or {}
+            kind = delta.get("type")
+            if kind == "text_delta":
+                block["text"] = block.get("text", "") + str(delta.get("text") or "")
+            elif kind == "thinking_delta":
+                block["thinking"] = block.get("thinking", "") + str(delta.get("thinking") or "")
+            elif kind == "signature_delta":
+                block["signature"] = str(delta.get("signature") or "")
+            elif kind == "citations_delta":
+                block.setdefault("citations", []).append(delta.get("citation"))
+            elif kind == "input_json_delta":
+                partial_json[index] = partial_json.get(index, "") + str(
+                    delta.get("partial_json") or ""
+                )
+        elif kind == "content_block_stop":
+            index = int(event.get("index") or 0)
+            if index in partial_json and 0 <= index < len(message["content"]):
+                try:
+                    message["content"][index]["input"] = json.loads(partial_json[index] or "{}")
+                except ValueError:
+                    message["content"][index]["input"] = {"_raw_arguments": partial_json[index]}
+        elif kind == "message_delta":
+            message.update(event.get("delta") or {})
+            message["usage"] = {**(message.get("usage") or {}), **(event.get("usage") or {})}
+    return message
+
+
+def events_from_message(message: JsonDict) -> list[JsonDict]:
+    """Anthropic's stream events for a whole Message (replaying a cached pass-through answer)."""
+    usage = dict(message.get("usage") or {})
+    start = {**message, "content": [], "stop_reason": None, "stop_sequence": None}
+    start["usage"] = {**usage, "output_tokens": min(1, int(usage.get("output_tokens") or 0))}
+    events: list[JsonDict] = [{"type": "message_start", "message": start}]
+    for index, block in enumerate(message.get("content") or []):
+        kind = block.get("type")
+        empty: JsonDict
+        delta: JsonDict | None = None
+        if kind == "text":
+            empty = {**block, "text": ""}
+            delta = {"type": "text_delta", "text": block.get("text", "")}
+        elif kind == "thinking":
+            empty = {**block, "thinking": "", "signature": ""}
+            delta = {"type": "thinking_delta", "thinking": block.get("thinking", "")}
+        elif kind in ("tool_use", "server_tool_use"):
+            empty = {**block, "input": {}}
+            delta = {"type": "input_json_delta", "partial_json": json.dumps(block.get("input"))}
+        else:
+            empty = block  # redacted thinking, tool results: whole in their start event
+        events.append({"type": "content_block_start", "index": index, "content_block": empty})
+        if delta is not None:
+            events.append({"type": "content_block_delta", "index": index, "delta": delta})
+        if kind == "thinking" and block.get("signature"):
+            events.append(
+                {
+                    "type": "content_block_delta",
+                    "index": index,
+                    "delta": {"type": "signature_delta", "signature": block["signature"]},
+                }
+            )
+        events.append({"type": "content_block_stop", "index": index})
+    events.append(
+        {
+            "type": "message_delta",
+            "delta": {
+                "stop_reason": message.get("stop_reason"),
+                "stop_sequence": message.get("stop_sequence"),
+            },
+            "usage": usage,
+        }
+    )
+    events.append({"type": "message_stop"})
+    return events
