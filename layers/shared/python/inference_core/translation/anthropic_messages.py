@@ -113,6 +113,25 @@ def anthropic_request_to_chat(
     return request, model, stream
 
 
+def anthropic_count_request_to_chat(
+    body: JsonDict, *, betas: list[str] | None = None, beta_query: bool = False
+) -> tuple[ChatRequest, str]:
+    """Validate a `/v1/messages/count_tokens` body (a Messages body without `max_tokens` and
+    `stream`) and turn it into our ChatRequest and the model."""
+    if not isinstance(body, dict):
+        raise InvalidRequestError("The request body must be a JSON object.")
+    for name in ("max_tokens", "stream"):
+        if name in body:
+            raise InvalidRequestError(f"{name}: Extra inputs are not permitted.", param=name)
+    request, model, _ = anthropic_request_to_chat(
+        {**body, "max_tokens": 1}, betas=betas, beta_query=beta_query
+    )
+    request.max_tokens = None
+    if request.anthropic is not None:
+        request.anthropic.body.pop("max_tokens", None)
+    return request, model
+
+
 def chat_result_to_anthropic_message(result: ChatResult, model: str, message_id: str) -> JsonDict:
     """An Anthropic Message (the JSON `/v1/messages` answers with) for our ChatResult; the
     upstream's own Message when an Anthropic deployment served a pass-through request."""
