@@ -323,7 +323,7 @@ def service_for(
     service = InferenceService(
         settings=settings,
         registry=registry(*deployments),
-        router=router,
+        router=router,  # type: ignore[arg-type]  # only what these tests call
         cache=_Nothing(),  # type: ignore[arg-type]
         usage=_Nothing(),  # type: ignore[arg-type]
     )
@@ -331,14 +331,9 @@ def service_for(
 
 
 async def serve(service: InferenceService, request: ChatRequest) -> Any:
-    entry = service.resolve(
-        Caller(),
-        "claude",
-        prompt_chars=estimate.prompt_chars(request),
-        max_tokens=request.max_tokens,
-        prompt_tokens=estimate.prompt_tokens(request),
+    return await service.chat(
+        Caller(), request, model="claude", endpoint="messages", request_id="r"
     )
-    return await service.chat(Caller(), request, entry=entry, endpoint="messages", request_id="r")
 
 
 ANTHROPIC = {
@@ -384,8 +379,9 @@ async def test_no_deployment_able_to_take_it_is_the_first_refusal() -> None:
         await serve(service, passthrough_request({**BODY, "max_tokens": 100}))
     assert caught.value.param == "context_management" and router.entries == []
 
+    plain = {"model": "claude", "max_tokens": 4097, "messages": [{"role": "user", "content": "hi"}]}
     with pytest.raises(InvalidRequestError) as too_many:
-        service.resolve(Caller(), "claude", prompt_chars=10, max_tokens=4097)
+        await serve(service, passthrough_request(plain))
     assert too_many.value.param == "max_tokens"
 
     long = "word " * 7_000

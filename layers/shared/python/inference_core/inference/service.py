@@ -1,9 +1,11 @@
-"""One request through the gateway, after authentication: validate → cache → route → settle.
+"""One request through the gateway, after authentication: resolve → validate → cache → route →
+settle, all inside one call (`chat`, `chat_stream` or `embed`).
 
-Every caller (the OpenAI, Anthropic and native routes, and the batch worker) goes through here, so
-limits, caching, usage and metrics behave the same whichever door a request came in by. Per
-request this makes at most two DynamoDB calls of its own: the cache read, and on a miss one
-BatchWriteItem for the usage line plus the cache fill (a hit writes nothing: see `_settle`).
+Every caller (the OpenAI, Anthropic and native routes, and the batch worker) makes exactly one of
+those calls with the model alias it was given, so a new door cannot skip the registry lookup, the
+model permission, the size and context-window checks or the usage line. Per request this makes at
+most two DynamoDB calls of its own: the cache read, and on a miss one BatchWriteItem for the usage
+line plus the cache fill (a hit writes nothing: see `_settle`).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import re
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from inference_core import estimate
 from inference_core.canonical import (
@@ -46,6 +48,8 @@ if TYPE_CHECKING:
 
 MAX_CACHED_RESPONSE_BYTES = 300_000
 
+_T_co = TypeVar("_T_co", covariant=True)
+
 
 class Caller(Protocol):
     """Who is asking (an `auth.principal.Principal` or the worker's equivalent)."""
@@ -55,6 +59,42 @@ class Caller(Protocol):
     @property
     def key_id(self) -> str | None: ...
     def can_use(self, model_alias: str) -> bool: ...
+
+
+class Routed(Protocol[_T_co]):
+    """A routed answer: the result and the deployment that gave it (`router.RoutedResult`)."""
+
+    @property
+    def result(self) -> _T_co: ...
+    @property
+    def deployment(self) -> Deployment: ...
+
+
+class RoutedChunks(Protocol):
+    """A routed stream: its chunks and the deployment serving it (`router.RoutedStream`)."""
+
+    @property
+    def deployment(self) -> Deployment: ...
+    @property
+    def chunks(self) -> AsyncIterator[ChatChunk]: ...
+
+
+class ModelRouter(Protocol):
+    """What the service needs of the router (`inference_core.router.Router`): one call per kind
+    of request, retries, fallback and the circuit breaker behind it."""
+
+    async def chat(self, model: ModelEntry, request: ChatRequest) -> Routed[ChatResult]: ...
+    async def complete(
+        self, model: ModelEntry, request: CompletionRequest
+    ) -> Routed[ChatResult]: ...
+    async def embed(self, model: ModelEntry, inputs: list[str]) -> Routed[EmbeddingResult]: ...
+    async def chat_stream(self, model: ModelEntry, request: ChatRequest) -> RoutedChunks: ...
+    async def count_tokens(
+        self, model: ModelEntry, request: ChatRequest
+    ) -> Routed[int | None]: ...
+    async def complete_stream(
+        self, model: ModelEntry, request: CompletionRequest
+    ) -> RoutedChunks: ...
 
 
 @dataclass
@@ -99,7 +139,7 @@ class InferenceService:
         *,
         settings: Settings,
         registry: ModelRegistry,
-        router: Any,
+        router: ModelRouter,
         cache: CacheRepository,
         usage: UsageRepository,
         clock: Callable[[], float] = time.perf_counter,
@@ -113,20 +153,20 @@ class InferenceService:
 
     # ---- validation (nothing here reaches a provider) ----
 
-    def resolve(
+    def _resolve(
         self,
         caller: Caller,
         alias: str | None,
         *,
         prompt_chars: int,
+        prompt_tokens: int,
         max_tokens: int | None,
-        prompt_tokens: int | None = None,
     ) -> ModelEntry:
-        """The entry for `alias`, if the caller may use it and some deployment can take the
-        request: `max_tokens` up to a deployment's own `max_output_tokens` (or the gateway's
-        cap), the prompt (`prompt_tokens`, estimated from `prompt_chars` when not given) plus
-        `max_tokens` within its context window. `IC_MAX_PROMPT_CHARS` refuses nothing a context
-        window could hold."""
+        """The registry entry for `alias`, once the caller may use it and some deployment can
+        take the request: `max_tokens` up to a deployment's own `max_output_tokens` (or the
+        gateway's cap), `prompt_tokens + max_tokens` within its context window, and
+        `prompt_chars` under the size cap, which refuses nothing a context window could hold.
+        `_servable` then narrows the entry to the deployments that can take it."""
         entry = self.registry.resolve(alias)
         if not caller.can_use(entry.alias):
             raise PermissionDeniedError(
@@ -150,8 +190,7 @@ class InferenceService:
                 code="max_tokens_too_large",
                 param="max_tokens",
             )
-        prompt = estimate.chars_tokens(prompt_chars) if prompt_tokens is None else prompt_tokens
-        needed = prompt + (max_tokens or 0)
+        needed = prompt_tokens + (max_tokens or 0)
         if needed > widest:
             raise ContextWindowExceededError(
                 f"This model's maximum context length is {widest} tokens; the "
@@ -159,6 +198,17 @@ class InferenceService:
                 param="messages",
             )
         return entry
+
+    def _resolve_request(
+        self, caller: Caller, alias: str | None, request: ChatRequest | CompletionRequest
+    ) -> ModelEntry:
+        return self._resolve(
+            caller,
+            alias,
+            prompt_chars=estimate.prompt_chars(request),
+            prompt_tokens=estimate.prompt_tokens(request),
+            max_tokens=request.max_tokens,
+        )
 
     def _output_limit(self, deployment: Deployment) -> int:
         return deployment.max_output_tokens or self.settings.inference.max_tokens_cap
@@ -226,12 +276,12 @@ class InferenceService:
         """Prompt tokens of `request` for the model `alias`: the first deployment's own counter
         where its provider has one (Anthropic), the gateway's estimator otherwise or when that
         counter is unavailable. Costs nothing upstream and records no usage."""
-        entry = self.resolve(
+        entry = self._resolve(
             caller,
             alias,
             prompt_chars=estimate.prompt_chars(request),
-            max_tokens=None,
             prompt_tokens=estimate.prompt_tokens(request),
+            max_tokens=None,
         )
         untranslated = request.untranslated or []
         first = entry.deployments[0]
@@ -255,11 +305,13 @@ class InferenceService:
         caller: Caller,
         request: ChatRequest | CompletionRequest,
         *,
-        entry: ModelEntry,
+        model: str | None,
         endpoint: str,
         request_id: str,
         use_cache: bool = True,
     ) -> ChatOutcome:
+        """Answer one request for the model alias `model` (None: the registry's default)."""
+        entry = self._resolve_request(caller, model, request)
         serving = self._servable(entry, request)
         started = self._clock()
         usage = self._new_usage(caller, entry, endpoint, request_id, stream=False)
@@ -289,13 +341,14 @@ class InferenceService:
         caller: Caller,
         request: ChatRequest | CompletionRequest,
         *,
-        entry: ModelEntry,
+        model: str | None,
         endpoint: str,
         request_id: str,
         use_cache: bool = True,
     ) -> StreamOutcome:
         """Start a stream. Failures before the first chunk raise here (so the route can still
         answer with a proper error status); later ones end the stream with an error chunk."""
+        entry = self._resolve_request(caller, model, request)
         serving = self._servable(entry, request)
         started = self._clock()
         usage = self._new_usage(caller, entry, endpoint, request_id, stream=True)
@@ -409,10 +462,18 @@ class InferenceService:
         caller: Caller,
         inputs: list[str],
         *,
-        entry: ModelEntry,
+        model: str | None,
         endpoint: str,
         request_id: str,
     ) -> EmbeddingOutcome:
+        chars = sum(map(len, inputs))
+        entry = self._resolve(
+            caller,
+            model,
+            prompt_chars=chars,
+            prompt_tokens=estimate.chars_tokens(chars),
+            max_tokens=None,
+        )
         if not entry.embeddings:
             raise InvalidRequestError(
                 f"The model '{entry.alias}' does not serve embeddings.",
@@ -545,7 +606,6 @@ def result_from_cache(raw: dict[str, Any]) -> ChatResult:
         stop_sequence=raw.get("stop_sequence"),
         anthropic_message=raw.get("anthropic_message"),
     )
-
 
 
 def _merge_tool_call(calls: dict[int, dict[str, Any]], delta: dict[str, Any]) -> None:

@@ -56,16 +56,9 @@ async def create_message(
 ) -> Response:
     body = await _json_body(request)
     chat, model, stream = anthropic_request_to_chat(body, **_beta_flags(request))
-    entry = service.resolve(
-        principal,
-        model,
-        prompt_chars=estimate.prompt_chars(chat),
-        max_tokens=chat.max_tokens,
-        prompt_tokens=estimate.prompt_tokens(chat),
-    )
     message_id = f"msg_{uuid.uuid4().hex}"
     common: dict[str, Any] = {
-        "entry": entry,
+        "model": model,
         "endpoint": "messages",
         "request_id": request_id(request),
         "use_cache": cache_allowed(request),
