@@ -484,7 +484,7 @@ def test_our_translation_there_and_back_keeps_the_conversation():
         ({"model": 7}, "model"),
         ({"messages": []}, "messages"),
         ({"messages": "hi"}, "messages"),
-        ({"messages": [{"role": "system", "content": "x"}]}, "messages"),
+        ({"messages": [{"role": "developer", "content": "x"}]}, "messages"),
         ({"messages": [{"role": "user", "content": 5}]}, "messages"),
         ({"messages": [{"role": "user", "content": []}]}, "messages"),
         ({"messages": [{"role": "user", "content": "x", "name": "bob"}]}, "messages"),
@@ -597,6 +597,26 @@ def test_what_has_no_canonical_form_is_named_and_the_body_travels_along():
     assert request.anthropic.body == {k: v for k, v in body.items() if k != "stream"}
     assert request.anthropic.betas == ["context-management-2025-06-27"]
     assert request.anthropic.beta_query is True
+
+
+def test_a_system_message_mid_conversation_is_a_system_message():
+    # Claude Code 2.1 sends them (beta `mid-conversation-system-2026-04-07`).
+    request, _, _ = anthropic_request_to_chat(
+        {
+            "model": "m",
+            "max_tokens": 5,
+            "messages": [
+                user("hi"),
+                {"role": "system", "content": "Agent types: claude"},
+                {"role": "system", "content": [{"type": "text", "text": "More."}]},
+            ],
+        }
+    )
+    assert request.messages[1:] == [
+        {"role": "system", "content": "Agent types: claude"},
+        {"role": "system", "content": "More."},
+    ]
+    assert request.untranslated is None
 
 
 def test_a_plain_request_loses_nothing():

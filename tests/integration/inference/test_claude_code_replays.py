@@ -34,7 +34,7 @@ REGISTRY = {
     "models": {
         "claude-sonnet": {
             "display_name": "Claude Sonnet (via the gateway)",
-            "match": ["claude-sonnet-4-6*", "claude-sonnet-4-*"],
+            "match": ["claude-sonnet-4-6*", "claude-sonnet-4-*", "claude-opus-*"],
             "deployments": [
                 {
                     "provider": "anthropic",
@@ -361,6 +361,43 @@ def test_first_request_streams_thinking_and_reports_cache_usage(
     assert item["input_tokens"]["N"] == str(9 + 2_048 + 15_360)
     assert item["output_tokens"]["N"] == "31"
     assert item["provider"]["S"] == "anthropic"
+
+
+def test_claude_code_2_1_shape_with_adaptive_thinking_and_a_mid_conversation_system_turn(
+    client: Any, claude: Any, key: str
+) -> None:
+    # What Claude Code 2.1.197 sends first (captured against a recording upstream, trimmed).
+    upstream, _ = claude
+    upstream.replies.append(sse(*THINKING_STREAM))
+    body = claude_code_body(
+        model="claude-opus-4-8",
+        max_tokens=64_000,
+        thinking={"type": "adaptive"},
+        metadata={"user_id": json.dumps({"device_id": "586063ad", "session_id": "3a27e53a"})},
+    )
+    body["system"].insert(
+        0,
+        {
+            "type": "text",
+            "text": "x-anthropic-billing-header: cc_version=2.1.197; cc_entrypoint=cli;",
+        },
+    )
+    body["messages"].append(
+        {"role": "system", "content": "Available agent types for the Agent tool:\n- claude: ..."}
+    )
+    headers = claude_code_headers(key)
+    headers["anthropic-beta"] = (
+        "claude-code-20250219,context-1m-2025-08-07,interleaved-thinking-2025-05-14,"
+        "context-management-2025-06-27,mid-conversation-system-2026-04-07,effort-2025-11-24"
+    )
+
+    with client.stream("POST", "/v1/messages?beta=true", json=body, headers=headers) as response:
+        events = stream_events(response)
+
+    assert response.status_code == 200
+    assert upstream.body() == {**body, "model": UPSTREAM_MODEL, "stream": True}
+    assert upstream.requests[0].headers["anthropic-beta"] == headers["anthropic-beta"]
+    assert events[-1][0] == "message_stop"
 
 
 def test_the_official_sdk_streams_the_thinking_through_the_gateway(

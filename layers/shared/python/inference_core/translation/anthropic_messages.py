@@ -383,9 +383,11 @@ def _messages_from_anthropic(message: Any, where: str, lost: list[str]) -> list[
             f"{where}.{extra[0]}: Extra inputs are not permitted.", param="messages"
         )
     role = message.get("role")
-    if role not in ("user", "assistant"):
+    # `system` mid-conversation: Claude Code's `mid-conversation-system-2026-04-07` beta; the
+    # canonical form has system messages anywhere too.
+    if role not in ("user", "assistant", "system"):
         raise InvalidRequestError(
-            f"{where}.role: Input should be 'user' or 'assistant'.", param="messages"
+            f"{where}.role: Input should be 'user', 'assistant' or 'system'.", param="messages"
         )
     content = message.get("content")
     if isinstance(content, str):
@@ -447,9 +449,9 @@ def _messages_from_anthropic(message: Any, where: str, lost: list[str]) -> list[
             messages.append(assistant)
     elif parts:
         if all(p["type"] == "text" for p in parts):
-            messages.append({"role": "user", "content": "\n\n".join(p["text"] for p in parts)})
+            messages.append({"role": role, "content": "\n\n".join(p["text"] for p in parts)})
         else:
-            messages.append({"role": "user", "content": parts})
+            messages.append({"role": role, "content": parts})
     if not messages:
         # Only empty text blocks: keep the turn, since turn-taking still counts it.
         messages.append({"role": role, "content": ""})
