@@ -259,7 +259,7 @@ def test_a_message_with_text_and_tool_use_becomes_a_chat_result():
         content="Let me look.",
         finish_reason="tool_calls",
         # cached input is still input, and the cache reads are reported apart too
-        usage=Usage(input_tokens=100, output_tokens=7, cache_read_input_tokens=90),
+        usage=Usage(input_tokens=100, output_tokens=7, cached_input_tokens=90),
         tool_calls=[
             {
                 "id": "toolu_1",

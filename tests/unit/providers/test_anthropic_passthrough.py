@@ -113,9 +113,7 @@ async def test_a_passthrough_request_is_posted_as_the_client_wrote_it() -> None:
     assert upstream.body() == {**BODY, "model": "claude-test-1"}
     assert result.anthropic_message == MESSAGE  # whole, thinking and all
     assert result.content == "Hello!" and result.finish_reason == "tool_calls"
-    assert result.usage == Usage(
-        1003, 25, cache_read_input_tokens=900, cache_creation_input_tokens=100
-    )
+    assert result.usage == Usage(1003, 25, cached_input_tokens=900, cache_creation_input_tokens=100)
 
 
 async def test_without_betas_nothing_extra_is_sent() -> None:
@@ -135,7 +133,9 @@ async def test_a_passthrough_stream_carries_every_event_and_its_reading() -> Non
     assert [c.anthropic_event for c in chunks if c.anthropic_event] == events
     assert "".join(c.content or "" for c in chunks) == "Hello!"
     assert chunks[-1].finish_reason == "tool_calls"
-    assert chunks[-1].usage == Usage(1003, 25, 900, 100)
+    assert chunks[-1].usage == Usage(
+        1003, 25, cached_input_tokens=900, cache_creation_input_tokens=100
+    )
 
 
 async def test_passthrough_errors_are_ours_and_never_echo_the_upstream() -> None:
@@ -186,7 +186,7 @@ def test_a_passthrough_answer_is_the_upstreams_own_message() -> None:
 
 
 def test_a_translated_answer_reports_the_stop_sequence_and_cache_usage() -> None:
-    result = ChatResult("1, 2", "stop", Usage(50, 4, cache_read_input_tokens=40), stop_sequence="3")
+    result = ChatResult("1, 2", "stop", Usage(50, 4, cached_input_tokens=40), stop_sequence="3")
     message = chat_result_to_anthropic_message(result, "m", "msg_x")
     assert (message["stop_reason"], message["stop_sequence"]) == ("stop_sequence", "3")
     assert message["usage"] == {

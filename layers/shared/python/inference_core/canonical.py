@@ -40,11 +40,16 @@ class Deployment:
 
 @dataclass
 class Usage:
-    input_tokens: int = 0  # every prompt token, the cached ones included
+    """Tokens billed. `input_tokens` includes the cached ones and `output_tokens` the reasoning
+    ones (OpenAI's convention); the two details are None when the upstream does not report them."""
+
+    input_tokens: int = 0
     output_tokens: int = 0
-    # Of `input_tokens`: read from / written to the upstream's prompt cache (Anthropic, Bedrock).
-    cache_read_input_tokens: int = 0
-    cache_creation_input_tokens: int = 0
+    cached_input_tokens: int | None = None
+    reasoning_tokens: int | None = None
+    # Of `input_tokens`, those written to the upstream's prompt cache (Anthropic's
+    # `cache_creation_input_tokens`); None when the upstream does not report them.
+    cache_creation_input_tokens: int | None = None
 
 
 @dataclass

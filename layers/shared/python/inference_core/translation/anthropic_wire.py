@@ -68,23 +68,25 @@ def billed_input_tokens(usage: JsonDict) -> int:
 
 def usage_from_anthropic(usage: JsonDict) -> Usage:
     """Our Usage for an Anthropic `usage` object: every prompt token in `input_tokens`, and of
-    those, the ones read from and written to the prompt cache."""
+    those, the ones read from (`cached_input_tokens`) and written to the prompt cache."""
+    read, written = usage.get("cache_read_input_tokens"), usage.get("cache_creation_input_tokens")
     return Usage(
         input_tokens=billed_input_tokens(usage),
         output_tokens=int(usage.get("output_tokens") or 0),
-        cache_read_input_tokens=int(usage.get("cache_read_input_tokens") or 0),
-        cache_creation_input_tokens=int(usage.get("cache_creation_input_tokens") or 0),
+        cached_input_tokens=int(read) if read is not None else None,
+        cache_creation_input_tokens=int(written) if written is not None else None,
     )
 
 
 def anthropic_usage(usage: Usage) -> JsonDict:
     """Anthropic's `usage` object for ours (its `input_tokens` leaves the cached tokens out)."""
-    cached = usage.cache_read_input_tokens + usage.cache_creation_input_tokens
+    read = usage.cached_input_tokens or 0
+    written = usage.cache_creation_input_tokens or 0
     return {
-        "input_tokens": max(0, usage.input_tokens - cached),
+        "input_tokens": max(0, usage.input_tokens - read - written),
         "output_tokens": usage.output_tokens,
-        "cache_creation_input_tokens": usage.cache_creation_input_tokens,
-        "cache_read_input_tokens": usage.cache_read_input_tokens,
+        "cache_creation_input_tokens": written,
+        "cache_read_input_tokens": read,
     }
 
 
