@@ -114,6 +114,7 @@ class AnthropicProvider(Provider):
     async def chat(self, request: ChatRequest, deployment: Deployment) -> ChatResult:
         if request.anthropic is not None:
             message = await self._post(
+                deployment,
                 "/v1/messages",
                 passthrough_body(request.anthropic, deployment.model),
                 request.anthropic,
@@ -133,6 +134,7 @@ class AnthropicProvider(Provider):
     ) -> AsyncIterator[ChatChunk]:
         if request.anthropic is not None:
             stream = await self._post(
+                deployment,
                 "/v1/messages",
                 {**passthrough_body(request.anthropic, deployment.model), "stream": True},
                 request.anthropic,
@@ -166,7 +168,9 @@ class AnthropicProvider(Provider):
             body = chat_request_to_anthropic(request, deployment.model, self._default_max_tokens)
         # The counting endpoint takes the prompt, not the generation settings.
         counted = {k: v for k, v in body.items() if k not in COUNT_TOKENS_DROPS}
-        answer = await self._post("/v1/messages/count_tokens", counted, request.anthropic)
+        answer = await self._post(
+            deployment, "/v1/messages/count_tokens", counted, request.anthropic
+        )
         tokens = answer.get("input_tokens") if isinstance(answer, dict) else None
         if not isinstance(tokens, int) or isinstance(tokens, bool):
             raise UpstreamBadResponseError(
@@ -178,15 +182,16 @@ class AnthropicProvider(Provider):
 
     async def _post(
         self,
+        deployment: Deployment,
         path: str,
         body: dict[str, Any],
         passthrough: AnthropicPassthrough | None,
         *,
         stream: bool = False,
     ) -> Any:
-        """POST `body` as is (the SDK's typed methods would drop or refuse fields newer than the
-        installed release), with the client's beta flags; the answer as plain JSON (or the SDK's
-        stream of plain JSON events)."""
+        """POST `body` as is to `deployment`'s upstream (the SDK's typed methods would drop or
+        refuse fields newer than the installed release), with the client's beta flags; the
+        answer as plain JSON (or the SDK's stream of plain JSON events)."""
         headers: dict[str, str] = {}
         query: dict[str, str] = {}
         if passthrough is not None and passthrough.betas:
