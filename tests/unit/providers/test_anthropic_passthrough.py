@@ -26,6 +26,8 @@ from inference_core.errors import (
     ContextWindowExceededError,
     InvalidRequestError,
     NotFoundError,
+    ProviderError,
+    UpstreamBadResponseError,
     UpstreamUnavailableError,
 )
 from inference_core.inference.service import InferenceService
@@ -136,6 +138,27 @@ async def test_a_passthrough_stream_carries_every_event_and_its_reading() -> Non
     assert chunks[-1].usage == Usage(
         1003, 25, cached_input_tokens=900, cache_creation_input_tokens=100
     )
+
+
+async def test_a_cut_passthrough_stream_is_a_retryable_bad_response() -> None:
+    events = events_from_message(MESSAGE)[:-1]  # no message_stop
+    upstream = FakeUpstream(sse_reply(anthropic_sse(*events)))
+
+    with pytest.raises(UpstreamBadResponseError) as caught:
+        await collect(provider_for(upstream).chat_stream(passthrough_request(), CLAUDE))
+
+    assert caught.value.retryable is True
+
+
+async def test_an_error_event_mid_stream_is_ours() -> None:
+    overloaded = {"type": "error", "error": {"type": "overloaded_error", "message": "SECRET-ECHO"}}
+    events = [*events_from_message(MESSAGE)[:3], overloaded]
+    upstream = FakeUpstream(sse_reply(anthropic_sse(*events)))
+
+    with pytest.raises(ProviderError) as caught:
+        await collect(provider_for(upstream).chat_stream(passthrough_request(), CLAUDE))
+
+    assert "SECRET-ECHO" not in formatted(caught.value)
 
 
 async def test_passthrough_errors_are_ours_and_never_echo_the_upstream() -> None:
