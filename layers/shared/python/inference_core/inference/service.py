@@ -89,12 +89,10 @@ class ModelRouter(Protocol):
     ) -> Routed[ChatResult]: ...
     async def embed(self, model: ModelEntry, inputs: list[str]) -> Routed[EmbeddingResult]: ...
     async def chat_stream(self, model: ModelEntry, request: ChatRequest) -> RoutedChunks: ...
-    async def count_tokens(
-        self, model: ModelEntry, request: ChatRequest
-    ) -> Routed[int | None]: ...
     async def complete_stream(
         self, model: ModelEntry, request: CompletionRequest
     ) -> RoutedChunks: ...
+    async def count_tokens(self, model: ModelEntry, request: ChatRequest) -> Routed[int | None]: ...
 
 
 @dataclass
@@ -228,12 +226,13 @@ class InferenceService:
                 and deployment.provider != "anthropic"
                 and not deployment.drop_unsupported
             ):
-                field_name = untranslated[0]
+                field_name, others = untranslated[0], untranslated[1:]
+                also = f" (nor {', '.join(others)})" if others else ""
                 refusals.append(
                     InvalidRequestError(
                         f"{field_name}: the model '{entry.alias}' is served by a "
-                        f"'{deployment.provider}' deployment, which cannot take this field "
-                        "(only Anthropic deployments can); remove it, or ask for the "
+                        f"'{deployment.provider}' deployment, which cannot take this field{also}"
+                        " (only Anthropic deployments can); remove it, or ask for the "
                         "deployment to drop what it cannot take.",
                         code="unsupported_parameter",
                         param=field_name.split(":")[0],
