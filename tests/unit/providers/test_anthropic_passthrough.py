@@ -125,6 +125,27 @@ async def test_without_betas_nothing_extra_is_sent() -> None:
     assert "beta" not in sent.url.params and "anthropic-beta" not in sent.headers
 
 
+async def test_a_passthrough_request_goes_to_the_deployments_own_upstream_and_key() -> None:
+    upstream = FakeUpstream(json_reply(MESSAGE))
+    keys = {"anthropic": API_KEY, "anthropic-team-b": "sk-ant-TEAM-B-91c2"}
+    provider = AnthropicProvider(api_key=None, keys=keys.get, http_client=upstream.client())
+    team_b = Deployment(
+        provider="anthropic",
+        model="claude-test-1",
+        base_url="https://anthropic-proxy.internal.example",
+        api_key="anthropic-team-b",
+    )
+
+    await provider.chat(passthrough_request(), team_b)
+
+    sent = upstream.requests[0]
+    assert sent.url.host == "anthropic-proxy.internal.example"
+    assert "sk-ant-TEAM-B-91c2" in (
+        sent.headers.get("x-api-key", "") + sent.headers.get("authorization", "")
+    )
+    assert API_KEY not in str(sent.headers)
+
+
 async def test_a_passthrough_stream_carries_every_event_and_its_reading() -> None:
     events = events_from_message(MESSAGE)
     upstream = FakeUpstream(sse_reply(anthropic_sse(*events)))
