@@ -384,7 +384,7 @@ def test_a_stream_cut_at_max_tokens_ends_incomplete_and_a_failure_ends_failed() 
 
 
 def test_a_responses_conversation_with_tool_calls_reaches_anthropic_and_tgi() -> None:
-    from inference_core.translation.anthropic import chat_request_to_anthropic
+    from inference_core.translation.anthropic_upstream import chat_request_to_anthropic
     from inference_core.translation.tgi import chat_payload
 
     chat = chat_for(
