@@ -1,8 +1,8 @@
 """Which optional chat parameters each provider honours, and the refusal for those it cannot.
 
 The gateway never drops a parameter silently: a request that sets one of `OPTIONAL_PARAMETERS`
-to anything but its default is refused (400, naming the parameter) unless every deployment of
-the model (fallbacks included, since any of them may answer) forwards it. A value that asks for
+to anything but its default is refused (400, naming the parameter) unless every deployment that
+may serve the request (fallbacks included, since any of them may answer) forwards it. A value that asks for
 the default behaviour (`presence_penalty: 0`, `logprobs: false`, `parallel_tool_calls: true`)
 is what every provider does anyway, so it is accepted everywhere. Checked before the cache and
 before any provider is called.
