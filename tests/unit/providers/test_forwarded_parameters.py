@@ -60,7 +60,8 @@ def test_tgi_gets_the_penalties(name: str) -> None:
 
 @pytest.mark.parametrize(
     ("deployment", "name"),
-    [(TGI, n) for n in FORWARDED if "penalty" not in n] + [(CLAUDE, n) for n in FORWARDED],
+    [(TGI, n) for n in FORWARDED if "penalty" not in n]
+    + [(CLAUDE, n) for n in FORWARDED if n != "parallel_tool_calls"],
 )
 def test_a_parameter_a_deployment_cannot_honour_is_a_400_naming_it(
     deployment: Deployment, name: str
@@ -167,3 +168,21 @@ def test_the_registry_reads_the_cached_input_price() -> None:
     )
     [deployment] = registry.resolve("gpt").deployments
     assert deployment.cached_input_price_per_mtok == 0.125
+
+
+@pytest.mark.parametrize(
+    ("tool_choice", "expected"),
+    [
+        (None, {"type": "auto", "disable_parallel_tool_use": True}),
+        ("required", {"type": "any", "disable_parallel_tool_use": True}),
+        ("none", {"type": "none"}),
+    ],
+)
+def test_anthropic_gets_parallel_tool_calls_false_as_disable_parallel_tool_use(
+    tool_choice: Any, expected: dict[str, Any]
+) -> None:
+    from inference_core.translation.anthropic_upstream import chat_request_to_anthropic
+
+    request = chat_request(parallel_tool_calls=False, tools=[WEATHER_TOOL], tool_choice=tool_choice)
+    check_supported(request, [CLAUDE], alias="m")
+    assert chat_request_to_anthropic(request, "claude", 256)["tool_choice"] == expected

@@ -33,7 +33,8 @@ SUPPORTED_PARAMETERS: dict[str, frozenset[str]] = {
     "openai": frozenset(OPTIONAL_PARAMETERS),
     # TGI's Messages API (and the local model server) take the two penalties.
     "sagemaker": frozenset({"presence_penalty", "frequency_penalty"}),
-    "anthropic": frozenset(),
+    # As `tool_choice.disable_parallel_tool_use`.
+    "anthropic": frozenset({"parallel_tool_calls"}),
     "bedrock": frozenset(),
 }
 
