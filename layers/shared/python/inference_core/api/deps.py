@@ -29,6 +29,7 @@ def get_registry() -> ModelRegistry:
 
 @lru_cache(maxsize=1)
 def get_inference_service() -> InferenceService:
+    from inference_core.auth.deps import get_governance
     from inference_core.observability import get_tracer
     from inference_core.providers import create_provider
     from inference_core.router import Router
@@ -47,6 +48,7 @@ def get_inference_service() -> InferenceService:
         router=router,
         cache=CacheRepository(),
         usage=UsageRepository(),
+        governance=get_governance(),
     )
 
 

@@ -71,10 +71,10 @@ class UsageRepository:
         self._now = now
         self._retention = retention_seconds
 
-    def record(self, usage: RequestUsage, cache_entry: CacheEntryModel | None = None) -> None:
-        """Write the ledger line (+ cache entry). Never fails the request: a lost write is logged."""
+    def ledger_line(self, usage: RequestUsage) -> UsageRecordModel:
+        """The ledger line of one request (written by `record` or by the settle transaction)."""
         now = self._now()
-        record = UsageRecordModel(
+        return UsageRecordModel(
             usage.tenant_id,
             f"{int(now * 1000):015d}#{usage.request_id}",
             request_id=usage.request_id,
@@ -92,6 +92,10 @@ class UsageRepository:
             created_at=int(now),
             expires_at=int(now) + self._retention,
         )
+
+    def record(self, usage: RequestUsage, cache_entry: CacheEntryModel | None = None) -> None:
+        """Write the ledger line (+ cache entry). Never fails the request: a lost write is logged."""
+        record = self.ledger_line(usage)
         request_items: dict[str, list[dict[str, Any]]] = {
             UsageRecordModel.Meta.table_name: [{"PutRequest": {"Item": record.serialize()}}]
         }
