@@ -87,7 +87,11 @@ def test_a_budget_is_refused_as_insufficient_quota_in_each_format(
     assert int(refused.headers["retry-after"]) >= 1
     anthropic = client.post(
         "/v1/messages",
-        json={"model": "scripted", "max_tokens": 20, "messages": [{"role": "user", "content": "Hi"}]},
+        json={
+            "model": "scripted",
+            "max_tokens": 20,
+            "messages": [{"role": "user", "content": "Hi"}],
+        },
         headers={"x-api-key": key["key"], "anthropic-version": "2023-06-01"},
     )
     assert anthropic.status_code == 429
@@ -101,7 +105,11 @@ def test_a_budget_is_refused_as_insufficient_quota_in_each_format(
 
 
 def test_a_team_limit_holds_across_its_members_keys(
-    client: TestClient, make_account: Any, upstream: Any, items: Any, freeze: Any,
+    client: TestClient,
+    make_account: Any,
+    upstream: Any,
+    items: Any,
+    freeze: Any,
     forget_resolutions: Any,
 ) -> None:
     items.create_team("team_a", rpm_limit=3)
@@ -160,7 +168,10 @@ def test_logout_cuts_the_access_token_off_on_every_inference_route(
         ("/v1/chat/completions", CHAT),
         ("/v1/completions", {"model": "scripted", "prompt": "Hi", "max_tokens": 5}),
         ("/v1/embeddings", {"model": "scripted", "input": "Hi"}),
-        ("/v1/messages", {"model": "scripted", "max_tokens": 5, "messages": [{"role": "user", "content": "Hi"}]}),
+        (
+            "/v1/messages",
+            {"model": "scripted", "max_tokens": 5, "messages": [{"role": "user", "content": "Hi"}]},
+        ),
         ("/v1/generate", {"model": "scripted", "prompt": "Hi", "max_tokens": 5}),
         ("/v1/chat", {"model": "scripted", "message": "Hi", "max_tokens": 5}),
     ]
@@ -238,8 +249,12 @@ def test_usage_aggregates_count_requests_tokens_and_cost_and_cached_answers_at_z
     key = _key(client, account)
     headers = {"Authorization": f"Bearer {key['key']}"}
     body = {**CHAT, "temperature": 0.3}
-    assert client.post("/v1/chat/completions", json=body, headers=headers).headers["x-cache"] == "miss"
-    assert client.post("/v1/chat/completions", json=body, headers=headers).headers["x-cache"] == "hit"
+    assert (
+        client.post("/v1/chat/completions", json=body, headers=headers).headers["x-cache"] == "miss"
+    )
+    assert (
+        client.post("/v1/chat/completions", json=body, headers=headers).headers["x-cache"] == "hit"
+    )
     scopes = {i["scope"]["S"]: i for i in aws.scan("ic-usage-aggregates")}
     assert set(scopes) == {f"key#{key['id']}", f"user#{account.user_id}", "model#scripted"}
     agg = scopes[f"key#{key['id']}"]

@@ -146,8 +146,14 @@ def test_a_budget_that_fits_k_admits_exactly_k(governance: Any) -> None:
     # settling at the real (lower) cost gives the difference back
     for admission in admitted:
         assert governance.settle(
-            admission, input_tokens=10, output_tokens=10, cost_usd=COST / 10, cached=False,
-            model="m", ledger=None, cache_entry=None,
+            admission,
+            input_tokens=10,
+            output_tokens=10,
+            cost_usd=COST / 10,
+            cached=False,
+            model="m",
+            ledger=None,
+            cache_entry=None,
         )
     assert abs(_spend("ic-api-keys", {"key_hash": {"S": caller.key_hash}}) - K * COST / 10) < 1e-9
 
@@ -161,8 +167,14 @@ def test_max_parallel_requests_admits_exactly_k_and_settling_frees_the_slots(
     assert all(getattr(r, "limit", None) == "max_parallel_requests" for r in refused)
     for admission in admitted:
         governance.settle(
-            admission, input_tokens=1, output_tokens=1, cost_usd=0.0, cached=False,
-            model="m", ledger=None, cache_entry=None,
+            admission,
+            input_tokens=1,
+            output_tokens=1,
+            cost_usd=0.0,
+            cached=False,
+            model="m",
+            ledger=None,
+            cache_entry=None,
         )
     admitted, _ = _admit_all(governance, [caller] * N)
     assert len(admitted) == K
