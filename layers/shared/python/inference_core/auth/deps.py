@@ -52,10 +52,12 @@ def get_sessions_repo() -> SessionsRepository:
     return SessionsRepository()
 
 
-@lru_cache(maxsize=1)
 def get_governance() -> Governance:
-    """The process's governance (resolution cache + admission store)."""
-    return Governance(settings=get_auth_settings())
+    """The process's governance (resolution cache + admission store), from `wiring`."""
+    from inference_core import wiring
+
+    get_auth_settings()
+    return wiring.get_governance()
 
 
 def get_clock() -> Callable[[], float]:
@@ -68,7 +70,9 @@ def reset_auth_dependencies() -> None:
     get_users_repo.cache_clear()
     get_api_keys_repo.cache_clear()
     get_sessions_repo.cache_clear()
-    get_governance.cache_clear()
+    from inference_core import wiring
+
+    wiring.get_governance.cache_clear()
 
 
 SettingsDep = Annotated[Settings, Depends(get_auth_settings)]
