@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 import uuid
 from typing import Any
 
@@ -25,7 +24,14 @@ def test_chat_completion_returns_generated_text(openai_client: Any) -> None:
     assert reply.usage.prompt_tokens > 0 and reply.usage.completion_tokens > 0
 
 
-def test_chat_completion_streams_several_chunks_before_the_last(openai_client: Any) -> None:
+def _tokens_generated(model_url: str) -> int:
+    """The local model server's count of streamed tokens so far (across all requests)."""
+    return int(httpx.get(f"{model_url}/ping", timeout=30).json()["streamed_tokens"])
+
+
+def test_chat_completion_streams_several_chunks_before_the_last(
+    openai_client: Any, local_stack: dict[str, Any]
+) -> None:
     stream = openai_client.chat.completions.create(
         model="smollm2",
         messages=[{"role": "user", "content": f"Count from one to ten. ({uuid.uuid4().hex[:6]})"}],
@@ -33,7 +39,7 @@ def test_chat_completion_streams_several_chunks_before_the_last(openai_client: A
         stream_options={"include_usage": True},
         **SHORT,
     )
-    arrivals: list[float] = []
+    generated_at_first_chunk: int | None = None
     pieces: list[str] = []
     finish = None
     usage = None
@@ -42,12 +48,16 @@ def test_chat_completion_streams_several_chunks_before_the_last(openai_client: A
             usage = chunk.usage
         if chunk.choices and chunk.choices[0].delta.content:
             pieces.append(chunk.choices[0].delta.content)
-            arrivals.append(time.perf_counter())
+            if generated_at_first_chunk is None:
+                generated_at_first_chunk = _tokens_generated(local_stack["model_url"])
         if chunk.choices and chunk.choices[0].finish_reason:
             finish = chunk.choices[0].finish_reason
+    generated_at_end = _tokens_generated(local_stack["model_url"])
     assert len(pieces) >= 3, pieces
-    # Tokens arrive as they are generated, not in one buffered burst at the end.
-    assert arrivals[0] < arrivals[-1]
+    # Tokens arrive as they are generated, not in one buffered burst at the end: when the first
+    # content chunk reached the client, the model had not yet produced the rest of the reply.
+    assert generated_at_first_chunk is not None
+    assert generated_at_first_chunk < generated_at_end, (generated_at_first_chunk, generated_at_end)
     assert finish in ("stop", "length")
     assert usage is not None and usage.completion_tokens > 0
 

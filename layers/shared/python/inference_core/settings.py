@@ -178,7 +178,7 @@ class BatchSettings(BaseSettings):
     """Batch jobs: input limits, the inline form, the worker, and the batch queue's DLQ.
 
     `batch_max_receive_count` must equal the batch queue's redrive `maxReceiveCount` (the local
-    stack and the CDK app both use `local.resources.MAX_RECEIVE_COUNT`): on that receive the worker
+    stack and the CDK app both use `redrive.MAX_RECEIVE_COUNT`): on that receive the worker
     gives a still-failing line up, writes it to the error file and moves its message to the DLQ.
     """
 
