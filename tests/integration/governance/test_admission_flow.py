@@ -265,3 +265,35 @@ def test_usage_aggregates_count_requests_tokens_and_cost_and_cached_answers_at_z
     # the ledger has both lines, the hit at $0
     ledger = sorted(aws.scan("ic-usage"), key=lambda i: i["sk"]["S"])
     assert [line["cached"]["BOOL"] for line in ledger] == [False, True]
+
+
+def test_an_upstream_failure_mid_stream_settles_the_tokens_so_far_and_frees_the_lease(
+    client: TestClient, make_account: Any, upstream: Any, items: Any, monkeypatch: Any
+) -> None:
+    from inference_core.canonical import ChatChunk
+    from inference_core.errors import UpstreamUnavailableError
+
+    async def breaks_after_two_chunks(request: Any, deployment: Any) -> Any:
+        upstream.calls.append(deployment.model)
+        yield ChatChunk(content="Hello there")
+        yield ChatChunk(content=" friend")
+        raise UpstreamUnavailableError("the upstream went away", retryable=True)
+
+    monkeypatch.setattr(upstream, "chat_stream", breaks_after_two_chunks)
+    account = make_account()
+    key = _key(client, account, max_parallel_requests=1)
+    with client.stream(
+        "POST",
+        "/v1/chat/completions",
+        json={**CHAT, "stream": True},
+        headers={"Authorization": f"Bearer {key['key']}", "Cache-Control": "no-cache"},
+    ) as response:
+        body = "".join(response.iter_text())
+    assert response.status_code == 200 and "Hello there" in body and "error" in body
+    item = items.key(key["id"])
+    assert item["leases"]["M"] == {}  # released: the next request is admitted
+    # metered: the estimated prompt (5) plus the text so far ("Hello there friend": 5 tokens)
+    assert [v["N"] for v in item["token_window"]["M"].values()] == ["10"]
+    [line] = items.dynamodb.scan(TableName="ic-usage")["Items"]
+    assert line["status"]["S"] == "upstream_unavailable"
+    assert (line["input_tokens"]["N"], line["output_tokens"]["N"]) == ("5", "5")
