@@ -3,6 +3,7 @@ headers, reservation arithmetic, the usage aggregates, revocation on the next re
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from fastapi.testclient import TestClient
@@ -136,7 +137,7 @@ def test_parallel_requests_are_leases_that_expire_and_are_reclaimed(
     key = _key(client, account, max_parallel_requests=1, max_budget_usd=1.0)
     clock = freeze(minute_start() + 1)
     item = items.key(key["id"])
-    period = "m" + __import__("time").strftime("%Y-%m", __import__("time").gmtime(clock.now))
+    period = "m" + time.strftime("%Y-%m", time.gmtime(clock.now))
     # A request in flight in another process (its lease) holds the only slot, and reserved $0.4.
     lease = {"M": {"x": {"N": str(int(clock.now) + 900)}, "c": {"N": "0.4"}, "p": {"S": period}}}
     items.dynamodb.update_item(
