@@ -45,6 +45,9 @@ CONTROL_PLANE_TABLES = (
     "jobs_table",
     "files_table",
     "responses_table",
+    "teams_table",
+    "usage_aggregates_table",
+    "audit_table",
 )
 DATA_PLANE_TABLES = (
     "users_table",
@@ -53,6 +56,8 @@ DATA_PLANE_TABLES = (
     "cache_table",
     "usage_table",
     "responses_table",
+    "teams_table",
+    "usage_aggregates_table",
 )
 WORKER_TABLES = (
     "users_table",
@@ -62,6 +67,8 @@ WORKER_TABLES = (
     "jobs_table",
     "files_table",
     "idempotency_table",
+    "teams_table",
+    "usage_aggregates_table",
 )
 # The mailer renders from the message alone; its only table is its idempotency record.
 MAILER_TABLES = ("idempotency_table",)
