@@ -59,7 +59,7 @@ PRESETS: dict[str, ResiliencePolicy] = {
 def parse_preset(value: str) -> tuple[str, ResiliencePolicy]:
     """(name, policy) for an `IC_RESILIENCE_PRESET` value; ValueError naming what is wrong."""
     text = value.strip()
-    if not text.startswith("{"):
+    if not text.startswith(("{", "[")):
         if text not in PRESETS:
             raise ValueError(
                 f"IC_RESILIENCE_PRESET: unknown preset {text!r} "
