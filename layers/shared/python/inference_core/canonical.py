@@ -25,6 +25,8 @@ class Deployment:
     output_price_per_mtok: float = 0.0
     context_window: int = 8192
     name: str = ""  # a label for logs and metrics; defaults to "provider:model"
+    # SageMaker only: the inference component on the endpoint `model` (one that can scale to zero).
+    inference_component: str | None = None
 
     @property
     def label(self) -> str:

@@ -64,6 +64,7 @@ class ModelRegistry:
                         output_price_per_mtok=float(d.get("output_price_per_mtok", 0)),
                         context_window=int(d.get("context_window", 8192)),
                         name=d.get("name", ""),
+                        inference_component=_optional_str(d, "inference_component", alias),
                     )
                 )
             if not deployments:
