@@ -15,6 +15,7 @@ from inference_core.api.middleware import (
 
 def create_app() -> FastAPI:
     from inference_core.api.routes import (
+        admin_resilience,
         anthropic_compat,
         auth,
         batches,
@@ -43,4 +44,5 @@ def create_app() -> FastAPI:
     app.include_router(files.router)
     app.include_router(batches.router)
     app.include_router(webhooks.router)
+    app.include_router(admin_resilience.router)
     return app

@@ -10,10 +10,15 @@ from inference_core import wiring
 from inference_core.inference.chat_sessions import ChatSessionService
 from inference_core.inference.service import InferenceService
 from inference_core.registry import ModelRegistry
+from inference_core.router import Router
 
 
 def get_registry() -> ModelRegistry:
     return wiring.get_registry()
+
+
+def get_router() -> Router:
+    return wiring.get_router()
 
 
 def get_inference_service() -> InferenceService:
