@@ -355,3 +355,25 @@ async def test_describe_shows_the_policy_and_each_deployments_state() -> None:
     states = {d["deployment"]: d for d in described["models"]["chat-model"]}
     assert states["sagemaker:smollm2-endpoint"]["cold"] is True
     assert states["openai:gpt-4o-mini"]["breaker"]["state"] == "closed"
+
+
+def test_the_routers_refusals_tell_the_client_when_to_come_back() -> None:
+    from fastapi import FastAPI
+    from fastapi.testclient import TestClient
+
+    from inference_core.api.errors import install_error_handlers
+
+    app = FastAPI()
+    install_error_handlers(app)
+
+    @app.post("/v1/chat/completions")
+    def cold() -> None:
+        raise UpstreamUnavailableError(
+            "scaling up", provider="sagemaker", code=COLD, retry_after=12.2
+        )
+
+    response = TestClient(app).post("/v1/chat/completions")
+
+    assert response.status_code == 503
+    assert response.headers["retry-after"] == "13"
+    assert response.json()["error"]["code"] == COLD

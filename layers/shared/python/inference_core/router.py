@@ -33,7 +33,7 @@ from inference_core.errors import ProviderError, UpstreamUnavailableError
 from inference_core.observability import get_logger
 from inference_core.providers.base import Provider
 from inference_core.resilience import CircuitBreaker, ColdTracker, describe_deployments
-from inference_core.upstream_errors import COLD, REQUEST_REJECTED
+from inference_core.upstream_errors import CIRCUIT_OPEN, COLD, REQUEST_REJECTED
 
 if TYPE_CHECKING:
     from aws_lambda_powertools import Tracer
@@ -205,7 +205,7 @@ class Router:
             f"The deployment '{deployment.label}' is failing; its circuit breaker is open.",
             provider=deployment.provider,
             retry_after=max(1.0, self.breaker.seconds_until_trial(deployment)),
-            code="circuit_open",
+            code=CIRCUIT_OPEN,
         )
 
     def _skipped_cold(self, deployment: Deployment) -> ProviderError:
