@@ -39,13 +39,19 @@ class RequestContextMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        from inference_core.governance import response_headers
+
         rid = _request_id_from_scope(scope)
         token = correlation_id.set(rid)
+        extra: dict[str, str] = {}  # the admission's x-ratelimit-* headers land here
+        headers_token = response_headers.set(extra)
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
                 headers.append((b"x-request-id", rid.encode()))
+                if 200 <= int(message.get("status", 0)) < 300:
+                    headers += [(k.encode(), v.encode()) for k, v in extra.items()]
                 message["headers"] = headers
             await send(message)
 
@@ -53,6 +59,7 @@ class RequestContextMiddleware:
             await self.app(scope, receive, send_with_id)
         finally:
             correlation_id.reset(token)
+            response_headers.reset(headers_token)
 
 
 class BodySizeLimitMiddleware:
