@@ -78,6 +78,16 @@ def test_users_are_paginated_filtered_and_patched_with_an_audit_record(
     assert started - 1 <= first["at"] <= time.time() + 1
 
 
+def test_a_demoted_superusers_keys_lose_the_role(
+    client: Any, admin: Any, make_account: Any, make_key: Any
+) -> None:
+    other = make_account(superuser=True)
+    key = {"Authorization": f"Bearer {make_key(other)['key']}"}
+    assert client.get("/v1/admin/users", headers=key).status_code == 200
+    admin.ok(admin.patch(f"/users/{other.user_id}", {"role": "user"}))
+    assert client.get("/v1/admin/users", headers=key).status_code == 403
+
+
 def test_a_deactivated_user_is_refused_at_once(client: Any, admin: Any, make_account: Any) -> None:
     user = make_account()
     assert client.get("/v1/auth/me", headers=user.auth).status_code == 200

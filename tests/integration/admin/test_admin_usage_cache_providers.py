@@ -122,7 +122,9 @@ def test_the_cache_shows_entries_and_hits_and_is_invalidated(
     assert by_model["scripted"]["hits_today"] == 1
     assert by_model["scripted"]["bytes"] > 0 and stats["total_entries"] == 3
 
-    gone = admin.ok(admin.post("/cache/invalidate", {"tenant_id": alice.user_id, "model": "scripted"}))
+    gone = admin.ok(
+        admin.post("/cache/invalidate", {"tenant_id": alice.user_id, "model": "scripted"})
+    )
     assert gone["deleted"] == 1
     after = {row["model"]: row["entries"] for row in admin.ok(admin.get("/cache"))["data"]}
     assert after == {"scripted": 1, "other": 1}

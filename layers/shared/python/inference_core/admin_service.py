@@ -214,6 +214,9 @@ class AdminService:
         self.directory.update_user(
             user, role=body.role, active=body.active, limits=body.limit_changes()
         )
+        if body.role is not None and body.role != before["role"]:
+            # A demoted superuser's keys lose the role too (keys carry their owner's role).
+            self.directory.set_owner_role(user_id, body.role)
         after = user_view(self._user(user_id))
         self._record(actor_id, "user.update", "user", user_id, before, after)
         return after

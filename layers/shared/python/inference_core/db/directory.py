@@ -77,6 +77,18 @@ class DirectoryRepository:
             raise _unavailable("user") from exc
         return user
 
+    def set_owner_role(self, owner_id: str, role: str) -> None:
+        """Give every key of this owner the owner's new role (a key carries it for auth)."""
+        try:
+            for key in ApiKeyModel.owner_index.query(owner_id):
+                if key.owner_role != role:
+                    key.update(
+                        actions=[ApiKeyModel.owner_role.set(role)],
+                        condition=ApiKeyModel.key_hash.exists(),
+                    )
+        except PynamoDBException as exc:
+            raise _unavailable("key") from exc
+
     # ---- keys ----
 
     def key(self, key_id: str) -> ApiKeyModel | None:
