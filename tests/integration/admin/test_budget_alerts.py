@@ -84,3 +84,34 @@ def test_a_key_alert_mails_the_keys_owner_and_renders(
         )
         == []
     )
+
+
+def test_after_a_settle_the_levels_spend_is_read_and_alerted_once(
+    aws: Any, alerts: Any, admin: Any, make_account: Any
+) -> None:
+    from inference_core.settings import get_settings
+
+    boss = make_account("lead@example.com", superuser=True)
+    team = admin.ok(admin.post("/teams", {"name": "ml", "max_budget_usd": 1.0}), 201)["id"]
+    admin.ok(admin.post(f"/teams/{team}/members", {"user_id": boss.user_id}))
+    table = get_settings().tables.teams_table
+    key = {"team_id": {"S": team}}
+    aws.dynamodb.update_item(  # what the settle left: 0.70 before + this request's 0.15
+        TableName=table,
+        Key=key,
+        UpdateExpression="SET #sp = :sp",
+        ExpressionAttributeNames={"#sp": "spend"},
+        ExpressionAttributeValues={":sp": {"M": {"m2026-12": {"N": "0.85"}}}},
+    )
+    aws.mail()
+
+    def settled(cost: float) -> list[int]:
+        sent: list[int] = alerts.check_settled(
+            "team", team, table=table, key=key, budget_usd=1.0, period="m2026-12", cost_usd=cost
+        )
+        return sent
+
+    assert settled(0.15) == [80]
+    assert settled(0.15) == []
+    assert settled(0.0) == []  # a cached answer costs nothing: no read, no alert
+    assert [m["to"] for m in aws.mail()] == ["lead@example.com"]

@@ -2,7 +2,8 @@
 threshold per period per level, through the mail queue (the mailer renders `budget_alert`).
 
 The settle step calls `BudgetAlerts.check` for each level that has a budget, with that level's
-spend in the period before and after the request was settled. Who is told: a key's owner, a user,
+spend in the period before and after the request was settled, or `check_settled`, which reads
+that spend itself (one GetItem, after the response is sent, only for a request that cost something). Who is told: a key's owner, a user,
 or a team's members with the superuser role. `db.budget_alerts` makes each alert happen once even
 when many processes cross the line at the same moment. Checking costs no DynamoDB call unless a
 threshold was crossed by this very request.
@@ -106,6 +107,39 @@ class BudgetAlerts:
                     extra={"level": level, "percent": pct, "error": type(exc).__name__},
                 )
         return sent
+
+    def check_settled(
+        self,
+        level: AlertLevel,
+        level_id: str,
+        *,
+        table: str,
+        key: dict[str, Any],
+        budget_usd: float | None,
+        period: str,
+        cost_usd: float,
+        owner_id: str | None = None,
+        correlation_id: str = "",
+    ) -> list[int]:
+        """After a successful settle: read the level's spend in `period` (item `key` of `table`)
+        and alert on the thresholds this request's `cost_usd` took it across."""
+        if budget_usd is None or cost_usd <= 0:
+            return []
+        try:
+            after = self.markers.period_spend(table, key, period)
+        except Exception as exc:  # never fails the request
+            logger.warning("budget alert check skipped", extra={"error": type(exc).__name__})
+            return []
+        return self.check(
+            level,
+            level_id,
+            budget_usd=budget_usd,
+            period=period,
+            spent_before=after - cost_usd,
+            spent_after=after,
+            owner_id=owner_id,
+            correlation_id=correlation_id,
+        )
 
     def _recipients(
         self, level: AlertLevel, level_id: str, owner_id: str | None

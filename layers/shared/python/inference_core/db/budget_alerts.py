@@ -29,6 +29,24 @@ class BudgetAlertMarkers:
     def client(self) -> Any:
         return self._client or UsageAggregateModel._get_connection().connection.client
 
+    def period_spend(self, table: str, key: dict[str, Any], period: str) -> float:
+        """A level item's spend (settled + reserved) in `period`: one GetItem of that one entry."""
+        try:
+            item = (
+                self.client.get_item(
+                    TableName=table,
+                    Key=key,
+                    ConsistentRead=True,
+                    ProjectionExpression="#sp.#p",
+                    ExpressionAttributeNames={"#sp": "spend", "#p": period},
+                ).get("Item")
+                or {}
+            )
+        except (ClientError, BotoCoreError) as exc:
+            raise ServiceUnavailableError("The usage store is unavailable.") from exc
+        entry = ((item.get("spend") or {}).get("M") or {}).get(period) or {}
+        return float(entry.get("N", 0))
+
     def claim(self, level: str, level_id: str, period: str, percent: int) -> bool:
         """True for the one caller that records this alert first; False if it was sent already."""
         now = int(self._now())
