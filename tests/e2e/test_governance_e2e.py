@@ -93,7 +93,7 @@ def test_a_batch_over_its_keys_budget_puts_the_over_budget_lines_in_the_error_fi
     client = openai.OpenAI(
         base_url=local_stack["api_url"] + "/v1", api_key=key["key"], max_retries=0, timeout=120
     )
-    lines = [
+    lines: list[dict[str, Any]] = [
         {
             "custom_id": f"q{i}",
             "method": "POST",

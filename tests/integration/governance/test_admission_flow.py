@@ -3,6 +3,7 @@ headers, reservation arithmetic, the usage aggregates, revocation on the next re
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from fastapi.testclient import TestClient
@@ -136,7 +137,7 @@ def test_parallel_requests_are_leases_that_expire_and_are_reclaimed(
     key = _key(client, account, max_parallel_requests=1, max_budget_usd=1.0)
     clock = freeze(minute_start() + 1)
     item = items.key(key["id"])
-    period = "m" + __import__("time").strftime("%Y-%m", __import__("time").gmtime(clock.now))
+    period = "m" + time.strftime("%Y-%m", time.gmtime(clock.now))
     # A request in flight in another process (its lease) holds the only slot, and reserved $0.4.
     lease = {"M": {"x": {"N": str(int(clock.now) + 900)}, "c": {"N": "0.4"}, "p": {"S": period}}}
     items.dynamodb.update_item(
@@ -265,3 +266,70 @@ def test_usage_aggregates_count_requests_tokens_and_cost_and_cached_answers_at_z
     # the ledger has both lines, the hit at $0
     ledger = sorted(aws.scan("ic-usage"), key=lambda i: i["sk"]["S"])
     assert [line["cached"]["BOOL"] for line in ledger] == [False, True]
+
+
+def test_an_upstream_failure_mid_stream_settles_the_tokens_so_far_and_frees_the_lease(
+    client: TestClient, make_account: Any, upstream: Any, items: Any, monkeypatch: Any
+) -> None:
+    from inference_core.canonical import ChatChunk
+    from inference_core.errors import UpstreamUnavailableError
+
+    async def breaks_after_two_chunks(request: Any, deployment: Any) -> Any:
+        upstream.calls.append(deployment.model)
+        yield ChatChunk(content="Hello there")
+        yield ChatChunk(content=" friend")
+        raise UpstreamUnavailableError("the upstream went away", retryable=True)
+
+    monkeypatch.setattr(upstream, "chat_stream", breaks_after_two_chunks)
+    account = make_account()
+    key = _key(client, account, max_parallel_requests=1)
+    with client.stream(
+        "POST",
+        "/v1/chat/completions",
+        json={**CHAT, "stream": True},
+        headers={"Authorization": f"Bearer {key['key']}", "Cache-Control": "no-cache"},
+    ) as response:
+        body = "".join(response.iter_text())
+    assert response.status_code == 200 and "Hello there" in body and "error" in body
+    item = items.key(key["id"])
+    assert item["leases"]["M"] == {}  # released: the next request is admitted
+    # metered: the estimated prompt (5) plus the text so far ("Hello there friend": 5 tokens)
+    assert [v["N"] for v in item["token_window"]["M"].values()] == ["10"]
+    [line] = items.dynamodb.scan(TableName="ic-usage")["Items"]
+    assert line["status"]["S"] == "upstream_unavailable"
+    assert (line["input_tokens"]["N"], line["output_tokens"]["N"]) == ("5", "5")
+
+
+def test_a_throttled_admission_is_a_503_with_retry_after_and_never_reaches_a_provider(
+    client: TestClient, make_account: Any, upstream: Any, monkeypatch: Any
+) -> None:
+    from botocore.exceptions import ClientError
+
+    from inference_core.db.admission import AdmissionStore
+
+    account = make_account()
+    assert _chat(client, account.access_token).status_code == 200
+    calls = len(upstream.calls)
+
+    class Throttled:
+        def transact_write_items(self, **_: Any) -> None:
+            raise ClientError(
+                {"Error": {"Code": "ThrottlingException", "Message": "slow down"}},
+                "TransactWriteItems",
+            )
+
+    monkeypatch.setattr(AdmissionStore, "client", property(lambda self: Throttled()))
+    response = _chat(client, account.access_token)
+    assert response.status_code == 503 and response.headers["retry-after"] == "1"
+    assert response.json()["error"]["code"] == "service_unavailable"
+    anthropic = client.post(
+        "/v1/messages",
+        json={
+            "model": "scripted",
+            "max_tokens": 5,
+            "messages": [{"role": "user", "content": "Hi"}],
+        },
+        headers=account.auth,
+    )
+    assert anthropic.status_code == 503 and anthropic.json()["type"] == "error"
+    assert len(upstream.calls) == calls

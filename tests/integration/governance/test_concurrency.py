@@ -212,3 +212,30 @@ def test_a_dead_processes_leases_are_reclaimed_once(governance: Any) -> None:
     # the dead requests' reservations were given back, exactly once
     spend = _spend("ic-api-keys", {"key_hash": {"S": caller.key_hash}})
     assert abs(spend - K * COST) < 1e-9
+
+
+def test_the_overshoot_is_bounded_by_what_requests_in_flight_cost_beyond_their_reservation(
+    governance: Any,
+) -> None:
+    """Admissions hold the reserved spend within the budget; a request that costs more than it
+    reserved (a prompt the estimate undercounted) can overshoot by exactly that excess, and then
+    nothing more is admitted."""
+    budget = K * COST
+    caller = _key(_user(), max_budget_usd=budget)
+    admitted, _ = _admit_all(governance, [caller] * N)
+    assert len(admitted) == K
+    excess = COST / 4  # each one really cost a quarter more than reserved
+    for admission in admitted:
+        governance.settle(
+            admission,
+            input_tokens=1,
+            output_tokens=1,
+            cost_usd=COST + excess,
+            cached=False,
+            model="m",
+            ledger=None,
+            cache_entry=None,
+        )
+    spend = _spend("ic-api-keys", {"key_hash": {"S": caller.key_hash}})
+    assert budget < spend <= budget + K * excess + 1e-12
+    assert _admit_all(governance, [caller] * N)[0] == []

@@ -15,16 +15,29 @@ from typing import Any
 class Deployment:
     """One place a model alias can be served from (an entry of the model registry)."""
 
-    provider: str  # "openai" | "anthropic" | "sagemaker"
-    model: str  # the upstream model id, or the SageMaker endpoint name
+    provider: str  # "openai" | "anthropic" | "sagemaker" | "bedrock"
+    model: str  # the upstream model id, the SageMaker endpoint name, or a Bedrock model/profile
+    # Operator-set upstream of this deployment (never from a request): its base URL, and the name
+    # of its key's entry in the provider-keys secret. None: the provider's defaults.
+    base_url: str | None = None
+    api_key: str | None = None
     input_price_per_mtok: float = 0.0  # USD per million input tokens
     output_price_per_mtok: float = 0.0
     context_window: int = 8192
     name: str = ""  # a label for logs and metrics; defaults to "provider:model"
+    # The most `max_tokens` this deployment takes; None: the gateway's `IC_MAX_TOKENS_CAP`.
+    max_output_tokens: int | None = None
+    # Serve requests whose untranslatable fields are dropped (named in `x-ic-dropped-params`)
+    # instead of refusing them with a 400.
+    drop_unsupported: bool = False
 
     @property
     def label(self) -> str:
-        return self.name or f"{self.provider}:{self.model}"
+        if self.name:
+            return self.name
+        # Two accounts serving one model are two deployments (own breaker, own usage lines).
+        suffix = f"@{self.api_key}" if self.api_key else ""
+        return f"{self.provider}:{self.model}{suffix}"
 
     def cost(self, usage: Usage) -> float:
         return (
@@ -35,8 +48,31 @@ class Deployment:
 
 @dataclass
 class Usage:
+    """Tokens billed. `input_tokens` includes the cached ones and `output_tokens` the reasoning
+    ones (OpenAI's convention); the two details are None when the upstream does not report them."""
+
     input_tokens: int = 0
     output_tokens: int = 0
+    cached_input_tokens: int | None = None
+    reasoning_tokens: int | None = None
+    # Of `input_tokens`, those written to the upstream's prompt cache (Anthropic's
+    # `cache_creation_input_tokens`); None when the upstream does not report them.
+    cache_creation_input_tokens: int | None = None
+
+
+@dataclass
+class AnthropicPassthrough:
+    """A client's own Anthropic Messages request, forwarded as sent to Anthropic deployments.
+
+    Only the Anthropic provider reads it; every other layer works on the canonical fields of the
+    `ChatRequest` carrying it (translated from the same body), so validation, estimates, caching
+    and usage apply alike. `betas` are the client's `anthropic-beta` values; `beta_query` its
+    `?beta=true`.
+    """
+
+    body: dict[str, Any]
+    betas: list[str] = field(default_factory=list)
+    beta_query: bool = False
 
 
 @dataclass
@@ -53,6 +89,10 @@ class ChatRequest:
     response_format: dict[str, Any] | None = None
     seed: int | None = None
     user: str | None = None
+    anthropic: AnthropicPassthrough | None = None
+    # Fields of `anthropic.body` the canonical fields could not carry (e.g. "thinking",
+    # "tools.3"): a non-Anthropic deployment refuses them unless it drops them.
+    untranslated: list[str] | None = None
 
 
 @dataclass
@@ -85,6 +125,9 @@ class ChatResult:
     tool_calls: list[dict[str, Any]] | None = (
         None  # OpenAI's shape: id, type, function{name, arguments}
     )
+    stop_sequence: str | None = None  # the stop sequence that ended it, when the upstream says
+    # The upstream's own Anthropic Message, for a pass-through request (`ChatRequest.anthropic`).
+    anthropic_message: dict[str, Any] | None = None
 
 
 @dataclass
@@ -95,6 +138,9 @@ class ChatChunk:
     tool_calls: list[dict[str, Any]] | None = None
     finish_reason: str | None = None
     usage: Usage | None = None
+    stop_sequence: str | None = None
+    # The upstream's own Anthropic stream event, for a pass-through request.
+    anthropic_event: dict[str, Any] | None = None
 
 
 @dataclass

@@ -38,7 +38,7 @@ from inference_core.db.admission import (
     period_id,
 )
 from inference_core.db.governance import GovernanceReads
-from inference_core.errors import AuthenticationError
+from inference_core.errors import AuthenticationError, RateLimitError
 from inference_core.settings import Settings
 
 logger = logging.getLogger("inference_core.governance")
@@ -172,8 +172,12 @@ class _Counts:
         return f"{level.table}:{sorted(level.key.items())}"
 
     def seed(self, level: LevelSnapshot, item: Item, minute: int) -> None:
-        requests = float((item.get("request_window") or {}).get("M", {}).get(str(minute), {}).get("N", 0))
-        tokens = float((item.get("token_window") or {}).get("M", {}).get(str(minute), {}).get("N", 0))
+        requests = float(
+            (item.get("request_window") or {}).get("M", {}).get(str(minute), {}).get("N", 0)
+        )
+        tokens = float(
+            (item.get("token_window") or {}).get("M", {}).get(str(minute), {}).get("N", 0)
+        )
         with self._lock:
             self._seen[self._id(level)] = (minute, requests, tokens)
 
@@ -257,8 +261,15 @@ class Governance:
             raise AuthenticationError("This API key has expired.", code="api_key_expired")
         owner = _s(item, "owner_id") or ""
         key_limits = limits_of(item, period=self.settings.governance.default_budget_period)
-        snapshot = self._snapshot("key", self.reads.keys_table, {"key_hash": {"S": key_hash}},
-                                  "key_hash", item, key_limits, now)
+        snapshot = self._snapshot(
+            "key",
+            self.reads.keys_table,
+            {"key_hash": {"S": key_hash}},
+            "key_hash",
+            item,
+            key_limits,
+            now,
+        )
         return self._load_user(owner, snapshot, item)
 
     def _load_user(
@@ -280,8 +291,15 @@ class Governance:
         )
         levels = [key_level] if key_level else []
         levels.append(
-            self._snapshot("user", self.reads.users_table, {"user_id": {"S": user_id}},
-                           "user_id", item, limits_of(item, defaults=defaults), now)
+            self._snapshot(
+                "user",
+                self.reads.users_table,
+                {"user_id": {"S": user_id}},
+                "user_id",
+                item,
+                limits_of(item, defaults=defaults),
+                now,
+            )
         )
         team_id = _s(item, "team_id")
         if team_id:
@@ -290,9 +308,15 @@ class Governance:
                 team_id = None
             else:
                 levels.append(
-                    self._snapshot("team", self.reads.teams_table, {"team_id": {"S": team_id}},
-                                   "team_id", team,
-                                   limits_of(team, period=g.default_budget_period), now)
+                    self._snapshot(
+                        "team",
+                        self.reads.teams_table,
+                        {"team_id": {"S": team_id}},
+                        "team_id",
+                        team,
+                        limits_of(team, period=g.default_budget_period),
+                        now,
+                    )
                 )
         return Resolution(
             user_id=user_id,
@@ -307,7 +331,13 @@ class Governance:
         )
 
     def _snapshot(
-        self, name: str, table: str, key: Item, hash_attribute: str, item: Item, limits: Limits,
+        self,
+        name: str,
+        table: str,
+        key: Item,
+        hash_attribute: str,
+        item: Item,
+        limits: Limits,
         now: float,
     ) -> LevelSnapshot:
         self.reads.ensure_state_maps(table, key, hash_attribute, item)
@@ -344,15 +374,22 @@ class Governance:
             return None
         now = self.clock()
         levels = [self._level(s, caller, now) for s in resolution.levels]
-        admission = self.store.admit(
-            levels,
-            # Never the client-influenced request id: each admission owns exactly one lease.
-            lease_id=f"{uuid.uuid4().hex}",
-            tokens=tokens,
-            cost_usd=cost_usd,
-            now=now,
-            lease_seconds=self.settings.governance.lease_seconds,
-        )
+        try:
+            admission = self.store.admit(
+                levels,
+                # Never the client-influenced request id: each admission owns exactly one lease.
+                lease_id=f"{uuid.uuid4().hex}",
+                tokens=tokens,
+                cost_usd=cost_usd,
+                now=now,
+                lease_seconds=self.settings.governance.lease_seconds,
+            )
+        except RateLimitError as exc:
+            logger.info(
+                "admission refused",
+                extra={"request_id": request_id, "level": exc.level, "limit": exc.limit},
+            )
+            raise
         for level in admission.levels:
             requests, used = self._counts.add(level, admission.minute, tokens)
             admission.observed[level.name] = {"requests": requests, "tokens": used}
@@ -365,7 +402,9 @@ class Governance:
         if snapshot.name == "key":
             guard = _key_guard(now)
         elif snapshot.name == "user":
-            guard = _user_guard(caller.session_id, caller.token_issued_at, keyed=bool(caller.key_id))
+            guard = _user_guard(
+                caller.session_id, caller.token_issued_at, keyed=bool(caller.key_id)
+            )
         else:
             guard = Guard(
                 condition="attribute_not_exists(#gdl) OR #gdl = :gf",
@@ -403,7 +442,6 @@ class Governance:
 
         now = self.clock()
         user_level = next((lv for lv in admission.levels if lv.name == "user"), None)
-        key_level = next((lv for lv in admission.levels if lv.name == "key"), None)
         team_level = next((lv for lv in admission.levels if lv.name == "team"), None)
         retention = self.settings.governance.usage_aggregate_retention_days * 86400
         outcome = Settlement(
@@ -423,13 +461,12 @@ class Governance:
             aggregates_table=str(UsageAggregateModel.Meta.table_name),
             aggregate_expires_at=int(now) + retention,
         )
-        del key_level
         try:
             return self.store.settle(admission, outcome, now=now)
         except Exception as exc:  # a settle never fails the request; the lease is reclaimed later
             logger.warning(
-                "usage not settled", extra={"lease_id": admission.lease_id,
-                                            "error": type(exc).__name__}
+                "usage not settled",
+                extra={"lease_id": admission.lease_id, "error": type(exc).__name__},
             )
             return False
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import logging
 import random
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -32,10 +31,13 @@ from inference_core.canonical import (
     EmbeddingResult,
 )
 from inference_core.errors import ProviderError, UpstreamUnavailableError
+from inference_core.observability import get_logger
 from inference_core.providers.base import Provider
 from inference_core.upstream_errors import REQUEST_REJECTED
 
 if TYPE_CHECKING:
+    from aws_lambda_powertools import Tracer
+
     from inference_core.registry import ModelEntry, ModelRegistry
     from inference_core.settings import Settings
 
@@ -50,7 +52,6 @@ BREAKER_COOLDOWN_SECONDS = 30.0
 RECENT_CALLS = 200
 RECENT_SECONDS = 300.0
 
-log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -137,7 +138,7 @@ class Router:
         settings: Settings,
         sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
         rng: Callable[[], float] = random.random,
-        tracer: Any = None,
+        tracer: Tracer | None = None,
         breaker: CircuitBreaker | None = None,
     ):
         self.registry = registry
@@ -169,6 +170,12 @@ class Router:
         self, model: str | ModelEntry, inputs: list[str]
     ) -> RoutedResult[EmbeddingResult]:
         return await self._route(model, "embed", lambda p, d: p.embed(inputs, d))
+
+    async def count_tokens(
+        self, model: str | ModelEntry, request: ChatRequest
+    ) -> RoutedResult[int | None]:
+        """The first deployment's own token count (None where its provider has no counter)."""
+        return await self._route(model, "count_tokens", lambda p, d: p.count_tokens(request, d))
 
     async def chat_stream(self, model: str | ModelEntry, request: ChatRequest) -> RoutedStream:
         return await self._route_stream(
@@ -219,7 +226,7 @@ class Router:
                         raise  # the request itself is bad; the next deployment would agree
                     self.breaker.record_failure(deployment)
                     delay = self._retry_delay(exc, attempt, max_attempts, deployment)
-                    log.warning(
+                    get_logger().warning(
                         "provider call failed",
                         extra={
                             "deployment": deployment.label,
@@ -319,7 +326,8 @@ class Router:
         async with self._tracer.provider.in_subsegment_async(name=name) as subsegment:
             subsegment.put_annotation("provider", deployment.provider)
             subsegment.put_annotation("deployment", deployment.label)
-            subsegment.put_annotation("attempt", attempt)
+            # The X-Ray SDK's stub says `numbers.Number`, which mypy cannot match an int to.
+            subsegment.put_annotation("attempt", attempt)  # type: ignore[arg-type]
             yield
 
 

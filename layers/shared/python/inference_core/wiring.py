@@ -53,8 +53,8 @@ def get_router() -> Router:
 
 @lru_cache(maxsize=1)
 def get_governance() -> Governance:
-    """The process's governance (resolution cache + admission store), shared by the API's
-    authentication and the inference service."""
+    """The process's governance: the resolution cache and the admission store (one per process,
+    shared by the API's inference routes, its auth dependency and the batch worker)."""
     from inference_core.governance import Governance
 
     return Governance(settings=bound_settings())

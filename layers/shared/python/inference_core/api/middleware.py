@@ -2,17 +2,27 @@
 
 from __future__ import annotations
 
-import contextvars
 import json
+import time
 import uuid
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-correlation_id: contextvars.ContextVar[str] = contextvars.ContextVar("correlation_id", default="-")
+# The context variable lives in `observability` (the bottom); re-exported for the routes.
+from inference_core.observability import (
+    correlation_id,
+    current_correlation_id,
+    log_access,
+    start_access_record,
+)
 
-
-def current_correlation_id() -> str:
-    return correlation_id.get()
+__all__ = [
+    "BodySizeLimitMiddleware",
+    "LazyCorsMiddleware",
+    "RequestContextMiddleware",
+    "correlation_id",
+    "current_correlation_id",
+]
 
 
 def _request_id_from_scope(scope: Scope) -> str:
@@ -45,9 +55,14 @@ class RequestContextMiddleware:
         token = correlation_id.set(rid)
         extra: dict[str, str] = {}  # the admission's x-ratelimit-* headers land here
         headers_token = response_headers.set(extra)
+        record = start_access_record()
+        started = time.perf_counter()
+        status = 500  # what the client gets if the app raises before answering
 
         async def send_with_id(message: Message) -> None:
+            nonlocal status
             if message["type"] == "http.response.start":
+                status = message["status"]
                 headers = list(message.get("headers", []))
                 headers.append((b"x-request-id", rid.encode()))
                 if 200 <= int(message.get("status", 0)) < 300:
@@ -58,6 +73,13 @@ class RequestContextMiddleware:
         try:
             await self.app(scope, receive, send_with_id)
         finally:
+            log_access(
+                record,
+                method=scope["method"],
+                path=scope["path"],
+                status=status,
+                latency_ms=(time.perf_counter() - started) * 1000,
+            )
             correlation_id.reset(token)
             response_headers.reset(headers_token)
 
@@ -147,7 +169,17 @@ class LazyCorsMiddleware:
                 "anthropic-version",
                 "cache-control",
             ],
-            expose_headers=["x-cache", "x-request-id", "retry-after"],
+            expose_headers=[
+                "x-cache",
+                "x-request-id",
+                "retry-after",
+                "x-ratelimit-limit-requests",
+                "x-ratelimit-remaining-requests",
+                "x-ratelimit-reset-requests",
+                "x-ratelimit-limit-tokens",
+                "x-ratelimit-remaining-tokens",
+                "x-ratelimit-reset-tokens",
+            ],
             max_age=600,
         )
 

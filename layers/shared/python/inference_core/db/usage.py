@@ -16,7 +16,12 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 from pynamodb.exceptions import PynamoDBException
 
-from inference_core.db.models import CacheEntryModel, UsageAggregateModel, UsageRecordModel
+from inference_core.db.models import (
+    CacheEntryModel,
+    UsageAggregateModel,
+    UsageRecordModel,
+    dynamodb_client,
+)
 from inference_core.errors import ServiceUnavailableError
 from inference_core.observability import RequestUsage, get_logger
 
@@ -96,14 +101,14 @@ class UsageRepository:
     def record(self, usage: RequestUsage, cache_entry: CacheEntryModel | None = None) -> None:
         """Write the ledger line (+ cache entry). Never fails the request: a lost write is logged."""
         record = self.ledger_line(usage)
-        request_items: dict[str, list[dict[str, Any]]] = {
+        request_items: dict[str, list[Any]] = {
             UsageRecordModel.Meta.table_name: [{"PutRequest": {"Item": record.serialize()}}]
         }
         if cache_entry is not None:
             request_items.setdefault(CacheEntryModel.Meta.table_name, []).append(
                 {"PutRequest": {"Item": cache_entry.serialize()}}
             )
-        client: Any = UsageRecordModel._get_connection().connection.client
+        client = dynamodb_client(UsageRecordModel)
         try:
             response = client.batch_write_item(RequestItems=request_items)
             unprocessed = response.get("UnprocessedItems") or {}
