@@ -8,7 +8,8 @@ botocore) are wrapped at the boundary where they enter with `raise ... from exc`
     InferenceCoreError
     ├── InvalidRequestError        400  bad input; never reaches a provider
     │   ├── ContextWindowExceededError
-    │   └── PayloadTooLargeError   413  the body is over the configured size
+    │   ├── PayloadTooLargeError   413  the body is over the configured size
+    │   └── GuardrailBlockedError  400  a guardrail check in `block` mode fired (names the check)
     ├── AuthenticationError        401  missing, malformed, expired or revoked credentials
     ├── PermissionDeniedError      403  authenticated, but not allowed
     ├── NotFoundError              404  unknown model, key, session... (or not yours)
@@ -51,6 +52,16 @@ class ContextWindowExceededError(InvalidRequestError):
 class PayloadTooLargeError(InvalidRequestError):
     status_code = 413
     code = "request_too_large"
+
+
+class GuardrailBlockedError(InvalidRequestError):
+    """Names the checks that fired, never the text they matched."""
+
+    code = "guardrail_blocked"
+
+    def __init__(self, message: str, *, checks: list[str]):
+        super().__init__(message)
+        self.checks = checks
 
 
 class AuthenticationError(InferenceCoreError):

@@ -8,6 +8,9 @@ import uuid
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from inference_core.guardrails import HEADER as GUARDRAILS_HEADER
+from inference_core.guardrails import fired_checks
+
 # The context variable lives in `observability` (the bottom); re-exported for the routes.
 from inference_core.observability import (
     correlation_id,
@@ -52,6 +55,8 @@ class RequestContextMiddleware:
         rid = _request_id_from_scope(scope)
         token = correlation_id.set(rid)
         record = start_access_record()
+        fired: list[str] = []
+        fired_token = fired_checks.set(fired)
         started = time.perf_counter()
         status = 500  # what the client gets if the app raises before answering
 
@@ -61,6 +66,8 @@ class RequestContextMiddleware:
                 status = message["status"]
                 headers = list(message.get("headers", []))
                 headers.append((b"x-request-id", rid.encode()))
+                if fired:
+                    headers.append((GUARDRAILS_HEADER.encode(), ",".join(fired).encode()))
                 message["headers"] = headers
             await send(message)
 
@@ -74,6 +81,7 @@ class RequestContextMiddleware:
                 status=status,
                 latency_ms=(time.perf_counter() - started) * 1000,
             )
+            fired_checks.reset(fired_token)
             correlation_id.reset(token)
 
 
@@ -162,7 +170,7 @@ class LazyCorsMiddleware:
                 "anthropic-version",
                 "cache-control",
             ],
-            expose_headers=["x-cache", "x-request-id", "retry-after"],
+            expose_headers=["x-cache", "x-request-id", "retry-after", "x-ic-guardrails"],
             max_age=600,
         )
 
