@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import AsyncIterator, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, overload
 
 from inference_core.canonical import ChatChunk, ChatRequest, ChatResult, CompletionRequest
 from inference_core.errors import GuardrailBlockedError
@@ -41,8 +41,6 @@ _OUTPUT_RULES: dict[str, tuple[Rule, ...]] = {
     "output_markup": MARKUP_RULES,
 }
 _INJECTION_ROLES = ("user", "tool", "function")
-
-Req = TypeVar("Req", ChatRequest, CompletionRequest)
 
 
 @dataclass(frozen=True)
@@ -148,12 +146,23 @@ class RequestGuard:
 
     # ---- in ----
 
-    def check_input(self, request: Req) -> Req:
+    @overload
+    def check_input(self, request: ChatRequest) -> ChatRequest: ...
+    @overload
+    def check_input(self, request: CompletionRequest) -> CompletionRequest: ...
+    @overload
+    def check_input(
+        self, request: ChatRequest | CompletionRequest
+    ) -> ChatRequest | CompletionRequest: ...
+
+    def check_input(
+        self, request: ChatRequest | CompletionRequest
+    ) -> ChatRequest | CompletionRequest:
         """The request as the provider may see it (redacted), or GuardrailBlockedError."""
         blocked: list[str] = []
         if isinstance(request, CompletionRequest):
             prompt = self._text(request.prompt, "user", blocked, param="prompt")
-            result: Any = dataclasses.replace(request, prompt=prompt)
+            result: ChatRequest | CompletionRequest = dataclasses.replace(request, prompt=prompt)
         else:
             messages = [self._message(m, blocked) for m in request.messages]
             result = dataclasses.replace(request, messages=messages)
@@ -164,7 +173,7 @@ class RequestGuard:
                 f"{', '.join(sorted(set(blocked)))}.",
                 checks=sorted(set(blocked)),
             )
-        return result  # type: ignore[no-any-return]
+        return result
 
     def _message(self, message: dict[str, Any], blocked: list[str]) -> dict[str, Any]:
         role = str(message.get("role", "user"))
@@ -187,9 +196,7 @@ class RequestGuard:
             parts.append(part)
         return {**message, "content": parts}
 
-    def _text(
-        self, text: str, role: str, blocked: list[str], *, param: str | None = None
-    ) -> str:
+    def _text(self, text: str, role: str, blocked: list[str], *, param: str | None = None) -> str:
         if len(text) > self.max_message_chars:
             mode = self.policy.mode("size")
             if mode != "off":

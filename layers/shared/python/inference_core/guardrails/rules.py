@@ -299,8 +299,7 @@ PII_RULES = (
         "ip_address",
         re.compile(
             r"\b(?:\d{1,3}\.){3}\d{1,3}\b"
-            r"|(?<![\w:])(?:[0-9A-Fa-f]{1,4}:){2,7}(?::|[0-9A-Fa-f]{1,4})(?![\w:])"
-            r"|(?<![\w:])(?:[0-9A-Fa-f]{1,4}:){1,6}:[0-9A-Fa-f]{1,4}(?![\w:])"
+            r"|(?<![\w:])[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7}(?![\w:])"
         ),
         "[IP_ADDRESS]",
         max_span=45,
@@ -335,11 +334,19 @@ MARKUP_RULES = (
     ),
     Rule(
         "markup",
+        "html_tag",
+        re.compile(r"</?[A-Za-z][A-Za-z0-9-]{0,20}(?:\s[^<>]{0,500})?/?>"),
+        "",
+        max_span=64,
+        doc="any other HTML tag (the text between tags is kept)",
+    ),
+    Rule(
+        "markup",
         "event_handler",
         re.compile(r"\bon[a-z]{3,20}\s*=\s*(?:\"[^\"]{0,500}\"|'[^']{0,500}')", re.IGNORECASE),
         "",
         max_span=64,
-        doc="an inline event handler attribute (onclick=..., onerror=...)",
+        doc="an inline event handler attribute (onclick=..., onerror=...) outside a tag",
     ),
     Rule(
         "markup",
@@ -348,14 +355,6 @@ MARKUP_RULES = (
         "",
         max_span=16,
         doc="a javascript: URL",
-    ),
-    Rule(
-        "markup",
-        "html_tag",
-        re.compile(r"</?[A-Za-z][A-Za-z0-9-]{0,20}(?:\s[^<>]{0,500})?/?>"),
-        "",
-        max_span=64,
-        doc="any other HTML tag (the text between tags is kept)",
     ),
 )
 
