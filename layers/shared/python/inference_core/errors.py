@@ -17,6 +17,7 @@ botocore) are wrapped at the boundary where they enter with `raise ... from exc`
     ├── RateLimitError             429  carries `retry_after` seconds
     ├── ProviderError              an upstream failed; `retryable` tells the router what to do
     │   ├── UpstreamBadResponseError   502
+    │   │   └── ModelOutputError       502  a text operation's answer did not fit its schema
     │   ├── UpstreamUnavailableError   503
     │   └── UpstreamTimeoutError       504
     └── ServiceUnavailableError    503  our own dependencies (DynamoDB, SQS) are failing; may carry
@@ -123,6 +124,12 @@ class ProviderError(InferenceCoreError):
 class UpstreamBadResponseError(ProviderError):
     status_code = 502
     code = "upstream_bad_response"
+
+
+class ModelOutputError(UpstreamBadResponseError):
+    """The model answered, but not in the shape the operation needs (after one repair attempt)."""
+
+    code = "model_output_invalid"
 
 
 class UpstreamUnavailableError(ProviderError):

@@ -283,6 +283,21 @@ class GuardrailSettings(BaseSettings):
         return frozenset(t.strip() for t in self.allowed_content_types.split(",") if t.strip())
 
 
+class TextProcessingSettings(BaseSettings):
+    """The text operations (`/v1/text_processing/*`, docs/text_processing.md)."""
+
+    model_config = SettingsConfigDict(env_prefix="IC_TEXT_PROCESSING_", extra="ignore")
+
+    # The most items one `batch_process` call takes (larger jobs go through the Batches API).
+    batch_max_items: int = 20
+    # How many items of one batch call run at once.
+    batch_concurrency: int = 4
+    max_text_chars: int = 20_000
+    # Ask the provider for JSON that fits the operation's schema (OpenAI's `json_schema`, TGI's
+    # grammar); a provider that refuses it is asked again without.
+    structured_output: bool = True
+
+
 class Settings(BaseSettings):
     """Everything the API, the worker and the mailer read; composed from the pieces above."""
 
@@ -298,6 +313,7 @@ class Settings(BaseSettings):
     batch: BatchSettings = Field(default_factory=BatchSettings)
     webhooks: WebhookSettings = Field(default_factory=WebhookSettings)
     guardrails: GuardrailSettings = Field(default_factory=GuardrailSettings)
+    text_processing: TextProcessingSettings = Field(default_factory=TextProcessingSettings)
     service_name: str = "inference-core"
 
     @model_validator(mode="after")
