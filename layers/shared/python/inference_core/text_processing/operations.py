@@ -22,6 +22,9 @@ from typing import Any
 from inference_core.errors import InvalidRequestError
 
 SENTIMENT_LABELS = ("positive", "negative", "neutral", "mixed")
+SUMMARY_CHARS_PER_WORD = 8
+ANSWER_CHARS = 600
+ITEM_CHARS = 160
 
 
 class ModelOutputInvalid(ValueError):
@@ -109,26 +112,46 @@ class Operation:
             )
         return {o.name: o.value(given.get(o.name)) for o in self.options}
 
+    def max_tokens_for(self, options: dict[str, Any]) -> int:
+        """Room for the longest answer the schema allows (estimate's four characters a token),
+        so a reply is not cut short; `max_tokens` is the ceiling."""
+        from inference_core.estimate import chars_tokens
+
+        if self.name == "summarize":
+            chars = SUMMARY_CHARS_PER_WORD * int(options["max_words"])
+        elif self.name in ("key_points", "questions"):
+            chars = (ITEM_CHARS + 4) * int(options["count"])
+        elif self.name == "qa":
+            chars = ANSWER_CHARS
+        else:
+            chars = 0
+        return min(self.max_tokens, 32 + chars_tokens(chars))
+
     def messages(self, text: str, options: dict[str, Any]) -> list[dict[str, str]]:
         return render(f"{self.name}.{self.version}.txt", {"text": text, **options})
 
     def schema(self, options: dict[str, Any]) -> dict[str, Any]:
         """The JSON schema of the answer (sent as a structured-output grammar when the provider
         takes one, and checked on the way back)."""
+        # Every string is bounded: a small model under a grammar can otherwise repeat itself
+        # inside one string until max_tokens cuts the JSON short.
         if self.name == "summarize":
-            props: dict[str, Any] = {"summary": {"type": "string", "minLength": 1}}
+            limit = SUMMARY_CHARS_PER_WORD * int(options.get("max_words") or 60)
+            props: dict[str, Any] = {
+                "summary": {"type": "string", "minLength": 1, "maxLength": limit}
+            }
         elif self.name == "sentiment":
             props = {
                 "label": {"type": "string", "enum": list(SENTIMENT_LABELS)},
                 "confidence": {"type": "number", "minimum": 0, "maximum": 1},
             }
         elif self.name == "qa":
-            props = {"answer": {"type": "string", "minLength": 1}}
+            props = {"answer": {"type": "string", "minLength": 1, "maxLength": ANSWER_CHARS}}
         else:
             props = {
                 self.name: {
                     "type": "array",
-                    "items": {"type": "string", "minLength": 1},
+                    "items": {"type": "string", "minLength": 1, "maxLength": ITEM_CHARS},
                     "minItems": 1,
                     "maxItems": int(options.get("count") or 3),
                 }
@@ -168,7 +191,7 @@ OPERATIONS: dict[str, Operation] = {
             "A summary of the text, at most `max_words` words.",
             "v1",
             (Option("max_words", "integer", "target length in words", 60, minimum=5, maximum=500),),
-            max_tokens=400,
+            max_tokens=1024,
         ),
         Operation(
             "sentiment",
@@ -181,14 +204,14 @@ OPERATIONS: dict[str, Operation] = {
             "The `count` most important points, one short sentence each.",
             "v1",
             (Option("count", "integer", "how many points", 3, minimum=1, maximum=10),),
-            max_tokens=400,
+            max_tokens=512,
         ),
         Operation(
             "questions",
             "`count` questions that the text answers.",
             "v1",
             (Option("count", "integer", "how many questions", 3, minimum=1, maximum=10),),
-            max_tokens=400,
+            max_tokens=512,
         ),
         Operation(
             "qa",

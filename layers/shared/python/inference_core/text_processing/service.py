@@ -86,6 +86,7 @@ class TextProcessingService:
         schema = op.schema(options)
         messages = op.messages(item.text, options)
         ask = _Asker(self, caller, op, schema, model, request_id, use_cache)
+        ask.max_tokens = op.max_tokens_for(options)
         reply = await ask(messages)
         try:
             parsed = op.parse(reply, options)
@@ -163,6 +164,7 @@ class _Asker:
         self.request_id = request_id
         self.use_cache = use_cache
         self.structured = owner.settings.structured_output
+        self.max_tokens = op.max_tokens
         self.model = model or ""
         self.cached = True
         self.usage = Usage()
@@ -175,7 +177,10 @@ class _Asker:
                 "json_schema": {"name": self.op.name, "schema": self.schema},
             }
         request = ChatRequest(
-            messages=messages, max_tokens=self.op.max_tokens, temperature=0, response_format=fmt
+            messages=messages,
+            max_tokens=self.max_tokens,
+            temperature=0,
+            response_format=fmt,
         )
         try:
             outcome = await self._chat(request)
