@@ -23,6 +23,7 @@ def create_app() -> FastAPI:
         native,
         openai_compat,
         text_processing,
+        usage,
         webhooks,
     )
 
@@ -45,4 +46,5 @@ def create_app() -> FastAPI:
     app.include_router(files.router)
     app.include_router(batches.router)
     app.include_router(webhooks.router)
+    app.include_router(usage.router)
     return app

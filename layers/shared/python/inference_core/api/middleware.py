@@ -52,8 +52,12 @@ class RequestContextMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        from inference_core.governance import response_headers
+
         rid = _request_id_from_scope(scope)
         token = correlation_id.set(rid)
+        extra: dict[str, str] = {}  # the admission's x-ratelimit-* headers land here
+        headers_token = response_headers.set(extra)
         record = start_access_record()
         fired: list[str] = []
         fired_token = fired_checks.set(fired)
@@ -68,6 +72,8 @@ class RequestContextMiddleware:
                 headers.append((b"x-request-id", rid.encode()))
                 if fired:
                     headers.append((GUARDRAILS_HEADER.encode(), ",".join(fired).encode()))
+                if 200 <= int(message.get("status", 0)) < 300:
+                    headers += [(k.encode(), v.encode()) for k, v in extra.items()]
                 message["headers"] = headers
             await send(message)
 
@@ -83,6 +89,7 @@ class RequestContextMiddleware:
             )
             fired_checks.reset(fired_token)
             correlation_id.reset(token)
+            response_headers.reset(headers_token)
 
 
 class BodySizeLimitMiddleware:
@@ -170,7 +177,18 @@ class LazyCorsMiddleware:
                 "anthropic-version",
                 "cache-control",
             ],
-            expose_headers=["x-cache", "x-request-id", "retry-after", "x-ic-guardrails"],
+            expose_headers=[
+                "x-cache",
+                "x-request-id",
+                "retry-after",
+                "x-ic-guardrails",
+                "x-ratelimit-limit-requests",
+                "x-ratelimit-remaining-requests",
+                "x-ratelimit-reset-requests",
+                "x-ratelimit-limit-tokens",
+                "x-ratelimit-remaining-tokens",
+                "x-ratelimit-reset-tokens",
+            ],
             max_age=600,
         )
 
