@@ -18,6 +18,7 @@ through DynamoDB would add a call to every request. Two parts:
 
 from __future__ import annotations
 
+import collections
 import json
 import time
 from collections.abc import Callable, Iterable
@@ -27,6 +28,10 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from inference_core.canonical import Deployment
+
+# The admin API's recent error rate: the last calls of each deployment within this window.
+RECENT_CALLS = 200
+RECENT_SECONDS = 300.0
 
 BreakerState = Literal["closed", "open", "half_open"]
 Grant = Literal["", "call", "trial"]
@@ -103,6 +108,8 @@ class CircuitBreaker:
         self.cooldown_seconds = cooldown_seconds
         self._clock = clock
         self._circuits: dict[str, _Circuit] = {}
+        # (time, failed) of recent calls per deployment, for the admin API's error rate.
+        self._recent: dict[str, collections.deque[tuple[float, bool]]] = {}
 
     def state(self, deployment: Deployment) -> BreakerState:
         circuit = self._circuits.get(deployment.label)
@@ -140,10 +147,12 @@ class CircuitBreaker:
             circuit.trial_started = None
 
     def record_success(self, deployment: Deployment) -> None:
+        self._remember(deployment, False)
         self._circuits.pop(deployment.label, None)
 
     def record_failure(self, deployment: Deployment, *, trial: bool = False) -> None:
         """A failed call; `trial`: it was the half-open trial, so the circuit reopens at once."""
+        self._remember(deployment, True)
         circuit = self._circuits.setdefault(deployment.label, _Circuit())
         circuit.failures += 1
         if trial:
@@ -165,6 +174,27 @@ class CircuitBreaker:
             "seconds_until_trial": round(self.seconds_until_trial(deployment), 3),
             "trial_in_flight": circuit.open_until is not None and self._trial_in_flight(circuit),
         }
+
+    def health(self, deployment: Deployment) -> dict[str, Any]:
+        """For the admin API's providers view: state, consecutive failures, and the error rate
+        of this process's calls in the last `RECENT_SECONDS` (None without calls)."""
+        now = self._clock()
+        recent = [
+            failed
+            for at, failed in self._recent.get(deployment.label, ())
+            if now - at <= RECENT_SECONDS
+        ]
+        circuit = self._circuits.get(deployment.label, _Circuit())
+        return {
+            "circuit_state": self.state(deployment),
+            "consecutive_failures": circuit.failures,
+            "recent_calls": len(recent),
+            "recent_error_rate": round(sum(recent) / len(recent), 4) if recent else None,
+        }
+
+    def _remember(self, deployment: Deployment, failed: bool) -> None:
+        recent = self._recent.setdefault(deployment.label, collections.deque(maxlen=RECENT_CALLS))
+        recent.append((self._clock(), failed))
 
     def _trial_in_flight(self, circuit: _Circuit) -> bool:
         started = circuit.trial_started
