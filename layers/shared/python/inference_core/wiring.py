@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from inference_core.inference.responses import ResponsesService
     from inference_core.inference.service import InferenceService
     from inference_core.router import Router
+    from inference_core.text_processing.service import TextProcessingService
 
 
 @lru_cache(maxsize=1)
@@ -109,6 +110,15 @@ def get_responses_service() -> ResponsesService:
     )
 
 
+@lru_cache(maxsize=1)
+def get_text_processing() -> TextProcessingService:
+    from inference_core.text_processing.service import TextProcessingService
+
+    return TextProcessingService(
+        inference=get_inference_service(), settings=bound_settings().text_processing
+    )
+
+
 def reset_wiring() -> None:
     """Forget everything built here (tests, and the CLI after it changes settings)."""
     bound_settings.cache_clear()
@@ -118,4 +128,5 @@ def reset_wiring() -> None:
     get_chat_history.cache_clear()
     get_chat_sessions.cache_clear()
     get_responses_service.cache_clear()
+    get_text_processing.cache_clear()
     load_registry.cache_clear()
