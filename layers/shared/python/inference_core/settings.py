@@ -94,6 +94,10 @@ class InferenceSettings(BaseSettings):
     retry_max_delay_seconds: float = 4.0
     max_prompt_chars: int = 200_000
     max_tokens_cap: int = 4096
+    # Request shape caps (see `input_limits`): checked before anything is estimated or sent.
+    max_messages: int = 1000
+    max_tools: int = 128
+    max_tool_chars: int = 32_000
     cache_ttl_seconds: int = 3600
     chat_session_ttl_seconds: int = 2 * 3600
     cache_enabled: bool = True

@@ -20,7 +20,7 @@ import re
 from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Any
 
-from inference_core import estimate
+from inference_core import estimate, input_limits
 from inference_core.canonical import ChatChunk, ChatRequest, ChatResult, Usage
 from inference_core.errors import InvalidRequestError, ProviderError, UpstreamBadResponseError
 from inference_core.upstream_errors import error_for_status
@@ -315,6 +315,7 @@ def anthropic_request_to_chat(body: JsonDict) -> tuple[ChatRequest, str, bool]:
         raise InvalidRequestError(
             "messages: Input should be a non-empty list of messages.", param="messages"
         )
+    input_limits.check_message_count(len(raw_messages))
     for position, message in enumerate(raw_messages):
         messages.extend(_messages_from_anthropic(message, f"messages.{position}"))
 
@@ -333,6 +334,7 @@ def anthropic_request_to_chat(body: JsonDict) -> tuple[ChatRequest, str, bool]:
     if tools is not None:
         if not isinstance(tools, list):
             raise InvalidRequestError("tools: Input should be a valid list.", param="tools")
+        input_limits.check_tools(tools)
         request.tools = [_tool_from_anthropic(tool, f"tools.{i}") for i, tool in enumerate(tools)]
     if body.get("tool_choice") is not None:
         request.tool_choice = _tool_choice_from_anthropic(body["tool_choice"])
