@@ -41,6 +41,7 @@ def principal_from_key(key: ApiKeyModel) -> Principal:
         else frozenset(map(str, key.allowed_models)),
         rpm_limit=int(key.rpm_limit),
         email=None,
+        key_scopes=frozenset(map(str, key.scopes or ())),
     )
 
 

@@ -52,6 +52,9 @@ class UpdateMeRequest(_Request):
 class ChangePasswordRequest(_Request):
     current_password: PresentedPassword
     new_password: NewPassword
+    # Revoke every API key of the account too (the default: a password change is usually a
+    # response to a compromise, and a key minted by the intruder must not survive it).
+    revoke_api_keys: bool = True
 
 
 class ForgotPasswordRequest(_Request):
@@ -61,6 +64,7 @@ class ForgotPasswordRequest(_Request):
 class ResetPasswordRequest(_Request):
     token: OneTimeToken
     new_password: NewPassword
+    revoke_api_keys: bool = True
 
 
 class VerifyEmailRequest(_Request):
@@ -74,6 +78,9 @@ class ApiKeyCreateRequest(_Request):
         default=None, max_length=100
     )
     rpm_limit: Annotated[int, Field(ge=1, le=1_000_000)] | None = None
+    # ["manage"]: the key may mint and revoke keys and change the account. Without it a key runs
+    # inference and reads its own usage only.
+    scopes: list[Literal["manage"]] | None = Field(default=None, max_length=4)
 
 
 class AcceptedResponse(BaseModel):
@@ -122,6 +129,7 @@ class ApiKeyResponse(BaseModel):
     last_used_at: int | None
     allowed_models: list[str] | None
     rpm_limit: int
+    scopes: list[str] = []
 
     @classmethod
     def fields_of(cls, key: ApiKeyModel) -> dict[str, Any]:
@@ -135,6 +143,7 @@ class ApiKeyResponse(BaseModel):
             if key.allowed_models is None
             else [str(m) for m in key.allowed_models],
             "rpm_limit": int(key.rpm_limit),
+            "scopes": sorted(str(s) for s in key.scopes or ()),
         }
 
     @classmethod

@@ -91,6 +91,8 @@ class ApiKeyModel(Model):
     last_used_at = NumberAttribute(null=True)
     allowed_models = ListAttribute(of=UnicodeAttribute, null=True)
     rpm_limit = NumberAttribute()
+    # Extra scopes (`manage`); none: inference and reading its own usage only.
+    scopes = ListAttribute(of=UnicodeAttribute, null=True)
     revoked = BooleanAttribute(default=False)
     window_start = NumberAttribute(default=0)
     window_count = NumberAttribute(default=0)
@@ -125,6 +127,10 @@ class SessionModel(Model):
     created_at = NumberAttribute()
     expires_at = NumberAttribute()  # TTL attribute (see TTL_ATTRIBUTES)
     current_jti = UnicodeAttribute(null=True)
+    # The refresh token `current_jti` replaced, and when (epoch seconds, ms precision): for the
+    # grace window in which a concurrent refresh of that same token is not a reuse.
+    previous_jti = UnicodeAttribute(null=True)
+    rotated_at = NumberAttribute(null=True)
     revoked = BooleanAttribute(default=False)
     purpose = UnicodeAttribute(null=True)
     used = BooleanAttribute(default=False)
