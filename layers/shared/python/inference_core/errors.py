@@ -126,6 +126,9 @@ class UpstreamTimeoutError(ProviderError):
 
 
 class ServiceUnavailableError(InferenceCoreError):
+    """Answered with `Retry-After: retry_after` (our stores throttle for seconds, not minutes)."""
+
     status_code = 503
     error_type = "overloaded_error"
     code = "service_unavailable"
+    retry_after: int = 1

@@ -16,7 +16,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from inference_core.errors import InferenceCoreError, RateLimitError
+from inference_core.errors import InferenceCoreError, RateLimitError, ServiceUnavailableError
 
 logger = logging.getLogger("inference_core.api")
 
@@ -104,7 +104,7 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(InferenceCoreError)
     async def _core_error(request: Request, exc: InferenceCoreError) -> JSONResponse:
         headers = None
-        if isinstance(exc, RateLimitError):
+        if isinstance(exc, RateLimitError | ServiceUnavailableError):
             headers = {"Retry-After": str(exc.retry_after)}
         if exc.status_code >= 500:
             logger.warning("request failed: %s (%s)", exc.code, type(exc).__name__)
