@@ -111,6 +111,9 @@ class InferenceSettings(BaseSettings):
     max_tool_chars: int = 32_000
     cache_ttl_seconds: int = 3600
     chat_session_ttl_seconds: int = 2 * 3600
+    # A stored /v1/chat history keeps at most this many turns and bytes (oldest trimmed first).
+    chat_history_max_turns: int = 100
+    chat_history_max_bytes: int = 256 * 1024
     cache_enabled: bool = True
 
 

@@ -52,8 +52,10 @@ def get_inference_service() -> InferenceService:
 
 @lru_cache(maxsize=1)
 def get_chat_history() -> ChatHistoryRepository:
-    _bound_settings()
-    return ChatHistoryRepository()
+    settings = _bound_settings().inference
+    return ChatHistoryRepository(
+        max_turns=settings.chat_history_max_turns, max_bytes=settings.chat_history_max_bytes
+    )
 
 
 def reset_dependencies() -> None:

@@ -136,6 +136,7 @@ class SessionModel(Model):
     used = BooleanAttribute(default=False)
     model = UnicodeAttribute(null=True)
     messages = JSONAttribute(null=True)
+    version = NumberAttribute(null=True)  # a chat history's optimistic-concurrency counter
 
 
 class CacheEntryModel(Model):

@@ -6,7 +6,7 @@ import asyncio
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Request, Response
 
 from inference_core.api.deps import (
     cache_allowed,
@@ -63,6 +63,7 @@ async def generate(
 async def chat_turn(
     body: ChatTurnRequest,
     request: Request,
+    response: Response,
     principal: InferencePrincipal,
     service: Service,
     history_repo: Annotated[ChatHistoryRepository, Depends(get_chat_history)],
@@ -91,22 +92,26 @@ async def chat_turn(
         use_cache=cache_allowed(request),
     )
     reply = outcome.result.content or ""
-    messages.append({"role": "assistant", "content": reply})
-    await asyncio.to_thread(
-        history_repo.save,
+    saved = await asyncio.to_thread(
+        history_repo.append,
         session_id,
         principal.user_id,
         entry.alias,
-        messages,
+        [messages[-1], {"role": "assistant", "content": reply}],
         get_settings().inference.chat_session_ttl_seconds,
     )
+    if not saved.saved:
+        # The answer stands; the client learns this turn is not remembered.
+        response.headers["x-history-warning"] = "not-saved"
+    elif saved.trimmed:
+        response.headers["x-history-warning"] = "trimmed"
     return ChatTurnResponse(
         session_id=session_id,
         reply=reply,
         model=outcome.model,
         tokens_generated=outcome.result.usage.output_tokens,
         cached=outcome.cached,
-        history_length=len(messages),
+        history_length=saved.length,
     )
 
 
