@@ -29,18 +29,27 @@ class DynamoFaults:
     failing: dict[str, str] = field(default_factory=dict)  # operation → error code
     seen: list[str] = field(default_factory=list)
     injected: list[str] = field(default_factory=list)
+    # (position among the calls since the last clear(), error code): fail that one call only.
+    failing_call: tuple[int, str] | None = None
 
     def fail(self, operation: str, code: str = "ThrottlingException") -> None:
         self.failing[operation] = code
+
+    def fail_call(self, position: int, code: str = "ThrottlingException") -> None:
+        self.failing_call = (position, code)
 
     def clear(self) -> None:
         self.failing.clear()
         self.seen.clear()
         self.injected.clear()
+        self.failing_call = None
 
     def __call__(self, model: Any, **_: Any) -> Any:
+        position = len(self.seen)
         self.seen.append(model.name)
         code = self.failing.get(model.name)
+        if self.failing_call is not None and self.failing_call[0] == position:
+            code = self.failing_call[1]
         if code is None:
             return None
         self.injected.append(model.name)
