@@ -9,15 +9,31 @@ TOOLS_STAMP := $(TOOLS)/.installed-stamp
 DEV_LOCK := infra/locks/dev.txt
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
-# llama-cpp-python compiles from source the first time (pip caches the wheel afterwards).
+# llama-cpp-python compiles from source the first time, into .wheels/ (reused afterwards).
 export CMAKE_BUILD_PARALLEL_LEVEL := 2
+LLAMA_VERSION := $(shell sed -n 's/^llama[-_]cpp[-_]python==//p' constraints.txt)
+WHEELS := .wheels
+LLAMA_WHEEL_STAMP := $(WHEELS)/.llama-cpp-python-$(LLAMA_VERSION)
+# A native llama.cpp build picks AMX/AVX-512 kernels that segfault on some Xeons (seen on our
+# machines); a portable AVX2 build runs on every x86-64-v3 CPU at about the same speed here. It is
+# built without pip's cache, which may hold a native wheel from another machine.
+ifeq ($(shell uname -m),x86_64)
+LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON
+endif
 
 .PHONY: install install-locked dev test test-fast lint typecheck bench synth layer lock sbom audit deploy destroy openapi clean
 
-$(STAMP): pyproject.toml constraints.txt
+$(LLAMA_WHEEL_STAMP): constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip wheel
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[providers,local,dev]'
+	mkdir -p $(WHEELS)
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(BIN)/python -m pip wheel --quiet --no-cache-dir --no-deps \
+		-w $(WHEELS) "llama-cpp-python==$(LLAMA_VERSION)"
+	touch $@
+
+$(STAMP): pyproject.toml constraints.txt $(LLAMA_WHEEL_STAMP)
+	$(BIN)/python -m pip install --quiet --find-links $(WHEELS) -c constraints.txt \
+		-e '.[providers,local,dev]'
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -92,4 +108,4 @@ destroy: install
 	npx --yes aws-cdk@2 destroy --all
 
 clean:
-	rm -rf $(VENV) $(TOOLS) .local cdk.out .pytest_cache build
+	rm -rf $(VENV) $(TOOLS) $(WHEELS) .local cdk.out .pytest_cache build
