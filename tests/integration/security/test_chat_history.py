@@ -41,9 +41,9 @@ def test_history_keeps_the_newest_turns_within_the_turn_cap(
     gateway: ApiGateway, upstream: Any, key: str, aws: AwsEnv, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     reconfigure(monkeypatch, IC_CHAT_HISTORY_MAX_TURNS="3")
-    from inference_core.api.deps import get_chat_history
+    from inference_core.api.deps import reset_dependencies
 
-    get_chat_history.cache_clear()
+    reset_dependencies()
     first = _turn(gateway, key, "turn 0")
     session_id = first.json()["session_id"]
     for i in range(1, 5):
@@ -141,7 +141,7 @@ def test_concurrent_turns_of_one_session_all_land(
         thread.join(timeout=60)
     assert statuses == [200] * callers
 
-    from inference_core.api.deps import get_chat_history
+    from inference_core.wiring import get_chat_history
 
     stored = get_chat_history().load(session_id, http.get("/v1/auth/me", headers=auth).json()["id"])
     users = sorted(m["content"] for m in stored if m["role"] == "user")
