@@ -205,6 +205,7 @@ def test_no_secret_ever_reaches_a_log_line(
     # No grace window: the immediate replay below is a reuse, not a concurrent refresh.
     reconfigure(monkeypatch, IC_REFRESH_REUSE_GRACE_SECONDS="0")
     caplog.set_level(logging.DEBUG, logger="inference_core")
+    caplog.set_level(logging.DEBUG, logger="inference-core")  # the Powertools logger
     caplog.set_level(logging.INFO)
     _register(gateway, "hal@example.com")
     _register(gateway, "hal@example.com")  # the account_exists path

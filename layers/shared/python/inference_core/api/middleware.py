@@ -10,18 +10,28 @@ characters) it is kept as `client_request_id`, a separate log field, and echoed 
 
 from __future__ import annotations
 
-import contextvars
 import json
 import re
+import time
 import uuid
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-correlation_id: contextvars.ContextVar[str] = contextvars.ContextVar("correlation_id", default="-")
+# The context variable lives in `observability` (the bottom); re-exported for the routes.
+from inference_core.observability import (
+    correlation_id,
+    current_correlation_id,
+    log_access,
+    start_access_record,
+)
 
-
-def current_correlation_id() -> str:
-    return correlation_id.get()
+__all__ = [
+    "BodySizeLimitMiddleware",
+    "LazyCorsMiddleware",
+    "RequestContextMiddleware",
+    "correlation_id",
+    "current_correlation_id",
+]
 
 
 _CLIENT_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
@@ -78,9 +88,14 @@ class RequestContextMiddleware:
         client_rid = _client_request_id_from_scope(scope)
         token = correlation_id.set(rid)
         client_token = client_request_id.set(client_rid)
+        record = start_access_record()
+        started = time.perf_counter()
+        status = 500  # what the client gets if the app raises before answering
 
         async def send_with_id(message: Message) -> None:
+            nonlocal status
             if message["type"] == "http.response.start":
+                status = message["status"]
                 headers = list(message.get("headers", []))
                 headers.append((b"x-request-id", rid.encode()))
                 if client_rid:
@@ -91,6 +106,13 @@ class RequestContextMiddleware:
         try:
             await self.app(scope, receive, send_with_id)
         finally:
+            log_access(
+                record,
+                method=scope["method"],
+                path=scope["path"],
+                status=status,
+                latency_ms=(time.perf_counter() - started) * 1000,
+            )
             client_request_id.reset(client_token)
             correlation_id.reset(token)
 

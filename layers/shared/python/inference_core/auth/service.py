@@ -38,7 +38,6 @@ Hardening (docs/security.md):
 from __future__ import annotations
 
 import hashlib
-import logging
 import secrets
 import time
 import uuid
@@ -81,9 +80,8 @@ from inference_core.errors import (
     RateLimitError,
 )
 from inference_core.mailqueue import enqueue_mail
+from inference_core.observability import get_logger
 from inference_core.settings import Settings
-
-logger = logging.getLogger("inference_core.auth")
 
 PURPOSE_VERIFY_EMAIL = "verify_email"
 PURPOSE_PASSWORD_RESET = "password_reset"
@@ -276,7 +274,7 @@ class AuthService:
             assert outcome.current_jti is not None and outcome.issued_at is not None
             return self._issue_pair(user, claims.sid, outcome.current_jti, now=outcome.issued_at)
         if outcome.kind is Rotation.REUSED:
-            logger.warning(
+            get_logger().warning(
                 "refresh token reuse detected; session family revoked",
                 extra={"user_id": user.user_id, "session_id": claims.sid},
             )
@@ -597,7 +595,7 @@ class AuthService:
         try:
             self.sessions.revoke_user_families(user_id, keep=keep)
         except InferenceCoreError as exc:
-            logger.warning(
+            get_logger().warning(
                 "session families not swept after a password change (%s)",
                 type(exc).__name__,
                 extra={"user_id": user_id},
@@ -618,7 +616,7 @@ class AuthService:
         window = self.counters.window(3600)
         sent = self.counters.add(f"mail#{user.user_id}", window)
         if sent > self.settings.auth.mail_per_account_per_hour:
-            logger.warning("mail cap reached; email not sent", extra={"user_id": user.user_id})
+            get_logger().warning("mail cap reached; email not sent", extra={"user_id": user.user_id})
             return False
         return True
 
@@ -706,9 +704,7 @@ class AuthService:
         try:
             self._send_mail(template, user.email, context, correlation_id=correlation_id)
         except InferenceCoreError as exc:
-            logger.warning(
-                "%s email not queued (%s)",
-                template,
-                type(exc).__name__,
-                extra={"user_id": user.user_id},
+            get_logger().warning(
+                "email not queued",
+                extra={"template": template, "error": type(exc).__name__, "user_id": user.user_id},
             )

@@ -11,7 +11,6 @@ answered is the caller's to report (`HistorySave.saved` false), never an error.
 from __future__ import annotations
 
 import json
-import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,17 +18,18 @@ from typing import Any
 
 from pynamodb.exceptions import PynamoDBException
 
+from inference_core.db.availability import StoreGuard, error_code, is_condition_failure
 from inference_core.db.models import SessionModel
 from inference_core.errors import NotFoundError, ServiceUnavailableError
+from inference_core.observability import get_logger
 
 KIND = "chat"
+_SESSIONS = StoreGuard("The session store is unavailable.")
 # Lost races in a row before a turn is given up (each one means another turn of the same session
 # landed meanwhile).
 MAX_APPEND_ATTEMPTS = 8
 DEFAULT_MAX_TURNS = 100
 DEFAULT_MAX_BYTES = 256 * 1024
-
-logger = logging.getLogger("inference_core.chat_history")
 
 
 @dataclass(frozen=True)
@@ -68,11 +68,10 @@ class ChatHistoryRepository:
     def _item(self, session_id: str, user_id: str) -> SessionModel | None:
         """The live session item of `user_id`, None if there is none; 404 if someone else's."""
         try:
-            item = SessionModel.get(f"{KIND}#{session_id}", consistent_read=True)
+            with _SESSIONS:
+                item = SessionModel.get(f"{KIND}#{session_id}", consistent_read=True)
         except SessionModel.DoesNotExist:
             return None
-        except PynamoDBException as exc:
-            raise ServiceUnavailableError("The session store is unavailable.") from exc
         if item.kind != KIND or item.user_id != user_id:
             raise NotFoundError(f"No chat session '{session_id}'.", code="session_not_found")
         if item.expires_at <= self._now():
@@ -132,13 +131,14 @@ class ChatHistoryRepository:
             try:
                 fresh.save(condition=condition)
             except PynamoDBException as exc:
-                if getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException":
+                if is_condition_failure(exc):
                     continue  # another turn of this session landed first: add ours after it
-                logger.warning(
-                    "chat history not saved (%s)",
-                    getattr(exc, "cause_response_code", None) or type(exc).__name__,
+                get_logger().warning(
+                    "chat history not saved (%s)", error_code(exc) or type(exc).__name__
                 )
                 return HistorySave(saved=False, length=len(combined))
             return HistorySave(saved=True, length=length, trimmed=len(kept) < len(combined))
-        logger.warning("chat history not saved (store unavailable or too many concurrent turns)")
+        get_logger().warning(
+            "chat history not saved (store unavailable or too many concurrent turns)"
+        )
         return HistorySave(saved=False, length=length)

@@ -16,12 +16,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-
+from inference_core.db.availability import THROTTLED_RETRY_AFTER, StoreGuard
 from inference_core.db.models import SessionModel
 from inference_core.errors import ServiceUnavailableError
 
 KIND = "counter"
+_SESSIONS = StoreGuard("The session store is unavailable.")
 
 
 @dataclass(frozen=True)
@@ -48,7 +48,7 @@ class CountersRepository:
         """The current window's count of each name (0 when it has none), in one BatchGetItem."""
         table = SessionModel.Meta.table_name
         keys = {self._key(name, window): name for name in names}
-        try:
+        with _SESSIONS:
             response = self._client().batch_get_item(
                 RequestItems={
                     table: {
@@ -59,19 +59,19 @@ class CountersRepository:
                     }
                 }
             )
-        except (ClientError, BotoCoreError) as exc:
-            raise ServiceUnavailableError("The session store is unavailable.") from exc
         counts = dict.fromkeys(names, 0)
         for item in response.get("Responses", {}).get(table, []):
             counts[keys[item["pk"]["S"]]] = int(item.get("n", {}).get("N", "0"))
         if response.get("UnprocessedKeys"):
-            raise ServiceUnavailableError("The session store is unavailable.")
+            raise ServiceUnavailableError(
+                "The session store is unavailable.", retry_after=THROTTLED_RETRY_AFTER
+            )
         return counts
 
     def add(self, name: str, window: Window) -> int:
         """Count one more in the window; returns the new count."""
         expires_at = (window.index + 1) * window.seconds + 60
-        try:
+        with _SESSIONS:
             response = self._client().update_item(
                 TableName=SessionModel.Meta.table_name,
                 Key={"pk": {"S": self._key(name, window)}},
@@ -84,8 +84,6 @@ class CountersRepository:
                 },
                 ReturnValues="UPDATED_NEW",
             )
-        except (ClientError, BotoCoreError) as exc:
-            raise ServiceUnavailableError("The session store is unavailable.") from exc
         return int(response["Attributes"]["n"]["N"])
 
     @staticmethod

@@ -17,12 +17,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from pynamodb.exceptions import PynamoDBException, TransactWriteError
+from pynamodb.exceptions import TransactWriteError
 from pynamodb.transactions import TransactWrite
 
+from inference_core.db.availability import THROTTLED_RETRY_AFTER, StoreGuard, error_code
 from inference_core.db.models import SessionModel, UserModel
 from inference_core.db.sessions import FAMILY_KIND, OTP_KIND, family_key, otp_key
 from inference_core.errors import ServiceUnavailableError
+
+# A cancelled transaction is an answer (which condition failed), not an outage.
+_USERS_IF = StoreGuard("The user store is unavailable.").passing(
+    lambda exc: error_code(exc) == "TransactionCanceledException"
+)
 
 
 class PasswordCommit(enum.Enum):
@@ -95,16 +101,16 @@ class CredentialsRepository:
                 condition=_rekey_condition(session, now),
             )
         try:
-            with transaction:
+            with _USERS_IF, transaction:
                 pass
-        except TransactWriteError as exc:
-            if exc.cause_response_code == "TransactionCanceledException":
-                for reason, outcome in zip(exc.cancellation_reasons, outcomes, strict=False):
-                    if reason is not None and reason.code == "ConditionalCheckFailed":
-                        return outcome
-            raise ServiceUnavailableError("The user store is unavailable.") from exc
-        except PynamoDBException as exc:
-            raise ServiceUnavailableError("The user store is unavailable.") from exc
+        except TransactWriteError as exc:  # cancelled: find the condition that failed
+            for reason, outcome in zip(exc.cancellation_reasons, outcomes, strict=False):
+                if reason is not None and reason.code == "ConditionalCheckFailed":
+                    return outcome
+            # Cancelled for another reason (a conflicting write, throttling): retry soon.
+            raise ServiceUnavailableError(
+                "The user store is unavailable.", retry_after=THROTTLED_RETRY_AFTER
+            ) from exc
         return PasswordCommit.DONE
 
 
