@@ -616,7 +616,9 @@ class AuthService:
         window = self.counters.window(3600)
         sent = self.counters.add(f"mail#{user.user_id}", window)
         if sent > self.settings.auth.mail_per_account_per_hour:
-            get_logger().warning("mail cap reached; email not sent", extra={"user_id": user.user_id})
+            get_logger().warning(
+                "mail cap reached; email not sent", extra={"user_id": user.user_id}
+            )
             return False
         return True
 
