@@ -17,7 +17,7 @@ import json
 import re
 import time
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from inference_core import estimate
@@ -35,9 +35,11 @@ from inference_core.errors import (
     InferenceCoreError,
     InvalidRequestError,
     PermissionDeniedError,
+    ProviderError,
 )
 from inference_core.observability import RequestUsage, emit_request_metrics, log_request
 from inference_core.registry import ModelEntry, ModelRegistry
+from inference_core.translation.anthropic_wire import events_from_message, message_from_events
 
 if TYPE_CHECKING:
     from inference_core.db.cache import CacheRepository
@@ -90,6 +92,7 @@ class ModelRouter(Protocol):
     async def complete_stream(
         self, model: ModelEntry, request: CompletionRequest
     ) -> RoutedChunks: ...
+    async def count_tokens(self, model: ModelEntry, request: ChatRequest) -> Routed[int | None]: ...
 
 
 @dataclass
@@ -98,6 +101,9 @@ class ChatOutcome:
     model: str
     cached: bool
     usage: RequestUsage
+    # Fields of the request the serving deployment could not take and dropped (its
+    # `drop_unsupported`); the API names them in `x-ic-dropped-params`.
+    dropped_params: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -108,6 +114,14 @@ class StreamOutcome:
     cached: bool
     chunks: AsyncIterator[ChatChunk]
     usage: RequestUsage
+    dropped_params: list[str] = field(default_factory=list)
+
+
+@dataclass
+class TokenCount:
+    input_tokens: int
+    model: str
+    source: str  # "provider" (the upstream's own counter) or "estimate" (`inference_core.estimate`)
 
 
 @dataclass
@@ -146,8 +160,11 @@ class InferenceService:
         prompt_tokens: int,
         max_tokens: int | None,
     ) -> ModelEntry:
-        """The registry entry for `alias`, once the caller may use it and the request fits:
-        `prompt_chars` against the size cap, `prompt_tokens + max_tokens` against the window."""
+        """The registry entry for `alias`, once the caller may use it and some deployment can
+        take the request: `max_tokens` up to a deployment's own `max_output_tokens` (or the
+        gateway's cap), `prompt_tokens + max_tokens` within its context window, and
+        `prompt_chars` under the size cap, which refuses nothing a context window could hold.
+        `_servable` then narrows the entry to the deployments that can take it."""
         entry = self.registry.resolve(alias)
         if not caller.can_use(entry.alias):
             raise PermissionDeniedError(
@@ -155,22 +172,26 @@ class InferenceService:
                 code="model_not_allowed",
             )
         limits = self.settings.inference
-        if prompt_chars > limits.max_prompt_chars:
+        widest = max(d.context_window for d in entry.deployments)
+        char_limit = max(limits.max_prompt_chars, widest * estimate.CHARS_PER_TOKEN)
+        if prompt_chars > char_limit:
             raise InvalidRequestError(
-                f"The prompt is {prompt_chars} characters; the limit is {limits.max_prompt_chars}.",
+                f"The prompt is {prompt_chars} characters; the limit is {char_limit}.",
                 code="prompt_too_large",
                 param="messages",
             )
-        if max_tokens is not None and max_tokens > limits.max_tokens_cap:
+        output_limit = max(self._output_limit(d) for d in entry.deployments)
+        if max_tokens is not None and max_tokens > output_limit:
             raise InvalidRequestError(
-                f"max_tokens is {max_tokens}; the most this gateway allows is {limits.max_tokens_cap}.",
+                f"max_tokens is {max_tokens}; the most the model '{entry.alias}' allows is "
+                f"{output_limit}.",
                 code="max_tokens_too_large",
                 param="max_tokens",
             )
         needed = prompt_tokens + (max_tokens or 0)
-        if needed > entry.context_window:
+        if needed > widest:
             raise ContextWindowExceededError(
-                f"This model's maximum context length is {entry.context_window} tokens; the "
+                f"This model's maximum context length is {widest} tokens; the "
                 f"request needs about {needed} (prompt + max_tokens).",
                 param="messages",
             )
@@ -187,6 +208,95 @@ class InferenceService:
             max_tokens=request.max_tokens,
         )
 
+    def _output_limit(self, deployment: Deployment) -> int:
+        return deployment.max_output_tokens or self.settings.inference.max_tokens_cap
+
+    def _servable(self, entry: ModelEntry, request: ChatRequest | CompletionRequest) -> ModelEntry:
+        """`entry` narrowed to the deployments that can take `request`: within their own output
+        limit and context window, and, for a request with fields only Anthropic can take, an
+        Anthropic deployment or one that drops them. None left: the first one's refusal (400)."""
+        untranslated = getattr(request, "untranslated", None) or []
+        max_tokens = request.max_tokens or 0
+        prompt = estimate.prompt_tokens(request)
+        refusals: list[InferenceCoreError] = []
+        kept: list[Deployment] = []
+        for deployment in entry.deployments:
+            if (
+                untranslated
+                and deployment.provider != "anthropic"
+                and not deployment.drop_unsupported
+            ):
+                field_name, others = untranslated[0], untranslated[1:]
+                also = f" (nor {', '.join(others)})" if others else ""
+                refusals.append(
+                    InvalidRequestError(
+                        f"{field_name}: the model '{entry.alias}' is served by a "
+                        f"'{deployment.provider}' deployment, which cannot take this field{also}"
+                        " (only Anthropic deployments can); remove it, or ask for the "
+                        "deployment to drop what it cannot take.",
+                        code="unsupported_parameter",
+                        param=field_name.split(":")[0],
+                    )
+                )
+            elif max_tokens > self._output_limit(deployment):
+                refusals.append(
+                    InvalidRequestError(
+                        f"max_tokens is {max_tokens}; the most the model '{entry.alias}' allows "
+                        f"is {self._output_limit(deployment)}.",
+                        code="max_tokens_too_large",
+                        param="max_tokens",
+                    )
+                )
+            elif prompt + max_tokens > deployment.context_window:
+                refusals.append(
+                    ContextWindowExceededError(
+                        f"This model's maximum context length is {deployment.context_window} "
+                        f"tokens; the request needs about {prompt + max_tokens} (prompt + "
+                        "max_tokens).",
+                        param="messages",
+                    )
+                )
+            else:
+                kept.append(deployment)
+        if not kept:
+            raise refusals[0]
+        if len(kept) == len(entry.deployments):
+            return entry
+        return dataclasses.replace(entry, deployments=tuple(kept))
+
+    @staticmethod
+    def _dropped(request: ChatRequest | CompletionRequest, deployment: Deployment) -> list[str]:
+        untranslated = getattr(request, "untranslated", None) or []
+        return [] if deployment.provider == "anthropic" else list(untranslated)
+
+    async def count_tokens(
+        self, caller: Caller, request: ChatRequest, alias: str | None
+    ) -> TokenCount:
+        """Prompt tokens of `request` for the model `alias`: the first deployment's own counter
+        where its provider has one (Anthropic), the gateway's estimator otherwise or when that
+        counter is unavailable. Costs nothing upstream and records no usage."""
+        entry = self._resolve(
+            caller,
+            alias,
+            prompt_chars=estimate.prompt_chars(request),
+            prompt_tokens=estimate.prompt_tokens(request),
+            max_tokens=None,
+        )
+        untranslated = request.untranslated or []
+        first = entry.deployments[0]
+        if first.provider == "anthropic" or not untranslated or first.drop_unsupported:
+            try:
+                routed = await self.router.count_tokens(
+                    dataclasses.replace(entry, deployments=(first,)), request
+                )
+            except ProviderError:
+                routed = None
+            if routed is not None and routed.result is not None:
+                return TokenCount(int(routed.result), entry.alias, "provider")
+        else:
+            self._servable(entry, request)  # the 400 naming the field
+        return TokenCount(estimate.prompt_tokens(request), entry.alias, "estimate")
+
     # ---- chat and completions ----
 
     async def chat(
@@ -201,6 +311,7 @@ class InferenceService:
     ) -> ChatOutcome:
         """Answer one request for the model alias `model` (None: the registry's default)."""
         entry = self._resolve_request(caller, model, request)
+        serving = self._servable(entry, request)
         started = self._clock()
         usage = self._new_usage(caller, entry, endpoint, request_id, stream=False)
         key, cached = await self._lookup(caller, entry, request, use_cache)
@@ -210,9 +321,9 @@ class InferenceService:
             return ChatOutcome(cached, entry.alias, True, usage)
         try:
             if isinstance(request, CompletionRequest):
-                routed = await self.router.complete(entry, request)
+                routed = await self.router.complete(serving, request)
             else:
-                routed = await self.router.chat(entry, request)
+                routed = await self.router.chat(serving, request)
         except InferenceCoreError as exc:
             usage.status = exc.code
             await self._settle(usage, started, Usage(), None, cache_fill=None)
@@ -220,7 +331,9 @@ class InferenceService:
         result: ChatResult = routed.result
         fill = self._cache_fill(key, caller, entry, result)
         await self._settle(usage, started, result.usage, routed.deployment, cache_fill=fill)
-        return ChatOutcome(result, entry.alias, False, usage)
+        return ChatOutcome(
+            result, entry.alias, False, usage, self._dropped(request, routed.deployment)
+        )
 
     async def chat_stream(
         self,
@@ -235,6 +348,7 @@ class InferenceService:
         """Start a stream. Failures before the first chunk raise here (so the route can still
         answer with a proper error status); later ones end the stream with an error chunk."""
         entry = self._resolve_request(caller, model, request)
+        serving = self._servable(entry, request)
         started = self._clock()
         usage = self._new_usage(caller, entry, endpoint, request_id, stream=True)
         key, cached = await self._lookup(caller, entry, request, use_cache)
@@ -243,9 +357,9 @@ class InferenceService:
             return StreamOutcome(entry.alias, True, self._replay(cached, usage, started), usage)
         try:
             if isinstance(request, CompletionRequest):
-                routed = await self.router.complete_stream(entry, request)
+                routed = await self.router.complete_stream(serving, request)
             else:
-                routed = await self.router.chat_stream(entry, request)
+                routed = await self.router.chat_stream(serving, request)
         except InferenceCoreError as exc:
             usage.status = exc.code
             await self._settle(usage, started, Usage(), None, cache_fill=None)
@@ -258,6 +372,7 @@ class InferenceService:
                 routed.chunks, routed.deployment, usage, started, key, caller, entry, prompt_tokens
             ),
             usage,
+            self._dropped(request, routed.deployment),
         )
 
     async def _relay(
@@ -274,10 +389,15 @@ class InferenceService:
         text: list[str] = []
         tool_calls: dict[int, dict[str, Any]] = {}
         finish: str | None = None
+        stop_sequence: str | None = None
         final_usage: Usage | None = None
+        native_events: list[dict[str, Any]] = []
         completed = False
         try:
             async for chunk in chunks:
+                if chunk.anthropic_event is not None:
+                    native_events.append(chunk.anthropic_event)
+                stop_sequence = chunk.stop_sequence or stop_sequence
                 if chunk.content:
                     text.append(chunk.content)
                 for delta in chunk.tool_calls or []:
@@ -304,6 +424,8 @@ class InferenceService:
                     finish_reason=finish,
                     usage=final_usage,
                     tool_calls=[tool_calls[i] for i in sorted(tool_calls)] or None,
+                    stop_sequence=stop_sequence,
+                    anthropic_message=message_from_events(native_events) if native_events else None,
                 )
                 fill = self._cache_fill(key, caller, entry, result)
             elif usage.status == "ok":
@@ -314,13 +436,21 @@ class InferenceService:
         self, result: ChatResult, usage: RequestUsage, started: float
     ) -> AsyncIterator[ChatChunk]:
         try:
+            if result.anthropic_message is not None:
+                for event in events_from_message(result.anthropic_message):
+                    yield ChatChunk(anthropic_event=event)
+                return
             if result.tool_calls:
                 yield ChatChunk(
                     tool_calls=[{"index": i, **call} for i, call in enumerate(result.tool_calls)]
                 )
             for piece in _pieces(result.content or ""):
                 yield ChatChunk(content=piece)
-            yield ChatChunk(finish_reason=result.finish_reason, usage=result.usage)
+            yield ChatChunk(
+                finish_reason=result.finish_reason,
+                usage=result.usage,
+                stop_sequence=result.stop_sequence,
+            )
         finally:
             await self._settle(usage, started, result.usage, None, cache_fill=None)
 
@@ -384,6 +514,8 @@ class InferenceService:
         """Exact match on the normalized request, scoped to the tenant and the model alias."""
         payload = dataclasses.asdict(request)
         payload.pop("user", None)  # an end-user label does not change the answer
+        if payload.get("anthropic"):
+            payload["anthropic"]["body"].pop("metadata", None)  # nor does Anthropic's
         kind = "completion" if isinstance(request, CompletionRequest) else "chat"
         canonical = json.dumps(
             {"tenant": tenant_id, "model": alias, "kind": kind, "request": payload},
@@ -446,7 +578,7 @@ class InferenceService:
 
 
 def result_to_cache(result: ChatResult) -> dict[str, Any]:
-    return {
+    cached: dict[str, Any] = {
         "content": result.content,
         "finish_reason": result.finish_reason,
         "tool_calls": result.tool_calls,
@@ -455,15 +587,23 @@ def result_to_cache(result: ChatResult) -> dict[str, Any]:
             "output_tokens": result.usage.output_tokens,
         },
     }
+    if result.stop_sequence:
+        cached["stop_sequence"] = result.stop_sequence
+    if result.anthropic_message is not None:
+        cached["anthropic_message"] = result.anthropic_message
+    return cached
 
 
 def result_from_cache(raw: dict[str, Any]) -> ChatResult:
     usage = raw.get("usage") or {}
+    # Replayed from the cache, nothing was read from or written to an upstream's prompt cache.
     return ChatResult(
         content=raw.get("content"),
         finish_reason=raw.get("finish_reason", "stop"),
         usage=Usage(int(usage.get("input_tokens", 0)), int(usage.get("output_tokens", 0))),
         tool_calls=raw.get("tool_calls"),
+        stop_sequence=raw.get("stop_sequence"),
+        anthropic_message=raw.get("anthropic_message"),
     )
 
 
