@@ -252,6 +252,14 @@ ROUTES: dict[tuple[str, str], Callable[[World], Request]] = {
             "headers": {"x-api-key": w.key()["Authorization"].removeprefix("Bearer ")},
         },
     ),
+    ("POST", "/v1/messages/count_tokens"): lambda w: (
+        "POST",
+        "/v1/messages/count_tokens",
+        {
+            "json": {"model": MODEL, "messages": [{"role": "user", "content": "count me"}]},
+            "headers": {"x-api-key": w.key()["Authorization"].removeprefix("Bearer ")},
+        },
+    ),
     ("POST", "/v1/generate"): lambda w: (
         "POST",
         "/v1/generate",
