@@ -23,6 +23,7 @@ def create_app() -> FastAPI:
         health,
         native,
         openai_compat,
+        usage,
         webhooks,
     )
 
@@ -46,4 +47,5 @@ def create_app() -> FastAPI:
     app.include_router(files.router)
     app.include_router(batches.router)
     app.include_router(webhooks.router)
+    app.include_router(usage.router)
     return app

@@ -82,12 +82,15 @@ class RequestContextMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        from inference_core.governance import response_headers
         from inference_core.observability import client_request_id
 
         rid = _request_id_from_scope(scope)
         client_rid = _client_request_id_from_scope(scope)
         token = correlation_id.set(rid)
         client_token = client_request_id.set(client_rid)
+        extra: dict[str, str] = {}  # the admission's x-ratelimit-* headers land here
+        headers_token = response_headers.set(extra)
         record = start_access_record()
         started = time.perf_counter()
         status = 500  # what the client gets if the app raises before answering
@@ -100,6 +103,8 @@ class RequestContextMiddleware:
                 headers.append((b"x-request-id", rid.encode()))
                 if client_rid:
                     headers.append((b"x-client-request-id", client_rid.encode()))
+                if 200 <= int(message.get("status", 0)) < 300:
+                    headers += [(k.encode(), v.encode()) for k, v in extra.items()]
                 message["headers"] = headers
             await send(message)
 
@@ -115,6 +120,7 @@ class RequestContextMiddleware:
             )
             client_request_id.reset(client_token)
             correlation_id.reset(token)
+            response_headers.reset(headers_token)
 
 
 class BodySizeLimitMiddleware:
@@ -202,7 +208,17 @@ class LazyCorsMiddleware:
                 "anthropic-version",
                 "cache-control",
             ],
-            expose_headers=["x-cache", "x-request-id", "retry-after"],
+            expose_headers=[
+                "x-cache",
+                "x-request-id",
+                "retry-after",
+                "x-ratelimit-limit-requests",
+                "x-ratelimit-remaining-requests",
+                "x-ratelimit-reset-requests",
+                "x-ratelimit-limit-tokens",
+                "x-ratelimit-remaining-tokens",
+                "x-ratelimit-reset-tokens",
+            ],
             max_age=600,
         )
 

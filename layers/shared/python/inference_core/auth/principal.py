@@ -25,6 +25,11 @@ class Principal:
     session_id: str | None = None
     # An API key's extra scopes (see SCOPE_MANAGE); empty for a session, which may do everything.
     key_scopes: frozenset[str] = frozenset()
+    # Governance (see `inference_core.governance`): the key's primary key, the JWT's `iat`
+    # (checked against `tokens_valid_after` by the admission write) and the user's team.
+    key_hash: str | None = None
+    token_issued_at: float | None = None
+    team_id: str | None = None
 
     @property
     def tenant_id(self) -> str:

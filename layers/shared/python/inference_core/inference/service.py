@@ -6,6 +6,12 @@ those calls with the model alias it was given, so a new door cannot skip the reg
 model permission, the size and context-window checks or the usage line. Per request this makes at
 most two DynamoDB calls of its own: the cache read, and on a miss one BatchWriteItem for the usage
 line plus the cache fill (a hit writes nothing: see `_settle`).
+
+Governed requests (every caller but the anonymous one of a public gateway) make three DynamoDB
+calls instead: before the provider call ONE round trip, the admission transaction
+(`inference_core.governance`) concurrently with the cache read; after it ONE settle transaction
+(usage replaces the reservation, the lease is released, the ledger line, the daily aggregates and
+the cache fill are written). A cache hit is admitted and settled too ($0, counted as a request).
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ import re
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast
 
 from inference_core import estimate
 from inference_core.canonical import (
@@ -42,8 +48,10 @@ from inference_core.registry import ModelEntry, ModelRegistry
 from inference_core.translation.anthropic_wire import events_from_message, message_from_events
 
 if TYPE_CHECKING:
+    from inference_core.db.admission import Admission
     from inference_core.db.cache import CacheRepository
     from inference_core.db.usage import UsageRepository
+    from inference_core.governance import Governance, GovernedCaller
     from inference_core.settings import Settings
 
 MAX_CACHED_RESPONSE_BYTES = 300_000
@@ -140,6 +148,7 @@ class InferenceService:
         router: ModelRouter,
         cache: CacheRepository,
         usage: UsageRepository,
+        governance: Governance | None = None,
         clock: Callable[[], float] = time.perf_counter,
     ):
         self.settings = settings
@@ -147,6 +156,7 @@ class InferenceService:
         self.router = router
         self.cache = cache
         self.usage = usage
+        self.governance = governance
         self._clock = clock
 
     # ---- validation (nothing here reaches a provider) ----
@@ -314,10 +324,14 @@ class InferenceService:
         serving = self._servable(entry, request)
         started = self._clock()
         usage = self._new_usage(caller, entry, endpoint, request_id, stream=False)
-        key, cached = await self._lookup(caller, entry, request, use_cache)
+        admission, (key, cached) = await self._admit_and_lookup(
+            caller, entry, request, use_cache, request_id
+        )
         if cached is not None:
             usage.cached = True
-            await self._settle(usage, started, cached.usage, None, cache_fill=None)
+            await self._settle(
+                usage, started, cached.usage, None, cache_fill=None, admission=admission
+            )
             return ChatOutcome(cached, entry.alias, True, usage)
         try:
             if isinstance(request, CompletionRequest):
@@ -326,11 +340,13 @@ class InferenceService:
                 routed = await self.router.chat(serving, request)
         except InferenceCoreError as exc:
             usage.status = exc.code
-            await self._settle(usage, started, Usage(), None, cache_fill=None)
+            await self._settle(usage, started, Usage(), None, cache_fill=None, admission=admission)
             raise
         result: ChatResult = routed.result
         fill = self._cache_fill(key, caller, entry, result)
-        await self._settle(usage, started, result.usage, routed.deployment, cache_fill=fill)
+        await self._settle(
+            usage, started, result.usage, routed.deployment, cache_fill=fill, admission=admission
+        )
         return ChatOutcome(
             result, entry.alias, False, usage, self._dropped(request, routed.deployment)
         )
@@ -351,10 +367,14 @@ class InferenceService:
         serving = self._servable(entry, request)
         started = self._clock()
         usage = self._new_usage(caller, entry, endpoint, request_id, stream=True)
-        key, cached = await self._lookup(caller, entry, request, use_cache)
+        admission, (key, cached) = await self._admit_and_lookup(
+            caller, entry, request, use_cache, request_id
+        )
         if cached is not None:
             usage.cached = True
-            return StreamOutcome(entry.alias, True, self._replay(cached, usage, started), usage)
+            return StreamOutcome(
+                entry.alias, True, self._replay(cached, usage, started, admission), usage
+            )
         try:
             if isinstance(request, CompletionRequest):
                 routed = await self.router.complete_stream(serving, request)
@@ -362,14 +382,22 @@ class InferenceService:
                 routed = await self.router.chat_stream(serving, request)
         except InferenceCoreError as exc:
             usage.status = exc.code
-            await self._settle(usage, started, Usage(), None, cache_fill=None)
+            await self._settle(usage, started, Usage(), None, cache_fill=None, admission=admission)
             raise
         prompt_tokens = estimate.prompt_tokens(request)
         return StreamOutcome(
             entry.alias,
             False,
             self._relay(
-                routed.chunks, routed.deployment, usage, started, key, caller, entry, prompt_tokens
+                routed.chunks,
+                routed.deployment,
+                usage,
+                started,
+                key,
+                caller,
+                entry,
+                prompt_tokens,
+                admission,
             ),
             usage,
             self._dropped(request, routed.deployment),
@@ -385,7 +413,11 @@ class InferenceService:
         caller: Caller,
         entry: ModelEntry,
         prompt_tokens: int,
+        admission: Admission | None = None,
     ) -> AsyncIterator[ChatChunk]:
+        """Relay the provider's chunks; however the stream ends (done, upstream failure, or the
+        client walking away, which closes this generator and with it the upstream call) the
+        tokens so far are settled."""
         text: list[str] = []
         tool_calls: dict[int, dict[str, Any]] = {}
         finish: str | None = None
@@ -430,10 +462,16 @@ class InferenceService:
                 fill = self._cache_fill(key, caller, entry, result)
             elif usage.status == "ok":
                 usage.status = "client_disconnected"
-            await self._settle(usage, started, final_usage, deployment, cache_fill=fill)
+            await self._settle(
+                usage, started, final_usage, deployment, cache_fill=fill, admission=admission
+            )
 
     async def _replay(
-        self, result: ChatResult, usage: RequestUsage, started: float
+        self,
+        result: ChatResult,
+        usage: RequestUsage,
+        started: float,
+        admission: Admission | None = None,
     ) -> AsyncIterator[ChatChunk]:
         try:
             if result.anthropic_message is not None:
@@ -452,7 +490,9 @@ class InferenceService:
                 stop_sequence=result.stop_sequence,
             )
         finally:
-            await self._settle(usage, started, result.usage, None, cache_fill=None)
+            await self._settle(
+                usage, started, result.usage, None, cache_fill=None, admission=admission
+            )
 
     # ---- embeddings ----
 
@@ -481,17 +521,68 @@ class InferenceService:
             )
         started = self._clock()
         usage = self._new_usage(caller, entry, endpoint, request_id, stream=False)
+        tokens = sum(max(1, estimate.text_tokens(t)) for t in inputs)
+        cost = max(d.cost(Usage(tokens, 0)) for d in entry.deployments)
+        admission = await self._admit(caller, request_id, tokens, cost)
         try:
             routed = await self.router.embed(entry, inputs)
         except InferenceCoreError as exc:
             usage.status = exc.code
-            await self._settle(usage, started, Usage(), None, cache_fill=None)
+            await self._settle(usage, started, Usage(), None, cache_fill=None, admission=admission)
             raise
         result: EmbeddingResult = routed.result
         if not result.usage.input_tokens:
-            result.usage.input_tokens = sum(max(1, estimate.text_tokens(t)) for t in inputs)
-        await self._settle(usage, started, result.usage, routed.deployment, cache_fill=None)
+            result.usage.input_tokens = tokens
+        await self._settle(
+            usage, started, result.usage, routed.deployment, cache_fill=None, admission=admission
+        )
         return EmbeddingOutcome(result, entry.alias, usage)
+
+    # ---- governance ----
+
+    def reservation(
+        self, entry: ModelEntry, request: ChatRequest | CompletionRequest
+    ) -> tuple[int, float]:
+        """(tokens, USD) to reserve: the estimated prompt plus max_tokens (or the deployments'
+        output cap, `max_output_tokens` or else `IC_MAX_TOKENS_CAP`, within the context window),
+        priced at the most expensive deployment the router may fall back to."""
+        prompt = estimate.prompt_tokens(request)
+        output = request.max_tokens
+        if output is None:
+            default_cap = self.settings.inference.max_tokens_cap
+            cap = max(d.max_output_tokens or default_cap for d in entry.deployments)
+            output = max(0, min(cap, entry.context_window - prompt))
+        cost = max(d.cost(Usage(prompt, output)) for d in entry.deployments)
+        return prompt + output, cost
+
+    async def _admit(
+        self, caller: Caller, request_id: str, tokens: int, cost: float
+    ) -> Admission | None:
+        if self.governance is None:
+            return None
+        return await asyncio.to_thread(
+            self.governance.admit,
+            cast("GovernedCaller", caller),
+            request_id=request_id,
+            tokens=tokens,
+            cost_usd=cost,
+        )
+
+    async def _admit_and_lookup(
+        self,
+        caller: Caller,
+        entry: ModelEntry,
+        request: ChatRequest | CompletionRequest,
+        use_cache: bool,
+        request_id: str,
+    ) -> tuple[Admission | None, tuple[str | None, ChatResult | None]]:
+        """The admission write and the cache read, concurrently: one round trip."""
+        tokens, cost = self.reservation(entry, request)
+        admission, looked_up = await asyncio.gather(
+            self._admit(caller, request_id, tokens, cost),
+            self._lookup(caller, entry, request, use_cache),
+        )
+        return admission, looked_up
 
     # ---- helpers ----
 
@@ -561,6 +652,7 @@ class InferenceService:
         deployment: Deployment | None,
         *,
         cache_fill: Any,
+        admission: Admission | None = None,
     ) -> None:
         usage.latency_ms = (self._clock() - started) * 1000
         usage.input_tokens = tokens.input_tokens
@@ -569,10 +661,26 @@ class InferenceService:
             usage.provider = deployment.provider
             usage.deployment = deployment.label
             usage.cost_usd = deployment.cost(tokens)
-        if not usage.cached:
-            # A cache hit costs nothing upstream: it is recorded in the log line and the metrics
-            # only, which keeps a hit at two DynamoDB calls (authorize + count, cache read).
-            await asyncio.to_thread(self.usage.record, usage, cache_fill)
+        # Shielded: a client that walks away cancels the stream's task, and the settle (which
+        # releases the lease and meters the tokens so far) must still happen.
+        await asyncio.shield(asyncio.to_thread(self._write_settle, usage, cache_fill, admission))
+
+    def _write_settle(
+        self, usage: RequestUsage, cache_fill: Any, admission: Admission | None
+    ) -> None:
+        if admission is not None and self.governance is not None:
+            self.governance.settle(
+                admission,
+                input_tokens=usage.input_tokens,
+                output_tokens=usage.output_tokens,
+                cost_usd=usage.cost_usd,
+                cached=usage.cached,
+                model=usage.model,
+                ledger=self.usage.ledger_line(usage),
+                cache_entry=cache_fill,
+            )
+        elif not usage.cached:
+            self.usage.record(usage, cache_fill)
         log_request(usage)
         emit_request_metrics(usage)
 

@@ -33,7 +33,7 @@ from inference_core.auth.schemas import (
     UserResponse,
     VerifyEmailRequest,
 )
-from inference_core.auth.service import AuthService, TokenPair
+from inference_core.auth.service import AuthService, KeyLimits, TokenPair
 
 router = APIRouter(prefix="/v1/auth", tags=["auth"])
 
@@ -151,6 +151,13 @@ def create_api_key(
         allowed_models=body.allowed_models,
         rpm_limit=body.rpm_limit,
         scopes=list(body.scopes or ()),
+        limits=KeyLimits(
+            tpm_limit=body.tpm_limit,
+            max_parallel_requests=body.max_parallel_requests,
+            max_budget_usd=body.max_budget_usd,
+            budget_period=body.budget_period,
+            expires_at=body.expires_at,
+        ),
     )
     return ApiKeyCreated.model_validate(
         {**ApiKeyResponse.fields_of(created.key), "key": created.secret}
