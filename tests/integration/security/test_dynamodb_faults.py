@@ -344,6 +344,7 @@ ROUTES: dict[tuple[str, str], Callable[[World], Request]] = {
             "headers": w.jwt(),
         },
     ),
+    ("GET", "/v1/usage"): lambda w: ("GET", "/v1/usage", {"headers": w.key()}),
     ("GET", "/v1/webhooks/secret"): lambda w: ("GET", "/v1/webhooks/secret", {"headers": w.jwt()}),
     ("POST", "/webhooks/ingest"): _signed_ingest,
 }
@@ -356,6 +357,9 @@ NO_DYNAMODB = {
     ("GET", "/v1/models/{model_id}"),
     ("POST", "/webhooks/ingest"),  # signed by its integration's secret; straight to the queue
 }
+
+
+CACHED_AFTER_FIRST = {("POST", "/v1/messages/count_tokens")}
 
 
 def test_the_route_table_covers_every_route() -> None:
@@ -457,5 +461,6 @@ def test_a_throttled_dynamodb_call_is_a_503_or_degrades_never_a_500(
         _assert_not_a_500(path, response, what)
         if dynamo_faults.injected and response.status_code < 400:
             print(f"DEGRADED {what} -> {response.status_code}")
-    assert fired or not clean_calls, f"{route}: no fault ever fired"
+    # count_tokens reads only the key's resolution, cached after the clean call (governance).
+    assert fired or not clean_calls or route in CACHED_AFTER_FIRST, f"{route}: no fault fired"
     dynamo_faults.clear()

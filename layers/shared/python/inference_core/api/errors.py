@@ -102,8 +102,9 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(InferenceCoreError)
     async def _core_error(request: Request, exc: InferenceCoreError) -> JSONResponse:
         headers = None
-        if isinstance(exc, RateLimitError | ServiceUnavailableError) and exc.retry_after:
-            headers = {"Retry-After": str(exc.retry_after)}
+        if isinstance(exc, RateLimitError | ServiceUnavailableError):
+            # Every 503 of ours says when to come back (1 s unless the cause knows better).
+            headers = {"Retry-After": str(exc.retry_after or 1)}
         if exc.status_code >= 500:
             get_logger().warning(
                 "request failed", extra={"error_code": exc.code, "error": type(exc).__name__}
