@@ -109,9 +109,8 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(InferenceCoreError)
     async def _core_error(request: Request, exc: InferenceCoreError) -> JSONResponse:
         headers = None
-        if isinstance(exc, RateLimitError | ServiceUnavailableError):
-            # Every 503 of ours says when to come back (1 s unless the cause knows better).
-            headers = {"Retry-After": str(exc.retry_after or 1)}
+        if isinstance(exc, RateLimitError | ServiceUnavailableError) and exc.retry_after:
+            headers = {"Retry-After": str(exc.retry_after)}
         elif isinstance(exc, ProviderError) and exc.code in ROUTER_REFUSALS and exc.retry_after:
             # The router's own verdicts (breaker open, model scaling up) know when to come back.
             headers = {"Retry-After": str(math.ceil(exc.retry_after))}
