@@ -83,8 +83,10 @@ def get_inference_service() -> InferenceService:
 def get_chat_history() -> ChatHistoryRepository:
     from inference_core.db.chat_history import ChatHistoryRepository
 
-    bound_settings()
-    return ChatHistoryRepository()
+    settings = bound_settings().inference
+    return ChatHistoryRepository(
+        max_turns=settings.chat_history_max_turns, max_bytes=settings.chat_history_max_bytes
+    )
 
 
 @lru_cache(maxsize=1)

@@ -138,6 +138,8 @@ class ApiKeyModel(Model):
     prefix = UnicodeAttribute()  # the first characters of the secret, for people to recognise it
     created_at = NumberAttribute()
     last_used_at = NumberAttribute(null=True)
+    # Extra scopes (`manage`); none: inference and reading its own usage only.
+    scopes = ListAttribute(of=UnicodeAttribute, null=True)
     revoked = BooleanAttribute(default=False)
     # Epoch seconds after which the key is refused (a condition of the admission write). Not the
     # table's TTL attribute: an expired key stays listable.
@@ -186,11 +188,16 @@ class SessionModel(Model):
     created_at = NumberAttribute()
     expires_at = NumberAttribute()  # TTL attribute (see TTL_ATTRIBUTES)
     current_jti = UnicodeAttribute(null=True)
+    # The refresh token `current_jti` replaced, and when (epoch seconds, ms precision): for the
+    # grace window in which a concurrent refresh of that same token is not a reuse.
+    previous_jti = UnicodeAttribute(null=True)
+    rotated_at = NumberAttribute(null=True)
     revoked = BooleanAttribute(default=False)
     purpose = UnicodeAttribute(null=True)
     used = BooleanAttribute(default=False)
     model = UnicodeAttribute(null=True)
     messages = JSONAttribute(null=True)
+    version = NumberAttribute(null=True)  # a chat history's optimistic-concurrency counter
 
 
 class CacheEntryModel(Model):

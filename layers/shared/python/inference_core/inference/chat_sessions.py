@@ -17,7 +17,7 @@ from inference_core import estimate
 from inference_core.canonical import ChatRequest
 
 if TYPE_CHECKING:
-    from inference_core.db.chat_history import ChatHistoryRepository
+    from inference_core.db.chat_history import ChatHistoryRepository, HistorySave
     from inference_core.inference.service import InferenceService
 
 
@@ -51,6 +51,9 @@ class ChatTurn:
     tokens_generated: int
     cached: bool
     history_length: int  # messages stored after this turn (user and assistant)
+    # "trimmed" (older turns dropped to the caps) or "not-saved" (the store failed after the
+    # model answered: the answer stands, this turn is not remembered); None when all is well.
+    history_warning: str | None = None
 
 
 class ChatSessionService:
@@ -86,14 +89,15 @@ class ChatSessionService:
             use_cache=use_cache,
         )
         reply = outcome.result.content or ""
-        history_length = await self._save(caller, session_id, outcome.model, messages, reply)
+        saved = await self._save(caller, session_id, outcome.model, messages, reply)
         return ChatTurn(
             session_id=session_id,
             reply=reply,
             model=outcome.model,
             tokens_generated=outcome.result.usage.output_tokens,
             cached=outcome.cached,
-            history_length=history_length,
+            history_length=saved.length,
+            history_warning=_warning(saved),
         )
 
     async def turn_stream(
@@ -139,7 +143,7 @@ class ChatSessionService:
                 if close is not None:
                     await close()
             reply = "".join(pieces)
-            history_length = await self._save(caller, session_id, outcome.model, messages, reply)
+            saved = await self._save(caller, session_id, outcome.model, messages, reply)
             yield ChatTurn(
                 session_id=session_id,
                 reply=reply,
@@ -148,7 +152,8 @@ class ChatSessionService:
                 if output_tokens is not None
                 else outcome.usage.output_tokens,
                 cached=outcome.cached,
-                history_length=history_length,
+                history_length=saved.length,
+                history_warning=_warning(saved),
             )
 
         return ChatTurnStream(session_id, outcome.model, outcome.cached, events())
@@ -184,12 +189,24 @@ class ChatSessionService:
         model: str,
         messages: list[dict[str, Any]],
         reply: str,
-    ) -> int:
-        history = [*messages, {"role": "assistant", "content": reply}]
-        await asyncio.to_thread(
-            self.history.save, session_id, caller.user_id, model, history, self.ttl_seconds
+    ) -> HistorySave:
+        # Only this turn is sent: the repository appends it to whatever is stored by now (a
+        # concurrent turn of the same session included), trimmed to its caps.
+        saved: HistorySave = await asyncio.to_thread(
+            self.history.append,
+            session_id,
+            caller.user_id,
+            model,
+            [messages[-1], {"role": "assistant", "content": reply}],
+            self.ttl_seconds,
         )
-        return len(history)
+        return saved
+
+
+def _warning(saved: HistorySave) -> str | None:
+    if not saved.saved:
+        return "not-saved"
+    return "trimmed" if saved.trimmed else None
 
 
 def fit_history(

@@ -11,6 +11,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from inference_core import input_limits
 from inference_core.canonical import ChatRequest, CompletionRequest
 
 
@@ -125,6 +126,21 @@ class ChatCompletionRequest(_Strict):
     service_tier: str | None = None
     modalities: list[str] | None = None
     safety_identifier: str | None = None
+
+    @field_validator("messages", mode="before")
+    @classmethod
+    def _message_count(cls, value: Any) -> Any:
+        # Before the items are parsed: 25,000 of them are refused without building 25,000 models.
+        if isinstance(value, list):
+            input_limits.check_message_count(len(value))
+        return value
+
+    @field_validator("tools", mode="before")
+    @classmethod
+    def _tool_limits(cls, value: Any) -> Any:
+        if isinstance(value, list):
+            input_limits.check_tools(value)
+        return value
 
     @field_validator("stop")
     @classmethod

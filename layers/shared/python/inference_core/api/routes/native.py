@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Request, Response
 
 from inference_core.api.deps import (
     cache_allowed,
@@ -88,6 +88,7 @@ async def _generate_events(stream: StreamOutcome) -> AsyncIterator[bytes]:
 async def chat_turn(
     body: ChatTurnRequest,
     request: Request,
+    response: Response,
     principal: InferencePrincipal,
     sessions: Annotated[ChatSessionService, Depends(get_chat_sessions)],
 ) -> Any:
@@ -108,6 +109,8 @@ async def chat_turn(
             guarded(_chat_events(turn), request.url.path),
             {"x-cache": "hit" if turn.cached else "miss", "x-session-id": turn.session_id},
         )
+    if turn.history_warning:
+        response.headers["x-history-warning"] = turn.history_warning
     return _turn_body(turn)
 
 
