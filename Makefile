@@ -3,6 +3,9 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
+# The console's browser tests drive Debian's chromium through Playwright (no browser download).
+CHROMIUM := /usr/bin/chromium
+SUDO   := $(if $(filter 0,$(shell id -u)),,sudo)
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 # llama-cpp-python compiles from source the first time (pip caches the wheel afterwards).
@@ -16,7 +19,15 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[providers,local,dev]'
 	touch $(STAMP)
 
-install: $(STAMP)
+$(CHROMIUM):
+	@if command -v apt-get >/dev/null 2>&1; then \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update -q && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; \
+	else \
+	  echo "warning: no apt-get; install Chromium at $(CHROMIUM) for the console's e2e tests" >&2; \
+	fi
+
+install: $(STAMP) $(CHROMIUM)
 
 dev: install
 	$(BIN)/inference-core dev

@@ -8,6 +8,7 @@ from inference_core import __version__
 from inference_core.api.errors import install_error_handlers
 from inference_core.api.middleware import (
     BodySizeLimitMiddleware,
+    ConsoleSecurityHeadersMiddleware,
     LazyCorsMiddleware,
     RequestContextMiddleware,
 )
@@ -18,6 +19,7 @@ def create_app() -> FastAPI:
         anthropic_compat,
         auth,
         batches,
+        console,
         files,
         health,
         native,
@@ -34,6 +36,7 @@ def create_app() -> FastAPI:
     # Added last runs first: the request id wraps everything, CORS answers preflights early.
     app.add_middleware(BodySizeLimitMiddleware)
     app.add_middleware(LazyCorsMiddleware)
+    app.add_middleware(ConsoleSecurityHeadersMiddleware)
     app.add_middleware(RequestContextMiddleware)
     app.include_router(health.router)
     app.include_router(auth.router)
@@ -43,4 +46,5 @@ def create_app() -> FastAPI:
     app.include_router(files.router)
     app.include_router(batches.router)
     app.include_router(webhooks.router)
+    app.include_router(console.router)
     return app

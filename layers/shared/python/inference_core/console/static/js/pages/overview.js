@@ -1,0 +1,83 @@
+// Requests, tokens and cost per day, top models and keys, error and cache-hit rates.
+
+import { barChart } from "../chart.js";
+import { daysAgo, errorText, field, fmt, h, isoDay, replace, section, select, table } from "../dom.js";
+import { byDay, fetchUsage, rate, rowsOf, scopeOptions } from "../usage-data.js";
+
+export const title = "Overview";
+
+export async function render(main, ctx) {
+  const scope = select("scope", await scopeOptions(ctx), "me");
+  const days = select("days", [["7", "Last 7 days"], ["14", "Last 14 days"], ["30", "Last 30 days"]], "14");
+  const body = h("div", { className: "overview" });
+  const controls = h("form", { className: "filters", onSubmit: (e) => e.preventDefault() },
+    ctx.superuser ? field("Scope", scope) : null, field("Period", days));
+  main.append(controls, body);
+  const load = async () => {
+    replace(body, h("p", { className: "loading" }, "Loading usage…"));
+    try {
+      replace(body, ...(await overview(scope.value, Number(days.value))));
+    } catch (error) {
+      replace(body, h("p", { className: "error", role: "alert" }, `Usage is unavailable: ${errorText(error)}`));
+    }
+  };
+  scope.addEventListener("change", load);
+  days.addEventListener("change", load);
+  await load();
+}
+
+async function overview(scope, days) {
+  const start = daysAgo(days - 1);
+  const end = isoDay(new Date());
+  const [daily, models, keys] = await Promise.all(
+    ["day", "model", "key"].map((groupBy) => fetchUsage({ scope, start, end, groupBy })),
+  );
+  const dayRows = byDay(rowsOf(daily, "day"), start, end);
+  const labels = dayRows.map((r) => r.bucket);
+  const tiles = h(
+    "dl",
+    { className: "tiles" },
+    tile("Requests", fmt.int(daily.total_requests), "total-requests"),
+    tile("Input tokens", fmt.int(daily.total_input_tokens), "total-input"),
+    tile("Output tokens", fmt.int(daily.total_output_tokens), "total-output"),
+    tile("Cost", fmt.usd(daily.total_cost_usd), "total-cost"),
+    tile("Error rate", fmt.pct(rate(dayRows, "errors")), "error-rate"),
+    tile("Cache-hit rate", fmt.pct(rate(dayRows, "cacheHits")), "cache-rate"),
+  );
+  const charts = h(
+    "div",
+    { className: "charts" },
+    barChart({ id: "requests", title: "Requests per day", labels, series: [{ name: "requests", values: dayRows.map((r) => r.requests) }], format: fmt.int, compact: fmt.compact }),
+    barChart({
+      id: "tokens",
+      title: "Tokens per day",
+      labels,
+      series: [
+        { name: "input", values: dayRows.map((r) => r.input) },
+        { name: "output", values: dayRows.map((r) => r.output) },
+      ],
+      format: fmt.int,
+      compact: fmt.compact,
+    }),
+    barChart({ id: "cost", title: "Cost per day (USD)", labels, series: [{ name: "cost", values: dayRows.map((r) => r.cost) }], format: fmt.usd, compact: (v) => `$${fmt.compact(v)}` }),
+  );
+  const top = (rows) => [...rows].sort((a, b) => b.cost - a.cost || b.requests - a.requests).slice(0, 5);
+  const modelRows = top(rowsOf(models, "model"));
+  const keyRows = top(rowsOf(keys, "key"));
+  return [
+    tiles,
+    charts,
+    h(
+      "div",
+      { className: "two-up" },
+      section("Top models", table("Top models by cost", ["Model", "Requests", "Tokens", "Cost"],
+        modelRows.map((r) => [r.bucket, fmt.int(r.requests), fmt.int(r.input + r.output), fmt.usd(r.cost)]))),
+      section("Top keys", table("Top keys by cost", ["Key", "Requests", "Tokens", "Cost"],
+        keyRows.map((r) => [r.label ? `${r.label} (${r.bucket})` : r.bucket, fmt.int(r.requests), fmt.int(r.input + r.output), fmt.usd(r.cost)]))),
+    ),
+  ];
+}
+
+function tile(label, value, id) {
+  return h("div", { className: "tile" }, h("dt", {}, label), h("dd", { dataset: { tile: id } }, value));
+}

@@ -1,0 +1,236 @@
+// Superusers: teams (create, limits and budgets, members), users (limits, deactivate) and the audit
+// log, all through /v1/admin/*.
+
+import * as api from "../api.js";
+import { announce, errorText, field, fmt, h, replace, section, table } from "../dom.js";
+import { describeLimits, limitInputs } from "../limits.js";
+import { limitsEditor } from "./keys.js";
+
+export const title = "Teams and users";
+
+export async function render(main) {
+  const teams = h("div", { id: "team-list" });
+  const users = h("div", { id: "user-list" });
+  const audit = h("div", { id: "audit-log" });
+  const refreshTeams = () => loadTeams(teams, refreshAll);
+  const refreshUsers = () => loadUsers(users, refreshAll);
+  const refreshAudit = () => loadAudit(audit);
+  async function refreshAll() {
+    await Promise.all([refreshTeams(), refreshUsers(), refreshAudit()]);
+  }
+  main.append(
+    section("Teams", createTeamForm(refreshAll), teams),
+    section("Users", users),
+    section("Audit log", audit),
+  );
+  await refreshAll();
+}
+
+function createTeamForm(refresh) {
+  const name = h("input", { type: "text", name: "team_name", required: true, maxLength: 100 });
+  const limits = limitInputs();
+  const error = h("p", { className: "error", role: "alert", hidden: true });
+  return h(
+    "form",
+    {
+      "aria-label": "Create a team",
+      onSubmit: async (event) => {
+        event.preventDefault();
+        error.hidden = true;
+        try {
+          const team = await api.json("POST", "v1/admin/teams", { body: { name: name.value.trim(), ...limits.read() } });
+          announce(`Team ${team.name || name.value} created.`);
+          event.target.reset();
+          await refresh();
+        } catch (e) {
+          error.textContent = errorText(e);
+          error.hidden = false;
+        }
+      },
+    },
+    h("h3", {}, "Create a team"),
+    h("div", { className: "form-grid" }, field("Team name", name), ...limits.fields),
+    error,
+    h("button", { type: "submit" }, "Create team"),
+  );
+}
+
+function memberIds(team) {
+  const members = team.members || team.member_ids || [];
+  return members.map((m) => (typeof m === "string" ? { id: m } : { id: m.user_id || m.id, email: m.email }));
+}
+
+async function loadTeams(box, refresh) {
+  const body = await api.get("v1/admin/teams", { limit: 100 });
+  const teams = await Promise.all(
+    (body.data || []).map((t) => (t.members ? t : api.get(`v1/admin/teams/${encodeURIComponent(t.id)}`).catch(() => t))),
+  );
+  replace(
+    box,
+    teams.length
+      ? h("ul", { className: "teams" }, teams.map((team) => h("li", { className: "team", dataset: { team: team.name } }, teamCard(team, refresh))))
+      : h("p", { className: "empty" }, "No teams yet."),
+  );
+}
+
+function teamCard(team, refresh) {
+  const path = `v1/admin/teams/${encodeURIComponent(team.id)}`;
+  const email = h("input", { type: "email", name: "member_email", required: true, autocomplete: "off" });
+  const error = h("p", { className: "error", role: "alert", hidden: true });
+  const members = memberIds(team);
+  const addMember = h(
+    "form",
+    {
+      className: "row",
+      "aria-label": `Add a member to ${team.name}`,
+      onSubmit: async (event) => {
+        event.preventDefault();
+        error.hidden = true;
+        try {
+          const found = await api.get("v1/admin/users", { email: email.value.trim() });
+          const user = (found.data || []).find((u) => u.email.toLowerCase() === email.value.trim().toLowerCase());
+          if (!user) throw new Error(`No user with the email ${email.value.trim()}.`);
+          await api.json("POST", `${path}/members`, { body: { user_id: user.id } });
+          announce(`${user.email} added to ${team.name}.`);
+          await refresh();
+        } catch (e) {
+          error.textContent = errorText(e);
+          error.hidden = false;
+        }
+      },
+    },
+    field("Member email", email),
+    h("button", { type: "submit" }, "Add member"),
+  );
+  return [
+    h("h3", {}, team.name),
+    h("p", {}, describeLimits(team), team.spend_usd !== undefined ? ` · spent ${fmt.usd(team.spend_usd)}` : ""),
+    h(
+      "ul",
+      { className: "members", "aria-label": `Members of ${team.name}` },
+      members.length
+        ? members.map((m) =>
+            h(
+              "li",
+              {},
+              m.email || m.id,
+              " ",
+              h(
+                "button",
+                {
+                  type: "button",
+                  className: "secondary small",
+                  "aria-label": `Remove ${m.email || m.id} from ${team.name}`,
+                  onClick: async () => {
+                    try {
+                      await api.call("DELETE", `${path}/members/${encodeURIComponent(m.id)}`);
+                      await refresh();
+                    } catch (e) {
+                      announce(errorText(e), "error");
+                    }
+                  },
+                },
+                "Remove",
+              ),
+            ),
+          )
+        : h("li", { className: "empty" }, "No members."),
+    ),
+    addMember,
+    error,
+    h(
+      "div",
+      { className: "row" },
+      limitsEditor(path, team, refresh, `team ${team.name}`),
+      h(
+        "button",
+        {
+          type: "button",
+          className: "danger",
+          onClick: async () => {
+            if (!window.confirm(`Delete the team “${team.name}”?`)) return;
+            try {
+              await api.call("DELETE", path);
+              await refresh();
+            } catch (e) {
+              announce(errorText(e), "error");
+            }
+          },
+        },
+        "Delete team",
+      ),
+    ),
+  ];
+}
+
+async function loadUsers(box, refresh, { email = "", after } = {}) {
+  const filter = h("input", { type: "search", name: "user_email", value: email });
+  const body = await api.get("v1/admin/users", { email: email || undefined, after, limit: 50 });
+  const rows = (body.data || []).map((user) => {
+    const active = user.active !== false && user.is_active !== false;
+    return [
+      user.email,
+      user.role,
+      active ? "active" : "deactivated",
+      user.team_id || "—",
+      describeLimits(user),
+      h(
+        "div",
+        { className: "row" },
+        limitsEditor(`v1/admin/users/${encodeURIComponent(user.id)}`, user, refresh, `user ${user.email}`),
+        h(
+          "button",
+          {
+            type: "button",
+            className: active ? "danger" : "secondary",
+            "aria-label": `${active ? "Deactivate" : "Reactivate"} ${user.email}`,
+            onClick: async () => {
+              if (active && !window.confirm(`Deactivate ${user.email}? Their sessions and keys stop working.`)) return;
+              try {
+                await api.json("PATCH", `v1/admin/users/${encodeURIComponent(user.id)}`, { body: { active: !active } });
+                await refresh();
+              } catch (e) {
+                announce(errorText(e), "error");
+              }
+            },
+          },
+          active ? "Deactivate" : "Reactivate",
+        ),
+      ),
+    ];
+  });
+  replace(
+    box,
+    h(
+      "form",
+      { className: "filters", role: "search", onSubmit: (e) => { e.preventDefault(); loadUsers(box, refresh, { email: filter.value.trim() }); } },
+      field("Find by email", filter),
+      h("button", { type: "submit", className: "secondary" }, "Find"),
+    ),
+    table("Users", ["Email", "Role", "Status", "Team", "Limits", ""], rows, { empty: "No users match." }),
+    body.has_more
+      ? h("button", { type: "button", className: "secondary", onClick: () => loadUsers(box, refresh, { email, after: body.after }) }, "Next page")
+      : null,
+  );
+}
+
+function auditValue(value) {
+  if (value === undefined || value === null) return "—";
+  return typeof value === "string" ? value : JSON.stringify(value);
+}
+
+async function loadAudit(box, after) {
+  const body = await api.get("v1/admin/audit", { limit: 50, after });
+  const rows = (body.data || []).map((r) => [
+    fmt.date(r.at || r.created_at || r.timestamp),
+    r.actor_email || r.actor || r.actor_id || "—",
+    r.action || "—",
+    r.target || r.target_id || r.resource || "—",
+    h("code", { className: "diff" }, `${auditValue(r.before)} → ${auditValue(r.after)}`),
+  ]);
+  replace(
+    box,
+    table("Audit log", ["When", "Who", "What", "On", "Change"], rows, { empty: "No admin changes recorded yet." }),
+    body.has_more ? h("button", { type: "button", className: "secondary", onClick: () => loadAudit(box, body.after) }, "Older") : null,
+  );
+}
