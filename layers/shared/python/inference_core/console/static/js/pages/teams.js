@@ -225,7 +225,7 @@ async function loadAudit(box, after) {
     fmt.date(r.at || r.created_at || r.timestamp),
     r.actor_email || r.actor || r.actor_id || "—",
     r.action || "—",
-    r.target || r.target_id || r.resource || "—",
+    [r.target_type, r.target_id || r.target].filter(Boolean).join(" ") || "—",
     h("code", { className: "diff" }, `${auditValue(r.before)} → ${auditValue(r.after)}`),
   ]);
   replace(
