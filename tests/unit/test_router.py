@@ -10,14 +10,6 @@ from typing import Any
 
 import pytest
 
-from inference_core.errors import (
-    InvalidRequestError,
-    NotFoundError,
-    ProviderError,
-    UpstreamBadResponseError,
-    UpstreamTimeoutError,
-    UpstreamUnavailableError,
-)
 from inference_core.canonical import (
     ChatChunk,
     ChatRequest,
@@ -27,11 +19,19 @@ from inference_core.canonical import (
     EmbeddingResult,
     Usage,
 )
+from inference_core.errors import (
+    InvalidRequestError,
+    NotFoundError,
+    ProviderError,
+    UpstreamBadResponseError,
+    UpstreamTimeoutError,
+    UpstreamUnavailableError,
+)
 from inference_core.providers.base import Provider
-from inference_core.upstream_errors import REQUEST_REJECTED, error_for_status
 from inference_core.registry import ModelEntry, ModelRegistry
 from inference_core.router import CircuitBreaker, Router
 from inference_core.settings import InferenceSettings, Settings
+from inference_core.upstream_errors import REQUEST_REJECTED, error_for_status
 
 pytestmark = pytest.mark.anyio
 

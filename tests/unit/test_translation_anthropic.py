@@ -11,12 +11,12 @@ from typing import Any
 import anthropic
 import pytest
 
+from inference_core.canonical import ChatChunk, ChatRequest, ChatResult, Usage
 from inference_core.errors import (
     InvalidRequestError,
     UpstreamBadResponseError,
     UpstreamUnavailableError,
 )
-from inference_core.canonical import ChatChunk, ChatRequest, ChatResult, Usage
 from inference_core.translation.anthropic import (
     anthropic_message_to_chat_result,
     anthropic_request_to_chat,

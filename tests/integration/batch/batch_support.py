@@ -14,7 +14,6 @@ from typing import Any
 import httpx
 
 from inference_core.auth.principal import Principal
-from inference_core.errors import ProviderError, UpstreamUnavailableError
 from inference_core.canonical import (
     ChatChunk,
     ChatRequest,
@@ -23,6 +22,7 @@ from inference_core.canonical import (
     EmbeddingResult,
     Usage,
 )
+from inference_core.errors import ProviderError, UpstreamUnavailableError
 from inference_core.providers.base import Provider
 from inference_core.upstream_errors import REQUEST_REJECTED
 

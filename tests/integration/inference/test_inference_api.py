@@ -110,7 +110,7 @@ BAD_CHAT_BODIES = [
         "a prompt over the size limit",
     ),
     (
-        json.dumps({**CHAT, "messages": [{"role": "user", "content": "x" * 12100}]}),
+        json.dumps({**CHAT, "messages": [{"role": "user", "content": "x" * 16100}]}),
         "a prompt that cannot fit the context window",
     ),
     (json.dumps({**CHAT, "messages": [{"role": "wizard", "content": "hi"}]}), "an unknown role"),

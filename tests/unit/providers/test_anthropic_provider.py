@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from inference_core.canonical import ChatRequest, CompletionRequest, Deployment, Usage
 from inference_core.errors import (
     InvalidRequestError,
     UpstreamBadResponseError,
@@ -12,9 +13,8 @@ from inference_core.errors import (
     UpstreamUnavailableError,
 )
 from inference_core.providers.anthropic import AnthropicProvider
-from inference_core.canonical import ChatRequest, CompletionRequest, Deployment, Usage
-from inference_core.upstream_errors import REQUEST_REJECTED
 from inference_core.settings import get_settings
+from inference_core.upstream_errors import REQUEST_REJECTED
 
 from .conftest import (
     API_KEY,

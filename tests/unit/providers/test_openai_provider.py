@@ -5,15 +5,15 @@ from __future__ import annotations
 
 import pytest
 
+from inference_core.canonical import ChatRequest, CompletionRequest, Deployment, Usage
 from inference_core.errors import (
     UpstreamBadResponseError,
     UpstreamTimeoutError,
     UpstreamUnavailableError,
 )
-from inference_core.canonical import ChatRequest, CompletionRequest, Deployment, Usage
 from inference_core.providers.openai import OpenAIProvider
-from inference_core.upstream_errors import REQUEST_REJECTED
 from inference_core.settings import get_settings
+from inference_core.upstream_errors import REQUEST_REJECTED
 
 from .conftest import (
     API_KEY,

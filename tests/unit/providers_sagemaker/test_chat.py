@@ -11,8 +11,8 @@ import pytest
 from botocore.response import StreamingBody
 from botocore.stub import ANY, Stubber
 
-from inference_core.errors import UpstreamBadResponseError
 from inference_core.canonical import ChatRequest, CompletionRequest, Deployment
+from inference_core.errors import UpstreamBadResponseError
 from inference_core.providers.sagemaker import SageMakerProvider
 
 from .fakes import ENDPOINT, FakeRuntime, runtime_client

@@ -6,8 +6,8 @@ import asyncio
 
 import pytest
 
-from inference_core.errors import UpstreamBadResponseError
 from inference_core.canonical import Deployment
+from inference_core.errors import UpstreamBadResponseError
 from inference_core.providers.sagemaker import SageMakerProvider
 
 from .fakes import FakeRuntime

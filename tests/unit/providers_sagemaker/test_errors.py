@@ -14,6 +14,7 @@ from botocore.exceptions import (
 )
 from botocore.stub import Stubber
 
+from inference_core.canonical import ChatRequest, Deployment
 from inference_core.errors import (
     ContextWindowExceededError,
     InferenceCoreError,
@@ -22,7 +23,6 @@ from inference_core.errors import (
     UpstreamTimeoutError,
     UpstreamUnavailableError,
 )
-from inference_core.canonical import ChatRequest, Deployment
 from inference_core.providers.sagemaker import SageMakerProvider
 from inference_core.upstream_errors import REQUEST_REJECTED
 

@@ -12,8 +12,8 @@ import pytest
 from urllib3.exceptions import ProtocolError
 from urllib3.exceptions import ReadTimeoutError as SocketReadTimeoutError
 
-from inference_core.errors import UpstreamBadResponseError, UpstreamTimeoutError
 from inference_core.canonical import ChatChunk, ChatRequest, Deployment
+from inference_core.errors import UpstreamBadResponseError, UpstreamTimeoutError
 from inference_core.providers.sagemaker import SageMakerProvider
 
 from .fakes import (

@@ -19,9 +19,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from inference_core.canonical import Deployment
 from inference_core.errors import NotFoundError
 from inference_core.providers import PROVIDER_NAMES
-from inference_core.canonical import Deployment
 
 DEFAULT_REGISTRY = "models.local.json"
 

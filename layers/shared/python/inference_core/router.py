@@ -22,7 +22,6 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from inference_core.errors import ProviderError, UpstreamUnavailableError
 from inference_core.canonical import (
     ChatChunk,
     ChatRequest,
@@ -31,6 +30,7 @@ from inference_core.canonical import (
     Deployment,
     EmbeddingResult,
 )
+from inference_core.errors import ProviderError, UpstreamUnavailableError
 from inference_core.providers.base import Provider
 from inference_core.upstream_errors import REQUEST_REJECTED
 

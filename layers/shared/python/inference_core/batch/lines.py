@@ -26,12 +26,12 @@ from inference_core.errors import (
     ProviderError,
 )
 from inference_core.openai_bodies import chat_completion_body, completion_body, embedding_body
-from inference_core.upstream_errors import REQUEST_REJECTED
 from inference_core.schemas.openai import (
     ChatCompletionRequest,
     CompletionCreateRequest,
     EmbeddingCreateRequest,
 )
+from inference_core.upstream_errors import REQUEST_REJECTED
 
 if TYPE_CHECKING:
     from inference_core.batch.messages import LineMessage

@@ -19,13 +19,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from inference_core import estimate
-from inference_core.errors import (
-    ContextWindowExceededError,
-    InferenceCoreError,
-    InvalidRequestError,
-    PermissionDeniedError,
-)
-from inference_core.observability import RequestUsage, emit_request_metrics, log_request
 from inference_core.canonical import (
     ChatChunk,
     ChatRequest,
@@ -35,6 +28,13 @@ from inference_core.canonical import (
     EmbeddingResult,
     Usage,
 )
+from inference_core.errors import (
+    ContextWindowExceededError,
+    InferenceCoreError,
+    InvalidRequestError,
+    PermissionDeniedError,
+)
+from inference_core.observability import RequestUsage, emit_request_metrics, log_request
 from inference_core.registry import ModelEntry, ModelRegistry
 
 if TYPE_CHECKING:

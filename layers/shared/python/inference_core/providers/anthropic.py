@@ -16,21 +16,21 @@ from typing import TYPE_CHECKING, Any
 
 import anthropic
 
+from inference_core.canonical import ChatChunk, ChatRequest, ChatResult, Deployment
 from inference_core.errors import (
     ProviderError,
     UpstreamBadResponseError,
     UpstreamTimeoutError,
     UpstreamUnavailableError,
 )
-from inference_core.canonical import ChatChunk, ChatRequest, ChatResult, Deployment
 from inference_core.providers.base import Provider
-from inference_core.upstream_errors import error_for_status, retry_after_seconds
 from inference_core.translation.anthropic import (
     anthropic_message_to_chat_result,
     anthropic_stream_error,
     anthropic_stream_to_chunks,
     chat_request_to_anthropic,
 )
+from inference_core.upstream_errors import error_for_status, retry_after_seconds
 
 if TYPE_CHECKING:
     from inference_core.settings import Settings

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator
+
 from inference_core.canonical import (
     ChatChunk,
     ChatRequest,

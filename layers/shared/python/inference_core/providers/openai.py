@@ -15,12 +15,6 @@ from typing import TYPE_CHECKING, Any
 
 import openai
 
-from inference_core.errors import (
-    ProviderError,
-    UpstreamBadResponseError,
-    UpstreamTimeoutError,
-    UpstreamUnavailableError,
-)
 from inference_core.canonical import (
     ChatChunk,
     ChatRequest,
@@ -29,6 +23,12 @@ from inference_core.canonical import (
     Deployment,
     EmbeddingResult,
     Usage,
+)
+from inference_core.errors import (
+    ProviderError,
+    UpstreamBadResponseError,
+    UpstreamTimeoutError,
+    UpstreamUnavailableError,
 )
 from inference_core.providers.base import Provider
 from inference_core.upstream_errors import error_for_status, retry_after_seconds

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import math
 import re
 import threading
 import uuid
@@ -30,14 +29,6 @@ from botocore.exceptions import (
 )
 from urllib3.exceptions import ReadTimeoutError as SocketReadTimeoutError
 
-from inference_core.errors import (
-    ContextWindowExceededError,
-    InferenceCoreError,
-    ProviderError,
-    UpstreamBadResponseError,
-    UpstreamTimeoutError,
-    UpstreamUnavailableError,
-)
 from inference_core import estimate
 from inference_core.canonical import (
     ChatChunk,
@@ -46,6 +37,14 @@ from inference_core.canonical import (
     Deployment,
     EmbeddingResult,
     Usage,
+)
+from inference_core.errors import (
+    ContextWindowExceededError,
+    InferenceCoreError,
+    ProviderError,
+    UpstreamBadResponseError,
+    UpstreamTimeoutError,
+    UpstreamUnavailableError,
 )
 from inference_core.providers.base import Provider
 from inference_core.upstream_errors import error_for_status, retry_after_seconds

@@ -20,9 +20,9 @@ import re
 from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Any
 
-from inference_core.errors import InvalidRequestError, ProviderError, UpstreamBadResponseError
 from inference_core import estimate
 from inference_core.canonical import ChatChunk, ChatRequest, ChatResult, Usage
+from inference_core.errors import InvalidRequestError, ProviderError, UpstreamBadResponseError
 from inference_core.upstream_errors import error_for_status
 
 # Anthropic stop_reason → OpenAI finish_reason.

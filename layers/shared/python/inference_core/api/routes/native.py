@@ -16,10 +16,10 @@ from inference_core.api.deps import (
 )
 from inference_core.auth.deps import get_inference_principal
 from inference_core.auth.principal import Principal
+from inference_core.canonical import ChatRequest, CompletionRequest
 from inference_core.db.chat_history import ChatHistoryRepository
 from inference_core.estimate import CHARS_PER_TOKEN
 from inference_core.inference.service import InferenceService
-from inference_core.canonical import ChatRequest, CompletionRequest
 from inference_core.schemas.native import (
     ChatTurnRequest,
     ChatTurnResponse,

@@ -13,6 +13,7 @@ from inference_core.api.deps import cache_allowed, get_inference_service, get_re
 from inference_core.api.sse import guarded, sse_data, sse_response
 from inference_core.auth.deps import get_inference_principal, get_principal
 from inference_core.auth.principal import Principal
+from inference_core.canonical import ChatChunk, Usage
 from inference_core.inference.service import InferenceService, StreamOutcome
 from inference_core.openai_bodies import (
     chat_completion_body,
@@ -20,7 +21,6 @@ from inference_core.openai_bodies import (
     embedding_body,
 )
 from inference_core.openai_bodies import usage_body as _usage
-from inference_core.canonical import ChatChunk, Usage
 from inference_core.registry import ModelEntry, ModelRegistry
 from inference_core.schemas.openai import (
     ChatCompletionRequest,
