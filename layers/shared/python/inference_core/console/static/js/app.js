@@ -57,8 +57,8 @@ function renderNav(current) {
 }
 
 async function signOut() {
+  me = null; // before the session listener hears of it: this end is expected
   await api.signOut();
-  me = null;
   announce("Signed out.");
   await show();
 }
@@ -73,7 +73,15 @@ async function show() {
     signin.render(main, { onSignedIn: afterSignIn });
     return;
   }
-  if (!me) me = await api.get("v1/auth/me");
+  if (!me) {
+    try {
+      me = await api.get("v1/auth/me");
+    } catch (error) {
+      if (!api.signedIn()) return show(); // the session was refused: back to the sign-in form
+      replace(main, h("p", { className: "error", role: "alert" }, `The gateway did not answer: ${errorText(error)}`));
+      return;
+    }
+  }
   const name = routeName();
   const page = visiblePages().find(([n]) => n === name) || visiblePages()[0];
   renderNav(page[0]);

@@ -87,7 +87,7 @@ export const fmt = {
   usd: (n) => {
     if (n === null || n === undefined) return "—";
     const v = Number(n);
-    return v !== 0 && Math.abs(v) < 0.01 ? `$${v.toPrecision(2)}` : `$${v.toFixed(2)}`;
+    return v !== 0 && Math.abs(v) < 0.01 ? `$${small(v)}` : `$${v.toFixed(2)}`;
   },
   pct: (n) => (n === null || n === undefined || Number.isNaN(n) ? "—" : `${(n * 100).toFixed(1)} %`),
   ms: (n) => (n === null || n === undefined ? "—" : `${Math.round(n)} ms`),
@@ -96,9 +96,16 @@ export const fmt = {
     const v = Number(n);
     if (Math.abs(v) >= 1e6) return `${(v / 1e6).toFixed(1)}M`;
     if (Math.abs(v) >= 1e3) return `${(v / 1e3).toFixed(1)}k`;
-    return Number.isInteger(v) ? String(v) : v.toFixed(2);
+    if (Number.isInteger(v)) return String(v);
+    return Math.abs(v) < 1 ? small(v) : v.toFixed(2);
   },
 };
+
+// Two significant digits, without trailing zeros or an exponent (local models cost micro-dollars).
+function small(v) {
+  const digits = Math.min(20, Math.max(2, 1 - Math.floor(Math.log10(Math.abs(v)))));
+  return Number(v.toPrecision(2)).toFixed(digits).replace(/0+$/, "").replace(/\.$/, "");
+}
 
 export function isoDay(date) {
   return date.toISOString().slice(0, 10);
