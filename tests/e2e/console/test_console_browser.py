@@ -130,6 +130,15 @@ def test_a_new_user_signs_in_makes_a_key_streams_a_reply_revokes_and_signs_out(
     assert len(arrivals) >= 2, arrivals
     assert int(stats.locator("[data-stat=output]").inner_text().replace(",", "")) > 0
 
+    # Stop ends a reply mid-stream; the form is ready for the next message.
+    page.get_by_label("Max tokens").fill("400")
+    page.get_by_role("textbox", name="Message").fill(f"Tell a long story. ({uuid.uuid4().hex[:6]})")
+    page.get_by_role("button", name="Send").click()
+    expect(page.locator("#playground-output")).not_to_have_attribute("data-chunks", "0")
+    page.get_by_role("button", name="Stop").click()
+    expect(page.locator("#playground-output")).to_contain_text("[stopped]")
+    expect(page.get_by_role("button", name="Send")).to_be_enabled()
+
     # Revoke the key: gone from the list, refused by the API.
     go(page, "API keys")
     page.once("dialog", lambda dialog: dialog.accept())

@@ -146,7 +146,7 @@ function showStats(box, reply, card) {
   else if (price && reply.inputTokens !== null && reply.outputTokens !== null) {
     cost = (reply.inputTokens * (price.input_price_per_mtok || 0) + reply.outputTokens * (price.output_price_per_mtok || 0)) / 1e6;
   }
-  const item = (label, value, id) => [h("dt", {}, label), h("dd", { dataset: { stat: id } }, value)];
+  const item = (label, value, id) => h("div", {}, h("dt", {}, label), h("dd", { dataset: { stat: id } }, value));
   replace(
     box,
     item("Input tokens", fmt.int(reply.inputTokens), "input"),
