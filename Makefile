@@ -8,15 +8,31 @@ CHROMIUM := /usr/bin/chromium
 SUDO   := $(if $(filter 0,$(shell id -u)),,sudo)
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
-# llama-cpp-python compiles from source the first time (pip caches the wheel afterwards).
+# llama-cpp-python compiles from source the first time, into .wheels/ (reused afterwards).
 export CMAKE_BUILD_PARALLEL_LEVEL := 2
+LLAMA_VERSION := $(shell sed -n 's/^llama[-_]cpp[-_]python==//p' constraints.txt)
+WHEELS := .wheels
+LLAMA_WHEEL_STAMP := $(WHEELS)/.llama-cpp-python-$(LLAMA_VERSION)
+# A native llama.cpp build picks AMX/AVX-512 kernels that segfault on some Xeons (seen on our
+# machines); a portable AVX2 build runs on every x86-64-v3 CPU at about the same speed here. It is
+# built without pip's cache, which may hold a native wheel from another machine.
+ifeq ($(shell uname -m),x86_64)
+LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON
+endif
 
 .PHONY: install dev test test-fast lint typecheck bench synth layer deploy destroy openapi clean
 
-$(STAMP): pyproject.toml constraints.txt
+$(LLAMA_WHEEL_STAMP): constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip wheel
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[providers,local,dev]'
+	mkdir -p $(WHEELS)
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(BIN)/python -m pip wheel --quiet --no-cache-dir --no-deps \
+		-w $(WHEELS) "llama-cpp-python==$(LLAMA_VERSION)"
+	touch $@
+
+$(STAMP): pyproject.toml constraints.txt $(LLAMA_WHEEL_STAMP)
+	$(BIN)/python -m pip install --quiet --find-links $(WHEELS) -c constraints.txt \
+		-e '.[providers,local,dev]'
 	touch $(STAMP)
 
 $(CHROMIUM):
@@ -66,4 +82,4 @@ destroy: install
 	npx --yes aws-cdk@2 destroy --all
 
 clean:
-	rm -rf $(VENV) .local cdk.out .pytest_cache
+	rm -rf $(VENV) $(WHEELS) .local cdk.out .pytest_cache
