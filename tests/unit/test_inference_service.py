@@ -17,6 +17,7 @@ from inference_core.errors import (
     PermissionDeniedError,
     UpstreamUnavailableError,
 )
+from inference_core.inference.chat_sessions import ChatSessionService
 from inference_core.inference.service import InferenceService
 from inference_core.registry import ModelRegistry
 from inference_core.settings import Settings
@@ -147,9 +148,8 @@ def run(coro: Any) -> Any:
 
 def test_second_identical_request_is_served_from_the_cache_without_the_provider() -> None:
     service, router, usage = make_service()
-    entry = service.resolve(Caller(), "small", prompt_chars=2, max_tokens=50)
-    first = run(service.chat(Caller(), chat(), entry=entry, endpoint="chat", request_id="r1"))
-    second = run(service.chat(Caller(), chat(), entry=entry, endpoint="chat", request_id="r2"))
+    first = run(service.chat(Caller(), chat(), model="small", endpoint="chat", request_id="r1"))
+    second = run(service.chat(Caller(), chat(), model="small", endpoint="chat", request_id="r2"))
     assert (first.cached, second.cached) == (False, True)
     assert second.result.content == first.result.content == "Hello there, friend."
     assert len(router.calls) == 1
@@ -159,13 +159,12 @@ def test_second_identical_request_is_served_from_the_cache_without_the_provider(
 
 def test_cache_is_scoped_to_the_tenant_and_the_request() -> None:
     service, router, _ = make_service()
-    entry = service.resolve(Caller(), "small", prompt_chars=2, max_tokens=50)
-    run(service.chat(Caller("a"), chat(), entry=entry, endpoint="chat", request_id="r1"))
+    run(service.chat(Caller("a"), chat(), model="small", endpoint="chat", request_id="r1"))
     other_tenant = run(
-        service.chat(Caller("b"), chat(), entry=entry, endpoint="chat", request_id="r2")
+        service.chat(Caller("b"), chat(), model="small", endpoint="chat", request_id="r2")
     )
     other_prompt = run(
-        service.chat(Caller("a"), chat("Hey"), entry=entry, endpoint="chat", request_id="r3")
+        service.chat(Caller("a"), chat("Hey"), model="small", endpoint="chat", request_id="r3")
     )
     assert not other_tenant.cached and not other_prompt.cached
     assert len(router.calls) == 3
@@ -188,11 +187,10 @@ def test_cache_key_ignores_the_end_user_label_but_not_parameters() -> None:
 
 def test_use_cache_false_always_reaches_the_provider() -> None:
     service, router, _ = make_service()
-    entry = service.resolve(Caller(), "small", prompt_chars=2, max_tokens=50)
     for rid in ("r1", "r2"):
         outcome = run(
             service.chat(
-                Caller(), chat(), entry=entry, endpoint="chat", request_id=rid, use_cache=False
+                Caller(), chat(), model="small", endpoint="chat", request_id=rid, use_cache=False
             )
         )
         assert not outcome.cached
@@ -201,8 +199,7 @@ def test_use_cache_false_always_reaches_the_provider() -> None:
 
 def test_usage_carries_tokens_and_cost_from_the_registry_prices() -> None:
     service, _, usage = make_service()
-    entry = service.resolve(Caller(), "small", prompt_chars=2, max_tokens=50)
-    run(service.chat(Caller(), chat(), entry=entry, endpoint="chat", request_id="r1"))
+    run(service.chat(Caller(), chat(), model="small", endpoint="chat", request_id="r1"))
     record = usage.records[0]
     assert (record.input_tokens, record.output_tokens) == (100, 20)
     assert record.cost_usd == pytest.approx((100 * 2.0 + 20 * 10.0) / 1_000_000)
@@ -215,11 +212,10 @@ def test_usage_carries_tokens_and_cost_from_the_registry_prices() -> None:
 
 def test_stream_then_cached_replay_streams_in_several_chunks() -> None:
     service, router, usage = make_service(router=ScriptedRouter(answer="one two three four five"))
-    entry = service.resolve(Caller(), "small", prompt_chars=2, max_tokens=50)
 
     async def collect() -> tuple[list[ChatChunk], bool]:
         outcome = await service.chat_stream(
-            Caller(), chat(), entry=entry, endpoint="chat", request_id="r"
+            Caller(), chat(), model="small", endpoint="chat", request_id="r"
         )
         return [c async for c in outcome.chunks], outcome.cached
 
@@ -244,17 +240,43 @@ def test_stream_then_cached_replay_streams_in_several_chunks() -> None:
         ({"caller": Caller(allowed={"other"})}, PermissionDeniedError),
     ],
 )
+@pytest.mark.parametrize("stream", [False, True], ids=["chat", "chat_stream"])
 def test_bad_requests_are_refused_before_any_provider(
-    kwargs: dict[str, Any], error: type[Exception]
+    kwargs: dict[str, Any], error: type[Exception], stream: bool
 ) -> None:
     service, router, usage = make_service(max_prompt_chars=10_000, max_tokens_cap=4096)
+    request = ChatRequest(
+        messages=[{"role": "user", "content": "x" * kwargs.get("prompt_chars", 10)}],
+        max_tokens=kwargs.get("max_tokens", 10),
+    )
+    call = service.chat_stream if stream else service.chat
     with pytest.raises(error):
-        service.resolve(
-            kwargs.get("caller", Caller()),
-            kwargs.get("alias", "small"),
-            prompt_chars=kwargs.get("prompt_chars", 10),
-            max_tokens=kwargs.get("max_tokens", 10),
+        run(
+            call(
+                kwargs.get("caller", Caller()),
+                request,
+                model=kwargs.get("alias", "small"),
+                endpoint="chat",
+                request_id="r",
+            )
         )
+    assert router.calls == [] and usage.records == []
+
+
+@pytest.mark.parametrize(
+    ("inputs", "alias", "error"),
+    [
+        (["x"], "nope", NotFoundError),
+        (["x" * 6000, "x" * 4001], "other", InvalidRequestError),
+        (["x" * 4100], "other", ContextWindowExceededError),
+    ],
+)
+def test_bad_embedding_requests_are_refused_before_any_provider(
+    inputs: list[str], alias: str, error: type[Exception]
+) -> None:
+    service, router, usage = make_service(max_prompt_chars=10_000)
+    with pytest.raises(error):
+        run(service.embed(Caller(), inputs, model=alias, endpoint="embeddings", request_id="r"))
     assert router.calls == [] and usage.records == []
 
 
@@ -262,15 +284,95 @@ def test_provider_failure_is_recorded_with_its_code_and_raised() -> None:
     service, _, usage = make_service(
         router=ScriptedRouter(fail=UpstreamUnavailableError("down", retryable=True))
     )
-    entry = service.resolve(Caller(), "small", prompt_chars=2, max_tokens=50)
     with pytest.raises(UpstreamUnavailableError):
-        run(service.chat(Caller(), chat(), entry=entry, endpoint="chat", request_id="r1"))
+        run(service.chat(Caller(), chat(), model="small", endpoint="chat", request_id="r1"))
     assert usage.records[0].status == "upstream_unavailable"
 
 
 def test_embeddings_refused_for_a_model_without_them() -> None:
     service, router, _ = make_service()
-    entry = service.resolve(Caller(), "small", prompt_chars=2, max_tokens=None)
     with pytest.raises(InvalidRequestError):
-        run(service.embed(Caller(), ["x"], entry=entry, endpoint="embeddings", request_id="r"))
+        run(service.embed(Caller(), ["x"], model="small", endpoint="embeddings", request_id="r"))
     assert router.calls == []
+
+
+@dataclass
+class Member(Caller):
+    user_id: str = "user-1"
+
+
+class MemoryHistory:
+    def __init__(self) -> None:
+        self.saved: dict[str, tuple[str, str, list[dict[str, Any]]]] = {}
+
+    def load(self, session_id: str, user_id: str) -> list[dict[str, Any]]:
+        owner, _model, messages = self.saved.get(session_id, ("", "", []))
+        if owner != user_id:
+            raise NotFoundError("no such session", code="session_not_found")
+        return list(messages)
+
+    def save(
+        self,
+        session_id: str,
+        user_id: str,
+        model: str,
+        messages: list[dict[str, Any]],
+        ttl_seconds: int,
+    ) -> None:
+        self.saved[session_id] = (user_id, model, list(messages))
+
+
+def chat_turn(
+    sessions: ChatSessionService, text: str, session_id: str | None, **kwargs: Any
+) -> Any:
+    return run(
+        sessions.turn(
+            kwargs.pop("caller", Member()),
+            text,
+            session_id=session_id,
+            model="small",
+            system=kwargs.pop("system", None),
+            max_tokens=kwargs.pop("max_tokens", 50),
+            temperature=0,
+            request_id="r",
+            use_cache=False,
+        )
+    )
+
+
+def test_a_chat_session_sends_only_the_newest_turns_that_fit_and_keeps_them_all() -> None:
+    service, router, _ = make_service(router=ScriptedRouter(answer="ok"))
+    history = MemoryHistory()
+    sessions = ChatSessionService(inference=service, history=history, ttl_seconds=60)
+    session_id = None
+    # Each turn is ~300 tokens; the window is 1,000 (minus max_tokens and the system prompt).
+    for turn in range(6):
+        outcome = chat_turn(sessions, f"{turn} " + "x" * 1200, session_id, system="Be brief.")
+        session_id = outcome.session_id
+    assert outcome.history_length == 12 and outcome.reply == "ok" and not outcome.cached
+    stored = history.saved[session_id][2]
+    assert len(stored) == 12 and stored[-1] == {"role": "assistant", "content": "ok"}
+    sent = router.calls[-1].messages
+    assert sent[0] == {"role": "system", "content": "Be brief."}
+    assert sent[-1]["content"].startswith("5 ")
+    kept = len(sent) - 1
+    assert 2 <= kept < 11  # trimmed to the newest turns (the stored reply to this one aside)
+    assert sent[1:] == stored[-(kept + 1) : -1]
+
+
+def test_a_chat_session_of_another_user_is_not_found_and_reaches_no_provider() -> None:
+    service, router, _ = make_service()
+    sessions = ChatSessionService(inference=service, history=MemoryHistory(), ttl_seconds=60)
+    first = chat_turn(sessions, "Hi", None)
+    with pytest.raises(NotFoundError):
+        chat_turn(sessions, "Hi", first.session_id, caller=Member(user_id="someone-else"))
+    assert len(router.calls) == 1
+
+
+def test_a_chat_message_that_alone_cannot_fit_is_refused_and_not_saved() -> None:
+    service, router, _ = make_service()
+    history = MemoryHistory()
+    sessions = ChatSessionService(inference=service, history=history, ttl_seconds=60)
+    with pytest.raises(ContextWindowExceededError):
+        chat_turn(sessions, "x" * 4000, None)
+    assert router.calls == [] and history.saved == {}

@@ -169,7 +169,7 @@ def atomic_moto(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture
 def aws(batch_env: None, atomic_moto: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[BatchAws]:
     from inference_core import mailqueue
-    from inference_core.batch.deps import reset_batch_dependencies
+    from inference_core.api.batch_deps import reset_batch_dependencies
     from inference_core.db.tables import create_tables
     from inference_core.local.resources import create_bucket, create_queues
     from inference_core.settings import get_settings
@@ -378,8 +378,8 @@ class Api:
 @pytest.fixture
 def api(runtime: Any) -> Iterator[Api]:
     from inference_core.api.app import create_app
+    from inference_core.api.batch_deps import get_runtime
     from inference_core.auth.deps import get_principal
-    from inference_core.batch.deps import get_runtime
 
     app = create_app()
     current = [ALICE]

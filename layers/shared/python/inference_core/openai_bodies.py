@@ -1,4 +1,5 @@
-"""OpenAI-shaped response bodies, built from our provider-neutral results.
+"""OpenAI-shaped response bodies, built from our provider-neutral results: the non-stream bodies
+and the chunk objects of a stream (the route only frames them as server-sent events).
 
 Shared by the OpenAI-compatible routes and the batch worker, so a line of a batch's output file
 carries exactly the body the same request would have got from `/v1/...` directly.
@@ -8,9 +9,10 @@ from __future__ import annotations
 
 import base64
 import struct
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-from inference_core.canonical import ChatResult, EmbeddingResult, Usage
+from inference_core.canonical import ChatChunk, ChatResult, EmbeddingResult, Usage
 
 
 def usage_body(usage: Usage) -> dict[str, int]:
@@ -87,3 +89,85 @@ def embedding_body(
         "model": model,
         "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
     }
+
+
+async def chat_completion_chunks(
+    chunks: AsyncIterator[ChatChunk],
+    model: str,
+    completion_id: str,
+    created: int,
+    *,
+    include_usage: bool,
+    settled_usage: Callable[[], Usage],
+) -> AsyncIterator[dict[str, Any]]:
+    """The `chat.completion.chunk` objects of a stream: a role chunk first, one per content or
+    tool-call delta, and with `include_usage` a last chunk with no choices and the usage (the
+    provider's, or `settled_usage()` once the stream is exhausted when it reported none)."""
+
+    def chunk(delta: dict[str, Any], finish: str | None) -> dict[str, Any]:
+        return {
+            "id": completion_id,
+            "object": "chat.completion.chunk",
+            "created": created,
+            "model": model,
+            "system_fingerprint": None,
+            "choices": [{"index": 0, "delta": delta, "finish_reason": finish, "logprobs": None}],
+        }
+
+    yield chunk({"role": "assistant", "content": ""}, None)
+    final_usage: Usage | None = None
+    async for piece in chunks:
+        delta: dict[str, Any] = {}
+        if piece.content:
+            delta["content"] = piece.content
+        if piece.tool_calls:
+            delta["tool_calls"] = piece.tool_calls
+        if piece.usage is not None:
+            final_usage = piece.usage
+        if delta or piece.finish_reason:
+            yield chunk(delta, piece.finish_reason)
+    if include_usage:
+        usage_chunk = chunk({}, None)
+        usage_chunk["choices"] = []
+        usage_chunk["usage"] = usage_body(final_usage or settled_usage())
+        yield usage_chunk
+
+
+async def completion_chunks(
+    chunks: AsyncIterator[ChatChunk],
+    model: str,
+    completion_id: str,
+    created: int,
+    *,
+    include_usage: bool,
+    settled_usage: Callable[[], Usage],
+) -> AsyncIterator[dict[str, Any]]:
+    """The `text_completion` objects of a stream, and with `include_usage` a last usage one."""
+    final_usage: Usage | None = None
+    async for piece in chunks:
+        if piece.usage is not None:
+            final_usage = piece.usage
+        if piece.content or piece.finish_reason:
+            yield {
+                "id": completion_id,
+                "object": "text_completion",
+                "created": created,
+                "model": model,
+                "choices": [
+                    {
+                        "index": 0,
+                        "text": piece.content or "",
+                        "finish_reason": piece.finish_reason,
+                        "logprobs": None,
+                    }
+                ],
+            }
+    if include_usage:
+        yield {
+            "id": completion_id,
+            "object": "text_completion",
+            "created": created,
+            "model": model,
+            "choices": [],
+            "usage": usage_body(final_usage or settled_usage()),
+        }

@@ -1,59 +1,27 @@
-"""FastAPI dependencies for the inference side: one cached factory per process, overridable in tests
-with `app.dependency_overrides` (auth's dependencies live in `inference_core.auth.deps`)."""
+"""FastAPI dependencies for the inference side: thin wrappers over the cached factories in
+`inference_core.wiring` (shared with the batch worker), so tests override them with
+`app.dependency_overrides` (auth's dependencies live in `inference_core.auth.deps`)."""
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 from fastapi import Request
 
-from inference_core.db.cache import CacheRepository
-from inference_core.db.chat_history import ChatHistoryRepository
-from inference_core.db.models import configure_models
-from inference_core.db.usage import UsageRepository
+from inference_core import wiring
+from inference_core.inference.chat_sessions import ChatSessionService
 from inference_core.inference.service import InferenceService
-from inference_core.registry import ModelRegistry, load_registry
-from inference_core.settings import Settings, get_settings
-
-
-@lru_cache(maxsize=1)
-def _bound_settings() -> Settings:
-    settings = get_settings()
-    configure_models(settings)
-    return settings
+from inference_core.registry import ModelRegistry
 
 
 def get_registry() -> ModelRegistry:
-    return load_registry(get_settings().inference.model_registry_path)
+    return wiring.get_registry()
 
 
-@lru_cache(maxsize=1)
 def get_inference_service() -> InferenceService:
-    from inference_core.observability import get_tracer
-    from inference_core.providers import create_provider
-    from inference_core.router import Router
-
-    settings = _bound_settings()
-    registry = get_registry()
-    router = Router(
-        registry,
-        provider_factory=lambda name: create_provider(name, settings),
-        settings=settings,
-        tracer=None if settings.aws.local_mode else get_tracer(),
-    )
-    return InferenceService(
-        settings=settings,
-        registry=registry,
-        router=router,
-        cache=CacheRepository(),
-        usage=UsageRepository(),
-    )
+    return wiring.get_inference_service()
 
 
-@lru_cache(maxsize=1)
-def get_chat_history() -> ChatHistoryRepository:
-    _bound_settings()
-    return ChatHistoryRepository()
+def get_chat_sessions() -> ChatSessionService:
+    return wiring.get_chat_sessions()
 
 
 def reset_dependencies() -> None:
@@ -61,10 +29,7 @@ def reset_dependencies() -> None:
     from inference_core.auth.deps import reset_auth_dependencies
 
     reset_auth_dependencies()
-    _bound_settings.cache_clear()
-    get_inference_service.cache_clear()
-    get_chat_history.cache_clear()
-    load_registry.cache_clear()
+    wiring.reset_wiring()
 
 
 def request_id(request: Request) -> str:

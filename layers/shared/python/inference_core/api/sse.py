@@ -20,6 +20,14 @@ def sse_data(payload: dict[str, Any] | str) -> bytes:
     return f"data: {data}\n\n".encode()
 
 
+async def openai_sse(payloads: AsyncIterator[dict[str, Any]]) -> AsyncIterator[bytes]:
+    """OpenAI's framing: one `data:` event per chunk object, then `data: [DONE]` (never after a
+    failure: the error propagates to `guarded`, which ends the stream with an error event)."""
+    async for payload in payloads:
+        yield sse_data(payload)
+    yield sse_data("[DONE]")
+
+
 def sse_event(event: str, payload: dict[str, Any]) -> bytes:
     return f"event: {event}\ndata: {json.dumps(payload, separators=(',', ':'))}\n\n".encode()
 

@@ -159,16 +159,10 @@ async def run_line(runtime: BatchRuntime, job: BatchJobModel, message: LineMessa
     created = int(time.time())
     response_id = f"req_{uuid.uuid4().hex}"
     if isinstance(request, ChatCompletionRequest):
-        entry = service.resolve(
-            principal,
-            request.model,
-            prompt_chars=request.prompt_chars(),
-            max_tokens=request.effective_max_tokens(),
-        )
         outcome = await service.chat(
             principal,
             request.to_chat_request(),
-            entry=entry,
+            model=request.model,
             endpoint="batch.chat.completions",
             request_id=request_id,
         )
@@ -177,16 +171,10 @@ async def run_line(runtime: BatchRuntime, job: BatchJobModel, message: LineMessa
         )
         tokens = outcome.result.usage
     elif isinstance(request, CompletionCreateRequest):
-        entry = service.resolve(
-            principal,
-            request.model,
-            prompt_chars=len(request.prompt_text),
-            max_tokens=request.max_tokens,
-        )
         outcome = await service.chat(
             principal,
             request.to_completion_request(),
-            entry=entry,
+            model=request.model,
             endpoint="batch.completions",
             request_id=request_id,
         )
@@ -196,12 +184,12 @@ async def run_line(runtime: BatchRuntime, job: BatchJobModel, message: LineMessa
         tokens = outcome.result.usage
     else:
         assert isinstance(request, EmbeddingCreateRequest)
-        inputs = request.inputs
-        entry = service.resolve(
-            principal, request.model, prompt_chars=sum(map(len, inputs)), max_tokens=None
-        )
         embedded = await service.embed(
-            principal, inputs, entry=entry, endpoint="batch.embeddings", request_id=request_id
+            principal,
+            request.inputs,
+            model=request.model,
+            endpoint="batch.embeddings",
+            request_id=request_id,
         )
         payload = embedding_body(
             embedded.result,

@@ -1,4 +1,6 @@
-"""What the batch services need, built once per process (the API and the worker share it).
+"""What the batch services need, built once per process (the API and the worker share it). The
+inference service comes from `inference_core.wiring`, as the API's does; nothing here imports
+FastAPI or `inference_core.api`.
 
 Every AWS client is a parameter with a lazy default, so tests hand in moto-backed ones and the
 integrity test and the benchmark hand in an inference service over a fake provider.
@@ -30,7 +32,7 @@ MailSender = Callable[..., Any]  # the signature of `inference_core.mailqueue.en
 
 
 def _default_inference() -> InferenceService:
-    from inference_core.api.deps import get_inference_service
+    from inference_core.wiring import get_inference_service
 
     return get_inference_service()
 

@@ -1,9 +1,11 @@
-"""One request through the gateway, after authentication: validate → cache → route → settle.
+"""One request through the gateway, after authentication: resolve → validate → cache → route →
+settle, all inside one call (`chat`, `chat_stream` or `embed`).
 
-Every caller (the OpenAI, Anthropic and native routes, and the batch worker) goes through here, so
-limits, caching, usage and metrics behave the same whichever door a request came in by. Per
-request this makes at most two DynamoDB calls of its own: the cache read, and on a miss one
-BatchWriteItem for the usage line plus the cache fill (a hit writes nothing: see `_settle`).
+Every caller (the OpenAI, Anthropic and native routes, and the batch worker) makes exactly one of
+those calls with the model alias it was given, so a new door cannot skip the registry lookup, the
+model permission, the size and context-window checks or the usage line. Per request this makes at
+most two DynamoDB calls of its own: the cache read, and on a miss one BatchWriteItem for the usage
+line plus the cache fill (a hit writes nothing: see `_settle`).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import re
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from inference_core import estimate
 from inference_core.canonical import (
@@ -44,6 +46,8 @@ if TYPE_CHECKING:
 
 MAX_CACHED_RESPONSE_BYTES = 300_000
 
+_T_co = TypeVar("_T_co", covariant=True)
+
 
 class Caller(Protocol):
     """Who is asking (an `auth.principal.Principal` or the worker's equivalent)."""
@@ -53,6 +57,39 @@ class Caller(Protocol):
     @property
     def key_id(self) -> str | None: ...
     def can_use(self, model_alias: str) -> bool: ...
+
+
+class Routed(Protocol[_T_co]):
+    """A routed answer: the result and the deployment that gave it (`router.RoutedResult`)."""
+
+    @property
+    def result(self) -> _T_co: ...
+    @property
+    def deployment(self) -> Deployment: ...
+
+
+class RoutedChunks(Protocol):
+    """A routed stream: its chunks and the deployment serving it (`router.RoutedStream`)."""
+
+    @property
+    def deployment(self) -> Deployment: ...
+    @property
+    def chunks(self) -> AsyncIterator[ChatChunk]: ...
+
+
+class ModelRouter(Protocol):
+    """What the service needs of the router (`inference_core.router.Router`): one call per kind
+    of request, retries, fallback and the circuit breaker behind it."""
+
+    async def chat(self, model: ModelEntry, request: ChatRequest) -> Routed[ChatResult]: ...
+    async def complete(
+        self, model: ModelEntry, request: CompletionRequest
+    ) -> Routed[ChatResult]: ...
+    async def embed(self, model: ModelEntry, inputs: list[str]) -> Routed[EmbeddingResult]: ...
+    async def chat_stream(self, model: ModelEntry, request: ChatRequest) -> RoutedChunks: ...
+    async def complete_stream(
+        self, model: ModelEntry, request: CompletionRequest
+    ) -> RoutedChunks: ...
 
 
 @dataclass
@@ -86,7 +123,7 @@ class InferenceService:
         *,
         settings: Settings,
         registry: ModelRegistry,
-        router: Any,
+        router: ModelRouter,
         cache: CacheRepository,
         usage: UsageRepository,
         clock: Callable[[], float] = time.perf_counter,
@@ -100,9 +137,17 @@ class InferenceService:
 
     # ---- validation (nothing here reaches a provider) ----
 
-    def resolve(
-        self, caller: Caller, alias: str | None, *, prompt_chars: int, max_tokens: int | None
+    def _resolve(
+        self,
+        caller: Caller,
+        alias: str | None,
+        *,
+        prompt_chars: int,
+        prompt_tokens: int,
+        max_tokens: int | None,
     ) -> ModelEntry:
+        """The registry entry for `alias`, once the caller may use it and the request fits:
+        `prompt_chars` against the size cap, `prompt_tokens + max_tokens` against the window."""
         entry = self.registry.resolve(alias)
         if not caller.can_use(entry.alias):
             raise PermissionDeniedError(
@@ -122,7 +167,7 @@ class InferenceService:
                 code="max_tokens_too_large",
                 param="max_tokens",
             )
-        needed = estimate.chars_tokens(prompt_chars) + (max_tokens or 0)
+        needed = prompt_tokens + (max_tokens or 0)
         if needed > entry.context_window:
             raise ContextWindowExceededError(
                 f"This model's maximum context length is {entry.context_window} tokens; the "
@@ -131,6 +176,17 @@ class InferenceService:
             )
         return entry
 
+    def _resolve_request(
+        self, caller: Caller, alias: str | None, request: ChatRequest | CompletionRequest
+    ) -> ModelEntry:
+        return self._resolve(
+            caller,
+            alias,
+            prompt_chars=estimate.prompt_chars(request),
+            prompt_tokens=estimate.prompt_tokens(request),
+            max_tokens=request.max_tokens,
+        )
+
     # ---- chat and completions ----
 
     async def chat(
@@ -138,11 +194,13 @@ class InferenceService:
         caller: Caller,
         request: ChatRequest | CompletionRequest,
         *,
-        entry: ModelEntry,
+        model: str | None,
         endpoint: str,
         request_id: str,
         use_cache: bool = True,
     ) -> ChatOutcome:
+        """Answer one request for the model alias `model` (None: the registry's default)."""
+        entry = self._resolve_request(caller, model, request)
         started = self._clock()
         usage = self._new_usage(caller, entry, endpoint, request_id, stream=False)
         key, cached = await self._lookup(caller, entry, request, use_cache)
@@ -169,13 +227,14 @@ class InferenceService:
         caller: Caller,
         request: ChatRequest | CompletionRequest,
         *,
-        entry: ModelEntry,
+        model: str | None,
         endpoint: str,
         request_id: str,
         use_cache: bool = True,
     ) -> StreamOutcome:
         """Start a stream. Failures before the first chunk raise here (so the route can still
         answer with a proper error status); later ones end the stream with an error chunk."""
+        entry = self._resolve_request(caller, model, request)
         started = self._clock()
         usage = self._new_usage(caller, entry, endpoint, request_id, stream=True)
         key, cached = await self._lookup(caller, entry, request, use_cache)
@@ -272,10 +331,18 @@ class InferenceService:
         caller: Caller,
         inputs: list[str],
         *,
-        entry: ModelEntry,
+        model: str | None,
         endpoint: str,
         request_id: str,
     ) -> EmbeddingOutcome:
+        chars = sum(map(len, inputs))
+        entry = self._resolve(
+            caller,
+            model,
+            prompt_chars=chars,
+            prompt_tokens=estimate.chars_tokens(chars),
+            max_tokens=None,
+        )
         if not entry.embeddings:
             raise InvalidRequestError(
                 f"The model '{entry.alias}' does not serve embeddings.",
@@ -398,7 +465,6 @@ def result_from_cache(raw: dict[str, Any]) -> ChatResult:
         usage=Usage(int(usage.get("input_tokens", 0)), int(usage.get("output_tokens", 0))),
         tool_calls=raw.get("tool_calls"),
     )
-
 
 
 def _merge_tool_call(calls: dict[int, dict[str, Any]], delta: dict[str, Any]) -> None:

@@ -49,11 +49,9 @@ async def create_message(
 ) -> Response:
     body = await _json_body(request)
     chat, model, stream = anthropic_request_to_chat(body)
-    prompt_chars = len(json.dumps(chat.messages))
-    entry = service.resolve(principal, model, prompt_chars=prompt_chars, max_tokens=chat.max_tokens)
     message_id = f"msg_{uuid.uuid4().hex}"
     common: dict[str, Any] = {
-        "entry": entry,
+        "model": model,
         "endpoint": "messages",
         "request_id": request_id(request),
         "use_cache": cache_allowed(request),

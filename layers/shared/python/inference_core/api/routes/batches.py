@@ -10,9 +10,9 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict, Field
 
+from inference_core.api.batch_deps import get_batch_service
 from inference_core.auth.deps import get_principal
 from inference_core.auth.principal import Principal
-from inference_core.batch.deps import get_batch_service
 from inference_core.batch.service import BatchService, InlineJobRequest, batch_object
 
 router = APIRouter(tags=["batches"])

@@ -10,9 +10,9 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, File, Form, Query, UploadFile
 from fastapi.responses import Response
 
+from inference_core.api.batch_deps import get_file_service
 from inference_core.auth.deps import get_principal
 from inference_core.auth.principal import Principal
-from inference_core.batch.deps import get_file_service
 from inference_core.batch.files import FileService, file_object
 
 router = APIRouter(tags=["files"])

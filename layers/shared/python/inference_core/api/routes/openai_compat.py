@@ -4,28 +4,30 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
 
 from inference_core.api.deps import cache_allowed, get_inference_service, get_registry, request_id
-from inference_core.api.sse import guarded, sse_data, sse_response
+from inference_core.api.sse import guarded, openai_sse, sse_response
 from inference_core.auth.deps import get_inference_principal, get_principal
 from inference_core.auth.principal import Principal
 from inference_core.canonical import ChatChunk, Usage
 from inference_core.inference.service import InferenceService, StreamOutcome
 from inference_core.openai_bodies import (
     chat_completion_body,
+    chat_completion_chunks,
     completion_body,
+    completion_chunks,
     embedding_body,
 )
-from inference_core.openai_bodies import usage_body as _usage
 from inference_core.registry import ModelEntry, ModelRegistry
 from inference_core.schemas.openai import (
     ChatCompletionRequest,
     CompletionCreateRequest,
     EmbeddingCreateRequest,
+    StreamOptions,
 )
 
 router = APIRouter(tags=["openai"])
@@ -41,64 +43,31 @@ async def create_chat_completion(
     principal: InferencePrincipal,
     service: Service,
 ) -> Response:
-    entry = service.resolve(
-        principal,
-        body.model,
-        prompt_chars=body.prompt_chars(),
-        max_tokens=body.effective_max_tokens(),
-    )
     chat = body.to_chat_request()
     completion_id = f"chatcmpl-{uuid.uuid4().hex}"
     created = int(time.time())
     common: dict[str, Any] = {
-        "entry": entry,
+        "model": body.model,
         "endpoint": "chat.completions",
         "request_id": request_id(request),
         "use_cache": cache_allowed(request),
     }
     if body.stream:
         outcome = await service.chat_stream(principal, chat, **common)
-        include_usage = bool(body.stream_options and body.stream_options.include_usage)
-        events = _chat_chunks(outcome, completion_id, created, include_usage)
-        return sse_response(guarded(events, request.url.path), {"x-cache": _hit(outcome.cached)})
+        events = chat_completion_chunks(
+            outcome.chunks,
+            outcome.model,
+            completion_id,
+            created,
+            include_usage=_include_usage(body.stream_options),
+            settled_usage=_settled(outcome),
+        )
+        return sse_response(
+            guarded(openai_sse(events), request.url.path), {"x-cache": _hit(outcome.cached)}
+        )
     result = await service.chat(principal, chat, **common)
     body_out = chat_completion_body(result.result, result.model, completion_id, created)
     return _json(body_out, result.cached)
-
-
-async def _chat_chunks(
-    outcome: StreamOutcome, completion_id: str, created: int, include_usage: bool
-) -> AsyncIterator[bytes]:
-    def chunk(delta: dict[str, Any], finish: str | None) -> dict[str, Any]:
-        return {
-            "id": completion_id,
-            "object": "chat.completion.chunk",
-            "created": created,
-            "model": outcome.model,
-            "system_fingerprint": None,
-            "choices": [{"index": 0, "delta": delta, "finish_reason": finish, "logprobs": None}],
-        }
-
-    yield sse_data(chunk({"role": "assistant", "content": ""}, None))
-    final_usage: Usage | None = None
-    async for piece in outcome.chunks:
-        delta: dict[str, Any] = {}
-        if piece.content:
-            delta["content"] = piece.content
-        if piece.tool_calls:
-            delta["tool_calls"] = piece.tool_calls
-        if piece.usage is not None:
-            final_usage = piece.usage
-        if delta or piece.finish_reason:
-            yield sse_data(chunk(delta, piece.finish_reason))
-    if include_usage:
-        usage_chunk = chunk({}, None)
-        usage_chunk["choices"] = []
-        usage_chunk["usage"] = _usage(
-            final_usage or Usage(outcome.usage.input_tokens, outcome.usage.output_tokens)
-        )
-        yield sse_data(usage_chunk)
-    yield sse_data("[DONE]")
 
 
 @router.post("/v1/completions")
@@ -108,66 +77,40 @@ async def create_completion(
     principal: InferencePrincipal,
     service: Service,
 ) -> Response:
-    entry = service.resolve(
-        principal, body.model, prompt_chars=len(body.prompt_text), max_tokens=body.max_tokens
-    )
     completion = body.to_completion_request()
     completion_id = f"cmpl-{uuid.uuid4().hex}"
     created = int(time.time())
     common: dict[str, Any] = {
-        "entry": entry,
+        "model": body.model,
         "endpoint": "completions",
         "request_id": request_id(request),
         "use_cache": cache_allowed(request),
     }
     if body.stream:
         outcome = await service.chat_stream(principal, completion, **common)
-        include_usage = bool(body.stream_options and body.stream_options.include_usage)
-        events = _completion_chunks(outcome, completion_id, created, include_usage)
-        return sse_response(guarded(events, request.url.path), {"x-cache": _hit(outcome.cached)})
+        events = completion_chunks(
+            outcome.chunks,
+            outcome.model,
+            completion_id,
+            created,
+            include_usage=_include_usage(body.stream_options),
+            settled_usage=_settled(outcome),
+        )
+        return sse_response(
+            guarded(openai_sse(events), request.url.path), {"x-cache": _hit(outcome.cached)}
+        )
     result = await service.chat(principal, completion, **common)
     body_out = completion_body(result.result, result.model, completion_id, created)
     return _json(body_out, result.cached)
 
 
-async def _completion_chunks(
-    outcome: StreamOutcome, completion_id: str, created: int, include_usage: bool
-) -> AsyncIterator[bytes]:
-    final_usage: Usage | None = None
-    async for piece in outcome.chunks:
-        if piece.usage is not None:
-            final_usage = piece.usage
-        if piece.content or piece.finish_reason:
-            yield sse_data(
-                {
-                    "id": completion_id,
-                    "object": "text_completion",
-                    "created": created,
-                    "model": outcome.model,
-                    "choices": [
-                        {
-                            "index": 0,
-                            "text": piece.content or "",
-                            "finish_reason": piece.finish_reason,
-                            "logprobs": None,
-                        }
-                    ],
-                }
-            )
-    if include_usage:
-        yield sse_data(
-            {
-                "id": completion_id,
-                "object": "text_completion",
-                "created": created,
-                "model": outcome.model,
-                "choices": [],
-                "usage": _usage(
-                    final_usage or Usage(outcome.usage.input_tokens, outcome.usage.output_tokens)
-                ),
-            }
-        )
-    yield sse_data("[DONE]")
+def _include_usage(options: StreamOptions | None) -> bool:
+    return bool(options and options.include_usage)
+
+
+def _settled(outcome: StreamOutcome) -> Callable[[], Usage]:
+    """The usage the service settled the stream with (read once the stream is exhausted)."""
+    return lambda: Usage(outcome.usage.input_tokens, outcome.usage.output_tokens)
 
 
 @router.post("/v1/embeddings")
@@ -177,12 +120,12 @@ async def create_embeddings(
     principal: InferencePrincipal,
     service: Service,
 ) -> Response:
-    inputs = body.inputs
-    entry = service.resolve(
-        principal, body.model, prompt_chars=sum(map(len, inputs)), max_tokens=None
-    )
     outcome = await service.embed(
-        principal, inputs, entry=entry, endpoint="embeddings", request_id=request_id(request)
+        principal,
+        body.inputs,
+        model=body.model,
+        endpoint="embeddings",
+        request_id=request_id(request),
     )
     return _json(
         embedding_body(
