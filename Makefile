@@ -20,7 +20,7 @@ ifeq ($(shell uname -m),x86_64)
 LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON
 endif
 
-.PHONY: install dev test test-fast lint typecheck bench synth layer deploy destroy openapi clean
+.PHONY: install dev test test-fast lint typecheck format-check bench synth layer deploy destroy openapi clean
 
 $(LLAMA_WHEEL_STAMP): constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -51,15 +51,20 @@ dev: install
 lint: install
 	$(BIN)/ruff check layers functions infra tests bench
 
-test: install lint
+test: install lint typecheck
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
 # Everything but the e2e suite (which starts the local stack and the real model).
 test-fast: install
 	$(BIN)/python -m pytest -q -m "not e2e" tests/unit tests/integration
 
+# The package and the benchmarks, with the project's mypy config (pyproject.toml).
 typecheck: install
-	$(BIN)/mypy layers/shared/python/inference_core
+	$(BIN)/mypy layers/shared/python/inference_core bench
+
+# Not part of `make test` yet: the tree is reformatted once, then this joins the gate.
+format-check: install
+	$(BIN)/ruff format --check layers functions infra tests bench
 
 openapi: install
 	$(BIN)/python -m inference_core.api.openapi > openapi.json

@@ -130,6 +130,8 @@ def main() -> None:
 
 
 def run(args: argparse.Namespace, boto3: Any) -> None:
+    from pynamodb.models import Model
+
     from inference_core.auth.principal import Principal
     from inference_core.batch.files import FileService
     from inference_core.batch.runtime import build_batch_runtime
@@ -201,14 +203,15 @@ def run(args: argparse.Namespace, boto3: Any) -> None:
     )
 
     calls = Calls()
-    for model in [*models.ALL_MODELS, BatchLineModel]:
+    table_models: list[type[Model]] = [*models.ALL_MODELS, BatchLineModel]
+    for model in table_models:
         calls.hook(model._get_connection().connection.client)
     calls.hook(runtime.store.client)
     calls.hook(runtime.queue.client)
     calls.hook(runtime.idempotency.client)  # type: ignore[attr-defined]
-    handler_module = load_handler("worker/handler.py")
-    handler_module.get_worker = lambda: worker  # bind the handler to this runtime
     worker = BatchWorker(runtime)
+    handler_module: Any = load_handler("worker/handler.py")
+    handler_module.get_worker = lambda: worker  # bind the handler to this runtime
 
     started = time.perf_counter()
     job = BatchService(runtime).create(

@@ -10,6 +10,7 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from infra.api import STREAMING_ROUTES, GatewayApi
+from infra.bedrock_access import grant_bedrock
 from infra.config import InfraConfig
 from infra.data import DataStore
 from infra.lambda_function import RUNTIME, GatewayFunction
@@ -205,6 +206,8 @@ class InferenceCoreStack(Stack):
             secrets.provider_keys.grant_read(fn.role)
             if self.model_endpoint is not None:
                 fn.role.add_to_policy(self.model_endpoint.invoke_statement())
+        # Bedrock: only the models and inference profiles the deployed registry names.
+        grant_bedrock([control.role, data_plane.role, worker.role], self, registry.registry)
 
         Observability(
             self,

@@ -7,7 +7,7 @@ from aws_cdk import aws_lambda_event_sources as event_sources
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from inference_core.local.resources import MAX_RECEIVE_COUNT
+from inference_core.redrive import MAX_RECEIVE_COUNT
 from infra.lambda_function import GatewayFunction
 from infra.nag import acknowledge
 

@@ -11,7 +11,6 @@ handler string is `handler.handler`; the shared layer is on the path.
 from __future__ import annotations
 
 import asyncio
-import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
@@ -27,23 +26,15 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from inference_core.batch.runtime import get_batch_runtime
 from inference_core.batch.worker import BatchWorker, Invocation
-from inference_core.observability import NAMESPACE, SERVICE, get_logger, get_tracer
+from inference_core.observability import (
+    flush_metrics,
+    get_logger,
+    get_tracer,
+    invocation_metrics,
+)
 
 logger = get_logger()
 tracer = get_tracer()
-
-
-def invocation_metrics() -> EphemeralMetrics:
-    """This invocation's EMF metrics (its own set: nothing piles up across invocations)."""
-    return EphemeralMetrics(
-        namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", NAMESPACE),
-        service=os.environ.get("POWERTOOLS_SERVICE_NAME", SERVICE),
-    )
-
-
-def flush(metrics: EphemeralMetrics) -> None:
-    if os.environ.get("POWERTOOLS_METRICS_DISABLED", "").lower() not in ("1", "true"):
-        metrics.flush_metrics()
 
 
 _loop: asyncio.AbstractEventLoop | None = None
@@ -124,4 +115,4 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
                 )
             )
     finally:
-        flush(metrics)
+        flush_metrics(metrics)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import time
+import json
 import uuid
 from typing import Any
 
@@ -25,7 +25,14 @@ def test_chat_completion_returns_generated_text(openai_client: Any) -> None:
     assert reply.usage.prompt_tokens > 0 and reply.usage.completion_tokens > 0
 
 
-def test_chat_completion_streams_several_chunks_before_the_last(openai_client: Any) -> None:
+def _tokens_generated(model_url: str) -> int:
+    """The local model server's count of streamed tokens so far (across all requests)."""
+    return int(httpx.get(f"{model_url}/ping", timeout=30).json()["streamed_tokens"])
+
+
+def test_chat_completion_streams_several_chunks_before_the_last(
+    openai_client: Any, local_stack: dict[str, Any]
+) -> None:
     stream = openai_client.chat.completions.create(
         model="smollm2",
         messages=[{"role": "user", "content": f"Count from one to ten. ({uuid.uuid4().hex[:6]})"}],
@@ -33,7 +40,7 @@ def test_chat_completion_streams_several_chunks_before_the_last(openai_client: A
         stream_options={"include_usage": True},
         **SHORT,
     )
-    arrivals: list[float] = []
+    generated_at_first_chunk: int | None = None
     pieces: list[str] = []
     finish = None
     usage = None
@@ -42,12 +49,16 @@ def test_chat_completion_streams_several_chunks_before_the_last(openai_client: A
             usage = chunk.usage
         if chunk.choices and chunk.choices[0].delta.content:
             pieces.append(chunk.choices[0].delta.content)
-            arrivals.append(time.perf_counter())
+            if generated_at_first_chunk is None:
+                generated_at_first_chunk = _tokens_generated(local_stack["model_url"])
         if chunk.choices and chunk.choices[0].finish_reason:
             finish = chunk.choices[0].finish_reason
+    generated_at_end = _tokens_generated(local_stack["model_url"])
     assert len(pieces) >= 3, pieces
-    # Tokens arrive as they are generated, not in one buffered burst at the end.
-    assert arrivals[0] < arrivals[-1]
+    # Tokens arrive as they are generated, not in one buffered burst at the end: when the first
+    # content chunk reached the client, the model had not yet produced the rest of the reply.
+    assert generated_at_first_chunk is not None
+    assert generated_at_first_chunk < generated_at_end, (generated_at_first_chunk, generated_at_end)
     assert finish in ("stop", "length")
     assert usage is not None and usage.completion_tokens > 0
 
@@ -209,3 +220,58 @@ def test_native_generate_and_chat_with_history(local_stack: dict[str, Any]) -> N
         assert second.status_code == 200 and second.json()["history_length"] == 4
         missing = client.post("/v1/chat", json={"message": "hi", "session_id": "nope"})
         assert missing.status_code == 404
+
+
+WEATHER_TOOL = {
+    "type": "function",
+    "function": {
+        "name": "get_weather",
+        "description": "The weather in a city",
+        "parameters": {
+            "type": "object",
+            "properties": {"city": {"type": "string"}},
+            "required": ["city"],
+        },
+    },
+}
+
+
+def test_a_streamed_tool_call_through_tgis_wire_format(openai_client: Any) -> None:
+    # The local model server streams tool calls as TGI 3.0.1 does (one object per token, the
+    # name inside the generated JSON); the SDK still receives OpenAI's tool-call deltas.
+    stream = openai_client.chat.completions.create(
+        model="smollm2",
+        messages=[{"role": "user", "content": f"Weather in Oslo? ({uuid.uuid4().hex[:6]})"}],
+        tools=[WEATHER_TOOL],
+        tool_choice={"type": "function", "function": {"name": "get_weather"}},
+        stream=True,
+        max_tokens=64,
+        temperature=0,
+    )
+    names: list[str] = []
+    arguments: list[str] = []
+    finish = None
+    for chunk in stream:
+        if not chunk.choices:
+            continue
+        for call in chunk.choices[0].delta.tool_calls or []:
+            if call.function and call.function.name:
+                names.append(call.function.name)
+            if call.function and call.function.arguments:
+                arguments.append(call.function.arguments)
+        finish = chunk.choices[0].finish_reason or finish
+    assert names == ["get_weather"]
+    assert "city" in json.loads("".join(arguments))
+    assert finish == "tool_calls"
+
+
+def test_json_schema_response_format_reaches_tgi_as_its_grammar(openai_client: Any) -> None:
+    schema = {"type": "object", "properties": {"n": {"type": "integer"}}, "required": ["n"]}
+    reply = openai_client.chat.completions.create(
+        model="smollm2",
+        messages=[{"role": "user", "content": f"A number as JSON. ({uuid.uuid4().hex[:6]})"}],
+        response_format={"type": "json_schema", "json_schema": {"name": "n", "schema": schema}},
+        max_tokens=48,
+        temperature=0,
+    )
+    assert isinstance(json.loads(reply.choices[0].message.content)["n"], int)

@@ -11,8 +11,6 @@ import base64
 import importlib.util
 import json
 import sys
-import time
-import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +27,7 @@ from moto import mock_aws
 # Module level, not inside the fixture: the probe route's annotations are resolved by name.
 from inference_core.auth.deps import get_inference_principal
 from inference_core.auth.principal import Principal
+from tests.factories import api_gateway_event, lambda_context
 
 REPO = Path(__file__).resolve().parents[2]
 API_HANDLER_PATH = REPO / "functions" / "api" / "handler.py"
@@ -36,65 +35,8 @@ REGION = "us-east-1"
 PASSWORD = "correct horse battery staple"
 
 
-# ---- event factories ----
-
-
-def api_gateway_event(
-    method: str,
-    path: str,
-    body: Any = None,
-    headers: dict[str, str] | None = None,
-    query: dict[str, str] | None = None,
-) -> dict[str, Any]:
-    """An API Gateway REST (v1) proxy event, as the control-plane Lambda receives it."""
-    all_headers = {"Host": "abc123.execute-api.us-east-1.amazonaws.com", "User-Agent": "pytest"}
-    if body is not None:
-        all_headers["Content-Type"] = "application/json"
-    all_headers.update(headers or {})
-    raw_body = body if isinstance(body, str) or body is None else json.dumps(body)
-    return {
-        "resource": "/{proxy+}",
-        "path": path,
-        "httpMethod": method,
-        "headers": all_headers,
-        "multiValueHeaders": {k: [v] for k, v in all_headers.items()},
-        "queryStringParameters": query,
-        "multiValueQueryStringParameters": {k: [v] for k, v in query.items()} if query else None,
-        "pathParameters": {"proxy": path.lstrip("/")},
-        "stageVariables": None,
-        "requestContext": {
-            "resourceId": "abc",
-            "resourcePath": "/{proxy+}",
-            "httpMethod": method,
-            "path": f"/prod{path}",
-            "stage": "prod",
-            "requestId": str(uuid.uuid4()),
-            "requestTimeEpoch": int(time.time() * 1000),
-            "accountId": "123456789012",
-            "apiId": "abc123",
-            "protocol": "HTTP/1.1",
-            "domainName": "abc123.execute-api.us-east-1.amazonaws.com",
-            "identity": {"sourceIp": "203.0.113.7", "userAgent": "pytest"},
-        },
-        "body": raw_body,
-        "isBase64Encoded": False,
-    }
-
-
-@dataclass
-class FakeLambdaContext:
-    function_name: str = "ic-api"
-    function_version: str = "$LATEST"
-    memory_limit_in_mb: int = 1024
-    invoked_function_arn: str = f"arn:aws:lambda:{REGION}:123456789012:function:ic-api"
-    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 30_000
-
-
-def lambda_context() -> FakeLambdaContext:
-    return FakeLambdaContext()
+# The event factories live in tests/factories.py (re-exported here for the suites).
+__all__ = ["api_gateway_event", "lambda_context"]
 
 
 @dataclass

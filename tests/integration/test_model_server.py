@@ -100,6 +100,18 @@ def invoke(runtime: Any, body: dict[str, Any], endpoint: str = ENDPOINT) -> Any:
 
 
 HELLO = [{"role": "user", "content": "Say hello in one short sentence."}]
+WEATHER = {
+    "type": "function",
+    "function": {
+        "name": "get_weather",
+        "description": "The weather in a city",
+        "parameters": {
+            "type": "object",
+            "properties": {"city": {"type": "string"}},
+            "required": ["city"],
+        },
+    },
+}
 
 
 def test_ping_reports_the_served_model(server_url: str) -> None:
@@ -149,9 +161,10 @@ def test_the_response_stream_delivers_tokens_as_they_are_generated(runtime: Any)
     ]
     assert len(content_times) >= 2  # more than one token, each in its own PayloadPart
     assert content_times[-1] - content_times[0] > 0.01  # spread out in time, not one buffer
-    assert any(e["choices"] and e["choices"][0]["finish_reason"] for e in events)
+    # TGI 3.0.1's shape: the last token's chunk carries the finish reason and the usage.
+    assert all(e["usage"] is None for e in events[:-1])
+    assert events[-1]["choices"][0]["finish_reason"] in ("stop", "length")
     usage = events[-1]["usage"]
-    assert events[-1]["choices"] == []
     assert usage["completion_tokens"] >= len(content_times) - 1
 
 
@@ -227,17 +240,78 @@ def test_tools_pass_through_the_adapter_to_the_model(server_url: str) -> None:
         messages=[{"role": "user", "content": "What is the weather in Oslo?"}],
         tools=[weather],
         tool_choice={"type": "function", "function": {"name": "get_weather"}},
-        max_tokens=16,
+        max_tokens=64,
         temperature=0,
     )
 
-    result = asyncio.run(provider.chat(request, deployment))
+    async def run() -> tuple[Any, list[Any]]:
+        result = await provider.chat(request, deployment)
+        chunks = [c async for c in provider.chat_stream(request, deployment)]
+        return result, chunks
+
+    result, chunks = asyncio.run(run())
 
     assert result.finish_reason == "tool_calls"
     assert result.tool_calls is not None
     call = result.tool_calls[0]
     assert call["function"]["name"] == "get_weather"
     assert "city" in json.loads(call["function"]["arguments"])
+    # Streamed, TGI sends the call as single-object deltas; the adapter rebuilds one call.
+    streamed = [c.tool_calls for c in chunks if c.tool_calls]
+    assert len(streamed) == 1
+    assert streamed[0][0]["function"]["name"] == "get_weather"
+    assert "city" in json.loads(streamed[0][0]["function"]["arguments"])
+    assert chunks[-1].finish_reason == "tool_calls"
+
+
+def test_the_server_streams_tool_calls_as_tgi_does(runtime: Any) -> None:
+    response = runtime.invoke_endpoint_with_response_stream(
+        EndpointName=ENDPOINT,
+        Body=json.dumps(
+            {
+                "messages": [{"role": "user", "content": "Weather in Oslo?"}],
+                "tools": [WEATHER],
+                "tool_choice": {"type": "function", "function": {"name": "get_weather"}},
+                "max_tokens": 64,
+                "temperature": 0,
+                "stream": True,
+            }
+        ),
+        ContentType="application/json",
+    )
+    lines = [event["PayloadPart"]["Bytes"].decode() for event in response["Body"]]
+    events = [json.loads(line.removeprefix("data: ")) for line in lines[:-1]]
+    deltas = [e["choices"][0]["delta"]["tool_calls"] for e in events]
+    assert all(isinstance(d, dict) and d["function"]["name"] is None for d in deltas)
+    generated = json.loads("".join(d["function"]["arguments"] for d in deltas))
+    assert generated["function"]["_name"] == "get_weather"
+
+
+def test_the_server_refuses_openais_json_schema_as_tgi_does(runtime: Any) -> None:
+    schema = {"type": "object", "properties": {"n": {"type": "integer"}}, "required": ["n"]}
+    with pytest.raises(ClientError) as caught:
+        invoke(
+            runtime,
+            {
+                "messages": HELLO,
+                "response_format": {"type": "json_schema", "json_schema": {"schema": schema}},
+            },
+        )
+    assert caught.value.response["OriginalStatusCode"] == 422
+
+
+def test_json_schema_through_the_adapter_yields_matching_json(server_url: str) -> None:
+    provider = SageMakerProvider(endpoint_url=server_url, timeout_seconds=300)
+    deployment = Deployment(provider="sagemaker", model=ENDPOINT, context_window=2048)
+    schema = {"type": "object", "properties": {"n": {"type": "integer"}}, "required": ["n"]}
+    request = ChatRequest(
+        messages=[{"role": "user", "content": "Give me a number as JSON."}],
+        response_format={"type": "json_schema", "json_schema": {"name": "n", "schema": schema}},
+        max_tokens=48,
+        temperature=0,
+    )
+    result = asyncio.run(provider.chat(request, deployment))
+    assert isinstance(json.loads(result.content or "")["n"], int)
 
 
 def test_the_adapter_reports_a_prompt_too_long_for_the_model(server_url: str) -> None:

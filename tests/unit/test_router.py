@@ -426,6 +426,9 @@ async def test_each_provider_call_gets_a_subsegment_naming_provider_and_deployme
     ]
 
 
+# The X-Ray SDK creates its UDP emitter socket when it is first imported (it sends nothing here,
+# outside a traced invocation), so this one test may create a socket.
+@pytest.mark.enable_socket
 async def test_the_real_powertools_tracer_works_outside_a_traced_invocation():
     from aws_lambda_powertools import Tracer
 

@@ -200,6 +200,7 @@ def test_no_secret_ever_reaches_a_log_line(
     gateway: ApiGateway, aws: AwsEnv, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG, logger="inference_core")
+    caplog.set_level(logging.DEBUG, logger="inference-core")  # the Powertools logger
     caplog.set_level(logging.INFO)
     _register(gateway, "hal@example.com")
     _register(gateway, "hal@example.com")  # the account_exists path

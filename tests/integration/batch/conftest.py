@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from types import ModuleType
@@ -22,6 +21,9 @@ from fastapi.testclient import TestClient
 from moto import mock_aws
 
 from inference_core.auth.principal import Principal
+from tests.factories import FakeLambdaContext
+from tests.factories import lambda_context as make_lambda_context
+from tests.factories import sqs_event as make_sqs_event
 
 from .batch_support import (
     ALICE,
@@ -245,23 +247,13 @@ def runtime(aws: BatchAws, upstream: FakeUpstream, receiver: WebhookReceiver, cl
 # ---- the worker ----
 
 
-@dataclass
-class FakeLambdaContext:
-    function_name: str = "ic-worker"
-    function_version: str = "$LATEST"
-    memory_limit_in_mb: int = 1024
-    invoked_function_arn: str = f"arn:aws:lambda:{REGION}:123456789012:function:ic-worker"
-    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
-    log_group_name: str = "/aws/lambda/ic-worker"
-    log_stream_name: str = "test"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 300_000
+def worker_context() -> FakeLambdaContext:
+    return make_lambda_context("ic-worker", remaining_millis=300_000)
 
 
 @pytest.fixture
 def lambda_context() -> FakeLambdaContext:
-    return FakeLambdaContext()
+    return worker_context()
 
 
 @pytest.fixture(scope="session")
@@ -284,24 +276,12 @@ def worker(worker_module: ModuleType, runtime: Any, monkeypatch: pytest.MonkeyPa
 @pytest.fixture
 def sqs_event(aws: BatchAws) -> Callable[..., dict[str, Any]]:
     """`sqs_event(messages)`: an SQS Lambda event from `receive_message` results (or raw bodies)."""
-    from inference_core.local.pollers import queue_arn, sqs_lambda_record
+    from inference_core.local.pollers import queue_arn
 
     arn = queue_arn(aws.batch_queue_url, REGION)
 
     def make(messages: list[Any]) -> dict[str, Any]:
-        records = []
-        for m in messages:
-            if isinstance(m, dict) and "ReceiptHandle" in m:
-                records.append(sqs_lambda_record(m, arn=arn, region=REGION))
-            else:
-                body = m if isinstance(m, str) else json.dumps(m)
-                fake = {
-                    "MessageId": str(uuid.uuid4()),
-                    "ReceiptHandle": str(uuid.uuid4()),
-                    "Body": body,
-                }
-                records.append(sqs_lambda_record(fake, arn=arn, region=REGION))
-        return {"Records": records}
+        return make_sqs_event(messages, queue_arn=arn)
 
     return make
 
@@ -331,7 +311,7 @@ def drain(aws: BatchAws, worker: ModuleType) -> Callable[..., Drain]:
                 extra = [r for r in event["Records"] if duplicate(r)]
                 result.twins += len(extra)
                 event = {"Records": event["Records"] + extra}
-            response = worker.handler(event, FakeLambdaContext())
+            response = worker.handler(event, worker_context())
             result.responses.append(response)
             return response
 

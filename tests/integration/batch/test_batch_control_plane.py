@@ -14,6 +14,8 @@ from typing import Any
 
 import pytest
 
+from tests.factories import api_gateway_event, lambda_context
+
 from .batch_support import chat_line, jsonl
 
 REPO = Path(__file__).resolve().parents[3]
@@ -41,44 +43,13 @@ def event(
     content_type: str | None = None,
     accept: str | None = None,
 ) -> dict[str, Any]:
-    headers = {"Host": "abc.execute-api.us-east-1.amazonaws.com", "Authorization": f"Bearer {key}"}
+    """A REST proxy event with the key; a body arrives base64-encoded (a binary media type)."""
+    headers = {"Authorization": f"Bearer {key}"}
     if content_type:
         headers["Content-Type"] = content_type
     if accept:
         headers["Accept"] = accept
-    return {
-        "resource": "/{proxy+}",
-        "path": path,
-        "httpMethod": method,
-        "headers": headers,
-        "multiValueHeaders": {k: [v] for k, v in headers.items()},
-        "queryStringParameters": None,
-        "multiValueQueryStringParameters": None,
-        "pathParameters": {"proxy": path.lstrip("/")},
-        "stageVariables": None,
-        "requestContext": {
-            "resourcePath": "/{proxy+}",
-            "httpMethod": method,
-            "path": f"/prod{path}",
-            "stage": "prod",
-            "requestId": str(uuid.uuid4()),
-            "accountId": "123456789012",
-            "apiId": "abc",
-            "identity": {"sourceIp": "203.0.113.7"},
-        },
-        "body": base64.b64encode(body).decode() if body is not None else None,
-        "isBase64Encoded": body is not None,
-    }
-
-
-class Context:
-    function_name = "ic-api"
-    memory_limit_in_mb = 1024
-    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:ic-api"
-    aws_request_id = "req"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 30_000
+    return api_gateway_event(method, path, body, headers)
 
 
 @pytest.fixture
@@ -116,7 +87,7 @@ def test_upload_create_and_download_through_api_gateway(aws, api_key):
             body=multipart,
             content_type=f"multipart/form-data; boundary={boundary}",
         ),
-        Context(),
+        lambda_context(),
     )
     assert uploaded["statusCode"] == 200, uploaded["body"]
     file = json.loads(uploaded["body"])
@@ -136,14 +107,14 @@ def test_upload_create_and_download_through_api_gateway(aws, api_key):
                 }
             ).encode(),
         ),
-        Context(),
+        lambda_context(),
     )
     assert created["statusCode"] == 200, created["body"]
     assert json.loads(created["body"])["status"] == "in_progress"
 
     content = handler(
         event("GET", f"/v1/files/{file['id']}/content", api_key, accept="application/binary"),
-        Context(),
+        lambda_context(),
     )
     assert content["statusCode"] == 200
     body = (
@@ -153,5 +124,5 @@ def test_upload_create_and_download_through_api_gateway(aws, api_key):
     )
     assert body == payload
 
-    anonymous = handler(event("GET", f"/v1/files/{file['id']}", "sk-ic-not-a-key"), Context())
+    anonymous = handler(event("GET", f"/v1/files/{file['id']}", "sk-ic-not-a-key"), lambda_context())
     assert anonymous["statusCode"] == 401

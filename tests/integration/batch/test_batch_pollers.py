@@ -56,7 +56,7 @@ def test_an_event_record_has_the_shape_lambda_gives_and_powertools_reads(aws):
 def test_only_messages_not_reported_as_failed_are_deleted_and_failures_end_in_the_dlq(
     aws, monkeypatch
 ):
-    from inference_core.local.resources import MAX_RECEIVE_COUNT
+    from inference_core.redrive import MAX_RECEIVE_COUNT
 
     for body in ({"n": 1}, {"n": 2, "fail": True}, {"n": 3}):
         aws.sqs.send_message(QueueUrl=aws.batch_queue_url, MessageBody=json.dumps(body))

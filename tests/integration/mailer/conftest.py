@@ -3,13 +3,13 @@ idempotency table, the real handler, and factories for SQS events and Lambda con
 
 from __future__ import annotations
 
-import hashlib
+import functools
 import importlib.util
 import json
 import sys
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -17,6 +17,10 @@ from typing import Any
 import boto3
 import pytest
 from moto import mock_aws
+
+from tests.factories import FakeLambdaContext
+from tests.factories import lambda_context as make_lambda_context
+from tests.factories import sqs_event as make_sqs_event
 
 REPO = Path(__file__).resolve().parents[3]
 HANDLER_PATH = REPO / "functions" / "mailer" / "handler.py"
@@ -43,52 +47,10 @@ def mailer_handler() -> ModuleType:
     return _load_handler()
 
 
-@dataclass
-class FakeLambdaContext:
-    function_name: str = "ic-mailer"
-    function_version: str = "$LATEST"
-    memory_limit_in_mb: int = 256
-    invoked_function_arn: str = f"arn:aws:lambda:{REGION}:123456789012:function:ic-mailer"
-    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
-    log_group_name: str = "/aws/lambda/ic-mailer"
-    log_stream_name: str = "2024/01/01/[$LATEST]test"
-    remaining_millis: int = 60_000
-
-    def get_remaining_time_in_millis(self) -> int:
-        return self.remaining_millis
-
-
 @pytest.fixture
 def lambda_context() -> Callable[..., FakeLambdaContext]:
     """`lambda_context(remaining_millis=...)`: what Lambda passes as the handler's context."""
-    return FakeLambdaContext
-
-
-def _sqs_record(record: Any, queue_arn: str) -> dict[str, Any]:
-    if isinstance(record, dict) and "Body" in record:  # a message from receive_message
-        body, message_id = record["Body"], record["MessageId"]
-        receipt, attributes = record["ReceiptHandle"], record.get("Attributes", {})
-    else:
-        body = record if isinstance(record, str) else json.dumps(record)
-        message_id, receipt, attributes = str(uuid.uuid4()), str(uuid.uuid4()), {}
-    return {
-        "messageId": message_id,
-        "receiptHandle": receipt,
-        "body": body,
-        "attributes": {
-            "ApproximateReceiveCount": attributes.get("ApproximateReceiveCount", "1"),
-            "SentTimestamp": attributes.get("SentTimestamp", "1700000000000"),
-            "SenderId": attributes.get("SenderId", "AIDAEXAMPLE"),
-            "ApproximateFirstReceiveTimestamp": attributes.get(
-                "ApproximateFirstReceiveTimestamp", "1700000000001"
-            ),
-        },
-        "messageAttributes": {},
-        "md5OfBody": hashlib.md5(body.encode()).hexdigest(),
-        "eventSource": "aws:sqs",
-        "eventSourceARN": queue_arn,
-        "awsRegion": REGION,
-    }
+    return functools.partial(make_lambda_context, "ic-mailer", memory_mb=256, remaining_millis=60_000)
 
 
 @pytest.fixture
@@ -98,7 +60,7 @@ def sqs_event() -> Callable[..., dict[str, Any]]:
 
     def make(*, records: list[Any], queue_arn: str | None = None) -> dict[str, Any]:
         arn = queue_arn or f"arn:aws:sqs:{REGION}:123456789012:ic-mail"
-        return {"Records": [_sqs_record(r, arn) for r in records]}
+        return make_sqs_event(records, queue_arn=arn)
 
     return make
 

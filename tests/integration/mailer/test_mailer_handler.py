@@ -311,3 +311,32 @@ def test_when_ses_refuses_the_smtp_fallback_sends_it(
     assert sent["to"] == ["alice@example.com"]
     assert sent["msg"]["Subject"] == "Verify your email address for Inference Core"
     assert message["context"]["link"] in sent["msg"].get_body(("plain",)).get_content()
+
+
+def _emf_blobs(out: str) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in out.splitlines() if '"_aws"' in line]
+
+
+def _total(blob: dict[str, Any], name: str) -> float:
+    value = blob[name]  # EMF keeps each add as one entry of a list
+    return sum(value) if isinstance(value, list) else value
+
+
+def test_each_invocation_flushes_its_own_metrics(
+    aws, mailer_handler, sqs_event, lambda_context, mail_message, monkeypatch, capsys
+):
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "0")
+    capsys.readouterr()
+
+    mailer_handler.handler(sqs_event(records=[mail_message(), mail_message()]), lambda_context())
+    first = _emf_blobs(capsys.readouterr().out)
+    mailer_handler.handler(sqs_event(records=[mail_message()]), lambda_context())
+    second = _emf_blobs(capsys.readouterr().out)
+
+    # One blob per invocation, counting only that invocation's messages.
+    counts = [
+        [(_total(b, "MailMessagesReceived"), _total(b, "EmailsSent")) for b in blobs]
+        for blobs in (first, second)
+    ]
+    assert counts == [[(2, 2)], [(1, 1)]]
+    assert first[0]["service"] == "inference-core"

@@ -65,7 +65,8 @@ def test_chat_sends_the_messages_api_body_and_returns_the_containers_answer(
         "top_p": 0.9,
         "stop": ["\n\n"],
         "seed": 7,
-        "response_format": {"type": "json_object"},
+        # TGI's GrammarType: OpenAI's json_object becomes "any JSON object".
+        "response_format": {"type": "json", "value": {"type": "object"}},
         "stream": False,
     }
     assert result.content == "Hi there"

@@ -15,8 +15,12 @@ from typing import Any
 class Deployment:
     """One place a model alias can be served from (an entry of the model registry)."""
 
-    provider: str  # "openai" | "anthropic" | "sagemaker"
-    model: str  # the upstream model id, or the SageMaker endpoint name
+    provider: str  # "openai" | "anthropic" | "sagemaker" | "bedrock"
+    model: str  # the upstream model id, the SageMaker endpoint name, or a Bedrock model/profile
+    # Operator-set upstream of this deployment (never from a request): its base URL, and the name
+    # of its key's entry in the provider-keys secret. None: the provider's defaults.
+    base_url: str | None = None
+    api_key: str | None = None
     input_price_per_mtok: float = 0.0  # USD per million input tokens
     output_price_per_mtok: float = 0.0
     context_window: int = 8192
@@ -24,7 +28,11 @@ class Deployment:
 
     @property
     def label(self) -> str:
-        return self.name or f"{self.provider}:{self.model}"
+        if self.name:
+            return self.name
+        # Two accounts serving one model are two deployments (own breaker, own usage lines).
+        suffix = f"@{self.api_key}" if self.api_key else ""
+        return f"{self.provider}:{self.model}{suffix}"
 
     def cost(self, usage: Usage) -> float:
         return (
@@ -35,8 +43,13 @@ class Deployment:
 
 @dataclass
 class Usage:
+    """Tokens billed. `input_tokens` includes the cached ones and `output_tokens` the reasoning
+    ones (OpenAI's convention); the two details are None when the upstream does not report them."""
+
     input_tokens: int = 0
     output_tokens: int = 0
+    cached_input_tokens: int | None = None
+    reasoning_tokens: int | None = None
 
 
 @dataclass

@@ -101,7 +101,9 @@ def build_parser() -> argparse.ArgumentParser:
     dev.add_argument(
         "--no-pollers", action="store_true", help="do not feed the SQS queues to the workers"
     )
-    dev.add_argument("--quiet", action="store_true", help="send the API's log to the state folder")
+    dev.add_argument(
+        "--quiet", action="store_true", help="no per-request lines (the logs still go to files)"
+    )
     dev.set_defaults(func=cmd_dev)
 
     def target(p: argparse.ArgumentParser) -> None:

@@ -18,7 +18,8 @@ botocore) are wrapped at the boundary where they enter with `raise ... from exc`
     │   ├── UpstreamBadResponseError   502
     │   ├── UpstreamUnavailableError   503
     │   └── UpstreamTimeoutError       504
-    └── ServiceUnavailableError    503  our own dependencies (DynamoDB, SQS) are failing
+    └── ServiceUnavailableError    503  our own dependencies (DynamoDB, SQS) are failing; may carry
+                                        `retry_after` (throttled or unreachable: see db/availability.py)
 """
 
 from __future__ import annotations
@@ -129,3 +130,14 @@ class ServiceUnavailableError(InferenceCoreError):
     status_code = 503
     error_type = "overloaded_error"
     code = "service_unavailable"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        param: str | None = None,
+        retry_after: int | None = None,
+    ):
+        super().__init__(message, code=code, param=param)
+        self.retry_after = None if retry_after is None else max(1, int(retry_after))

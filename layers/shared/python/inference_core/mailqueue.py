@@ -32,20 +32,22 @@ filtering and tracing without parsing the body). Tokens and addresses are never 
 from __future__ import annotations
 
 import json
-import logging
 import time
 import uuid
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from inference_core.errors import ServiceUnavailableError
+from inference_core.observability import get_logger
 from inference_core.settings import Settings
+
+if TYPE_CHECKING:
+    from mypy_boto3_sqs import SQSClient
 
 MESSAGE_VERSION = 1
 
-logger = logging.getLogger("inference_core.mailqueue")
 
 
 @lru_cache(maxsize=4)
@@ -76,7 +78,7 @@ def enqueue_mail(
     *,
     correlation_id: str,
     settings: Settings,
-    client: Any | None = None,
+    client: SQSClient | None = None,
 ) -> str | None:
     """Queue one email; returns the SQS message id, or None when no mail queue is configured.
 
@@ -84,7 +86,7 @@ def enqueue_mail(
     """
     queue_url = settings.queues.mail_queue_url
     if not queue_url:
-        logger.warning("no mail queue configured; %s email not queued", template)
+        get_logger().warning("no mail queue configured; email not queued", extra={"template": template})
         return None
     message = build_mail_message(template, to, context, correlation_id=correlation_id)
     sqs = client or _sqs_client(settings.aws.region, settings.aws.aws_endpoint_url)
@@ -99,12 +101,13 @@ def enqueue_mail(
             },
         )
     except (ClientError, BotoCoreError) as exc:
-        logger.warning("mail queue refused a %s email (%s)", template, type(exc).__name__)
+        get_logger().warning(
+            "mail queue refused an email", extra={"template": template, "error": type(exc).__name__}
+        )
         raise ServiceUnavailableError("The mail queue is unavailable.") from exc
     message_id = str(response.get("MessageId", ""))
-    logger.info(
-        "queued %s email",
-        template,
-        extra={"correlation_id": correlation_id, "message_id": message_id},
+    get_logger().info(
+        "email queued",
+        extra={"template": template, "correlation_id": correlation_id, "message_id": message_id},
     )
     return message_id

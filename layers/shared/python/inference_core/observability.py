@@ -1,25 +1,48 @@
 """Logs, metrics and traces through Powertools, built at first use (never at import).
 
-- `get_logger()`: one JSON logger per process; the correlation id comes from the request context.
+- `get_logger()`: one JSON logger per process; the correlation id comes from the request context
+  (`correlation_id`, a context variable the API's middleware sets; it lives here, at the bottom,
+  so logging never imports the API).
 - `emit_request_metrics(...)`: one EMF blob per request (its own `EphemeralMetrics`, so concurrent
   requests in one uvicorn process never mix their dimensions).
+- `invocation_metrics()` / `flush_metrics(...)`: the worker's and the mailer's per-invocation
+  `EphemeralMetrics` (nothing piles up across invocations in a warm process).
+- `log_access(...)`: one line per HTTP request at its end (method, path, status, latency, and the
+  usage `log_request` recorded for it), written by the API's middleware.
 - `get_tracer()`: Powertools Tracer; a subsegment per provider call (see `router.py`). Outside a
   traced Lambda invocation there is no parent segment and the X-Ray SDK is told to ignore that.
 """
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import os
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from aws_lambda_powertools import Logger, Tracer
+    from aws_lambda_powertools.metrics import EphemeralMetrics
 
 SERVICE = "inference-core"
 NAMESPACE = "InferenceCore"
+
+# The current request's correlation id; set per request by `api.middleware`.
+correlation_id: contextvars.ContextVar[str] = contextvars.ContextVar("correlation_id", default="-")
+
+
+def current_correlation_id() -> str:
+    return correlation_id.get()
+
+
+# The usage lines of the current HTTP request, for its access line. A list set by the middleware
+# and appended to (not a value re-set) so a route running in a copied context (a thread, a
+# streaming task) still reaches the middleware's.
+_request_usages: contextvars.ContextVar[list[RequestUsage] | None] = contextvars.ContextVar(
+    "request_usages", default=None
+)
 
 
 class _CorrelationIdFilter(logging.Filter):
@@ -27,8 +50,6 @@ class _CorrelationIdFilter(logging.Filter):
     concurrent requests in one uvicorn process never see each other's)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        from inference_core.api.middleware import current_correlation_id
-
         if not getattr(record, "correlation_id", None):
             cid = current_correlation_id()
             if cid != "-":
@@ -43,6 +64,14 @@ def get_logger() -> Logger:
     logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME", SERVICE))
     logger.addFilter(_CorrelationIdFilter())
     return logger
+
+
+def send_logs_to(stream: IO[str]) -> None:
+    """Write this process's JSON log lines to `stream` instead of stdout (the local stack keeps
+    them in `.local/*.log`, so its terminal stays readable)."""
+    handler = get_logger().registered_handler
+    if isinstance(handler, logging.StreamHandler):
+        handler.setStream(stream)
 
 
 @lru_cache(maxsize=1)
@@ -91,16 +120,32 @@ class RequestUsage:
         }
 
 
-def emit_request_metrics(usage: RequestUsage) -> None:
-    """Requests, latency, tokens, cost, cache hits and errors, per model and provider (EMF)."""
-    if os.environ.get("POWERTOOLS_METRICS_DISABLED", "").lower() in ("1", "true"):
-        return
-    from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
+def _metrics_disabled() -> bool:
+    return os.environ.get("POWERTOOLS_METRICS_DISABLED", "").lower() in ("1", "true")
 
-    metrics = EphemeralMetrics(
+
+def invocation_metrics() -> EphemeralMetrics:
+    """One Lambda invocation's EMF metrics: its own set, flushed by `flush_metrics`."""
+    from aws_lambda_powertools.metrics import EphemeralMetrics
+
+    return EphemeralMetrics(
         namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", NAMESPACE),
         service=os.environ.get("POWERTOOLS_SERVICE_NAME", SERVICE),
     )
+
+
+def flush_metrics(metrics: EphemeralMetrics) -> None:
+    if not _metrics_disabled():
+        metrics.flush_metrics()
+
+
+def emit_request_metrics(usage: RequestUsage) -> None:
+    """Requests, latency, tokens, cost, cache hits and errors, per model and provider (EMF)."""
+    if _metrics_disabled():
+        return
+    from aws_lambda_powertools.metrics import MetricUnit
+
+    metrics = invocation_metrics()
     metrics.add_dimension(name="model", value=usage.model or "unknown")
     metrics.add_dimension(
         name="provider", value=usage.provider or ("cache" if usage.cached else "none")
@@ -116,4 +161,41 @@ def emit_request_metrics(usage: RequestUsage) -> None:
 
 
 def log_request(usage: RequestUsage) -> None:
+    usages = _request_usages.get()
+    if usages is not None:
+        usages.append(usage)
     get_logger().info("inference request", extra=usage.as_log_fields())
+
+
+def start_access_record() -> contextvars.Token[list[RequestUsage] | None]:
+    return _request_usages.set([])
+
+
+def log_access(
+    token: contextvars.Token[list[RequestUsage] | None],
+    *,
+    method: str,
+    path: str,
+    status: int,
+    latency_ms: float,
+) -> None:
+    """The request's one access line; with the usage of its (last) inference call, if any."""
+    usages = _request_usages.get() or []
+    _request_usages.reset(token)
+    fields: dict[str, Any] = {
+        "http_method": method,
+        "path": path,
+        "status_code": status,
+        "latency_ms": round(latency_ms, 1),
+    }
+    if usages:
+        usage = usages[-1]
+        fields.update(
+            model=usage.model,
+            provider=usage.provider,
+            input_tokens=usage.input_tokens,
+            output_tokens=usage.output_tokens,
+            cost_usd=round(usage.cost_usd, 8),
+            cache_hit=usage.cached,
+        )
+    get_logger().info("request", extra=fields)

@@ -58,6 +58,8 @@ class ModelRegistry:
                     Deployment(
                         provider=d["provider"],
                         model=d["model"],
+                        base_url=_optional_str(d, "base_url", alias),
+                        api_key=_optional_str(d, "api_key", alias),
                         input_price_per_mtok=float(d.get("input_price_per_mtok", 0)),
                         output_price_per_mtok=float(d.get("output_price_per_mtok", 0)),
                         context_window=int(d.get("context_window", 8192)),
@@ -99,6 +101,13 @@ class ModelRegistry:
 
     def providers_in_use(self) -> set[str]:
         return {d.provider for e in self._models.values() for d in e.deployments}
+
+
+def _optional_str(spec: dict[str, Any], field: str, alias: str) -> str | None:
+    value = spec.get(field)
+    if value is not None and (not isinstance(value, str) or not value):
+        raise ValueError(f"model {alias!r}: {field!r} must be a non-empty string")
+    return value
 
 
 @lru_cache(maxsize=4)

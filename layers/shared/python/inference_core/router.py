@@ -14,7 +14,6 @@ seen output and a failure ends the stream.
 from __future__ import annotations
 
 import asyncio
-import logging
 import random
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -31,10 +30,13 @@ from inference_core.canonical import (
     EmbeddingResult,
 )
 from inference_core.errors import ProviderError, UpstreamUnavailableError
+from inference_core.observability import get_logger
 from inference_core.providers.base import Provider
 from inference_core.upstream_errors import REQUEST_REJECTED
 
 if TYPE_CHECKING:
+    from aws_lambda_powertools import Tracer
+
     from inference_core.registry import ModelEntry, ModelRegistry
     from inference_core.settings import Settings
 
@@ -46,7 +48,6 @@ ProviderCall = Callable[[Provider, Deployment], Awaitable[T]]
 BREAKER_FAILURES = 5
 BREAKER_COOLDOWN_SECONDS = 30.0
 
-log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -106,7 +107,7 @@ class Router:
         settings: Settings,
         sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
         rng: Callable[[], float] = random.random,
-        tracer: Any = None,
+        tracer: Tracer | None = None,
         breaker: CircuitBreaker | None = None,
     ):
         self.registry = registry
@@ -188,7 +189,7 @@ class Router:
                         raise  # the request itself is bad; the next deployment would agree
                     self.breaker.record_failure(deployment)
                     delay = self._retry_delay(exc, attempt, max_attempts, deployment)
-                    log.warning(
+                    get_logger().warning(
                         "provider call failed",
                         extra={
                             "deployment": deployment.label,
@@ -288,7 +289,8 @@ class Router:
         async with self._tracer.provider.in_subsegment_async(name=name) as subsegment:
             subsegment.put_annotation("provider", deployment.provider)
             subsegment.put_annotation("deployment", deployment.label)
-            subsegment.put_annotation("attempt", attempt)
+            # The X-Ray SDK's stub says `numbers.Number`, which mypy cannot match an int to.
+            subsegment.put_annotation("attempt", attempt)  # type: ignore[arg-type]
             yield
 
 

@@ -6,7 +6,6 @@ Powertools Parameters with caching; locally they come from the environment that 
 
 from __future__ import annotations
 
-import json
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -85,6 +84,12 @@ class InferenceSettings(BaseSettings):
     anthropic_base_url: str | None = None
     # Where the SageMaker runtime API is: None means the real regional endpoint.
     sagemaker_endpoint_url: str | None = None
+    # Bedrock: the region of its runtime API (None: `IC_REGION`) and an endpoint override (VPC).
+    bedrock_region: str | None = None
+    bedrock_endpoint_url: str | None = None
+    # How long the provider-keys secret is cached before it is read again (a rotated or newly
+    # filled key takes over within this time, without a restart).
+    provider_keys_max_age_seconds: float = 300.0
     upstream_timeout_seconds: float = 60.0
     max_attempts_per_deployment: int = 2
     # A deployment that fails this many times in a row is skipped for the cooldown (per process).
@@ -150,7 +155,7 @@ class BatchSettings(BaseSettings):
     """Batch jobs: input limits, the inline form, the worker, and the batch queue's DLQ.
 
     `batch_max_receive_count` must equal the batch queue's redrive `maxReceiveCount` (the local
-    stack and the CDK app both use `local.resources.MAX_RECEIVE_COUNT`): on that receive the worker
+    stack and the CDK app both use `redrive.MAX_RECEIVE_COUNT`): on that receive the worker
     gives a still-failing line up, writes it to the error file and moves its message to the DLQ.
     """
 
@@ -276,22 +281,11 @@ class Settings(BaseSettings):
         raise ValueError("no JWT signing secret configured")
 
     def provider_api_key(self, provider: str) -> str | None:
-        """A provider's API key: from the environment, else the provider-keys secret (JSON)."""
-        direct = {
-            "openai": self.inference.openai_api_key,
-            "anthropic": self.inference.anthropic_api_key,
-        }.get(provider)
-        if direct is not None:
-            return direct.get_secret_value()
-        if self.inference.provider_keys_secret_arn:
-            raw = _read_secret(self.inference.provider_keys_secret_arn, self.aws.aws_endpoint_url)
-            try:
-                keys = json.loads(raw)
-            except ValueError:
-                return None
-            value = keys.get(provider) or keys.get(f"{provider.upper()}_API_KEY")
-            return str(value) if value else None
-        return None
+        """A provider's (or a named) API key: from the environment, else the provider-keys
+        secret (JSON), re-read after `provider_keys_max_age_seconds` (`inference_core.provider_keys`)."""
+        from inference_core.provider_keys import provider_keys
+
+        return provider_keys(self).get(provider)
 
 
 def _read_secret(arn: str, endpoint_url: str | None) -> str:

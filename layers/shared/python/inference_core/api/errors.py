@@ -8,7 +8,6 @@ never reaches a client.
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -16,9 +15,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from inference_core.errors import InferenceCoreError, RateLimitError
-
-logger = logging.getLogger("inference_core.api")
+from inference_core.errors import InferenceCoreError, RateLimitError, ServiceUnavailableError
+from inference_core.observability import get_logger
 
 ANTHROPIC_PATHS = ("/v1/messages",)
 
@@ -104,10 +102,12 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(InferenceCoreError)
     async def _core_error(request: Request, exc: InferenceCoreError) -> JSONResponse:
         headers = None
-        if isinstance(exc, RateLimitError):
+        if isinstance(exc, RateLimitError | ServiceUnavailableError) and exc.retry_after:
             headers = {"Retry-After": str(exc.retry_after)}
         if exc.status_code >= 500:
-            logger.warning("request failed: %s (%s)", exc.code, type(exc).__name__)
+            get_logger().warning(
+                "request failed", extra={"error_code": exc.code, "error": type(exc).__name__}
+            )
         return error_response(
             request, exc.status_code, exc.message, code=exc.code, param=exc.param, headers=headers
         )
@@ -125,7 +125,7 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         # Log the type only: a foreign exception's text may carry secrets.
-        logger.exception("unhandled %s", type(exc).__name__)
+        get_logger().exception("unhandled error", extra={"error": type(exc).__name__})
         return error_response(
             request, 500, "The server had an error while processing your request."
         )

@@ -2,17 +2,27 @@
 
 from __future__ import annotations
 
-import contextvars
 import json
+import time
 import uuid
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-correlation_id: contextvars.ContextVar[str] = contextvars.ContextVar("correlation_id", default="-")
+# The context variable lives in `observability` (the bottom); re-exported for the routes.
+from inference_core.observability import (
+    correlation_id,
+    current_correlation_id,
+    log_access,
+    start_access_record,
+)
 
-
-def current_correlation_id() -> str:
-    return correlation_id.get()
+__all__ = [
+    "BodySizeLimitMiddleware",
+    "LazyCorsMiddleware",
+    "RequestContextMiddleware",
+    "correlation_id",
+    "current_correlation_id",
+]
 
 
 def _request_id_from_scope(scope: Scope) -> str:
@@ -41,9 +51,14 @@ class RequestContextMiddleware:
             return
         rid = _request_id_from_scope(scope)
         token = correlation_id.set(rid)
+        record = start_access_record()
+        started = time.perf_counter()
+        status = 500  # what the client gets if the app raises before answering
 
         async def send_with_id(message: Message) -> None:
+            nonlocal status
             if message["type"] == "http.response.start":
+                status = message["status"]
                 headers = list(message.get("headers", []))
                 headers.append((b"x-request-id", rid.encode()))
                 message["headers"] = headers
@@ -52,6 +67,13 @@ class RequestContextMiddleware:
         try:
             await self.app(scope, receive, send_with_id)
         finally:
+            log_access(
+                record,
+                method=scope["method"],
+                path=scope["path"],
+                status=status,
+                latency_ms=(time.perf_counter() - started) * 1000,
+            )
             correlation_id.reset(token)
 
 

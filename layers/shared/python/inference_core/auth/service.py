@@ -25,7 +25,6 @@ token) and swallowed, since a 503 would itself tell the two cases apart.
 from __future__ import annotations
 
 import hashlib
-import logging
 import secrets
 import time
 import uuid
@@ -65,9 +64,8 @@ from inference_core.errors import (
     PermissionDeniedError,
 )
 from inference_core.mailqueue import enqueue_mail
+from inference_core.observability import get_logger
 from inference_core.settings import Settings
-
-logger = logging.getLogger("inference_core.auth")
 
 PURPOSE_VERIFY_EMAIL = "verify_email"
 PURPOSE_PASSWORD_RESET = "password_reset"
@@ -233,7 +231,7 @@ class AuthService:
             ttl_seconds=self.settings.auth.refresh_token_ttl_seconds,
         )
         if outcome is Rotation.REUSED:
-            logger.warning(
+            get_logger().warning(
                 "refresh token reuse detected; session family revoked",
                 extra={"user_id": user.user_id, "session_id": claims.sid},
             )
@@ -550,9 +548,7 @@ class AuthService:
         try:
             self._send_mail(template, user.email, context, correlation_id=correlation_id)
         except InferenceCoreError as exc:
-            logger.warning(
-                "%s email not queued (%s)",
-                template,
-                type(exc).__name__,
-                extra={"user_id": user.user_id},
+            get_logger().warning(
+                "email not queued",
+                extra={"template": template, "error": type(exc).__name__, "user_id": user.user_id},
             )

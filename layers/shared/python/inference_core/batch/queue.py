@@ -6,13 +6,16 @@ import json
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from inference_core.batch.messages import MESSAGE_VERSION
 from inference_core.errors import ServiceUnavailableError
 from inference_core.observability import get_logger
+
+if TYPE_CHECKING:
+    from mypy_boto3_sqs import SQSClient
 
 # SQS: at most 10 entries and 256 KiB of bodies (plus attributes) per SendMessageBatch.
 MAX_BATCH_ENTRIES = 10
@@ -48,7 +51,7 @@ class BatchQueue:
         queue_url: str | None,
         *,
         dlq_url: str | None = None,
-        client: Any | None = None,
+        client: SQSClient | None = None,
         region: str | None = None,
         endpoint_url: str | None = None,
         sleep: Callable[[float], Any] = time.sleep,

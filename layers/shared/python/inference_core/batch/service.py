@@ -1,5 +1,8 @@
 """The Batches API's service, shared by the API and the worker.
 
+(Its request models are in `batch.schemas`, the Batch object in `batch.bodies`, and the signed
+ingest door in `webhooks.ingest`.)
+
 Creating a job records it (`validating`), queues its lines with SendMessageBatch (ten a call; a
 large job's remainder is queued by the worker in chunks, through `batch.expand` messages) and
 moves it to `in_progress`. Lines run in the worker (`batch.worker`); the one that brings the job's
@@ -12,9 +15,7 @@ grace period after its deadline (or its cancel) is finalized anyway when it is n
 from __future__ import annotations
 
 import uuid
-from typing import TYPE_CHECKING, Any, Literal, cast
-
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from typing import TYPE_CHECKING, cast
 
 from inference_core.auth.principal import Principal
 from inference_core.batch.errors import InvalidBatchMessageError
@@ -30,6 +31,7 @@ from inference_core.batch.messages import (
     encode,
 )
 from inference_core.batch.queue import OutgoingMessage
+from inference_core.batch.schemas import InlineJobRequest, check_metadata
 from inference_core.batch.storage import file_key
 from inference_core.db.batch_models import JOB_SK, BatchJobModel, job_pk, list_key
 from inference_core.db.jobs import OPEN_STATES
@@ -46,7 +48,6 @@ if TYPE_CHECKING:
     from inference_core.batch.runtime import BatchRuntime
 
 COMPLETION_WINDOWS = {"24h": 24 * 3600}
-MAX_METADATA_PAIRS = 16
 
 
 def new_batch_id() -> str:
@@ -57,113 +58,10 @@ def new_token() -> str:
     return uuid.uuid4().hex
 
 
-def batch_object(job: BatchJobModel) -> dict[str, Any]:
-    """A job as OpenAI's Batch object."""
-
-    def ts(value: Any) -> int | None:
-        return int(value) if value is not None else None
-
-    input_tokens, output_tokens = int(job.input_tokens or 0), int(job.output_tokens or 0)
-    return {
-        "id": job.batch_id,
-        "object": "batch",
-        "endpoint": job.endpoint,
-        "model": job.model,
-        "errors": {"object": "list", "data": job.errors} if job.errors else None,
-        "input_file_id": job.input_file_id,
-        "completion_window": job.completion_window,
-        "status": job.status,
-        "output_file_id": job.output_file_id,
-        "error_file_id": job.error_file_id,
-        "created_at": int(job.created_at),
-        "in_progress_at": ts(job.in_progress_at),
-        "expires_at": int(job.deadline_at),
-        "finalizing_at": ts(job.finalizing_at),
-        "completed_at": ts(job.completed_at),
-        "failed_at": ts(job.failed_at),
-        "expired_at": ts(job.expired_at),
-        "cancelling_at": ts(job.cancelling_at),
-        "cancelled_at": ts(job.cancelled_at),
-        "request_counts": {
-            "total": int(job.total),
-            "completed": int(job.completed or 0),
-            "failed": int(job.failed or 0),
-        },
-        "usage": {
-            "input_tokens": input_tokens,
-            "input_tokens_details": {"cached_tokens": 0},
-            "output_tokens": output_tokens,
-            "output_tokens_details": {"reasoning_tokens": 0},
-            "total_tokens": input_tokens + output_tokens,
-        },
-        "metadata": job.metadata,
-    }
-
-
 def _not_found(batch_id: str) -> NotFoundError:
     return NotFoundError(
         f"No such Batch object: {batch_id[:64]}", code="batch_not_found", param="batch_id"
     )
-
-
-def check_metadata(metadata: dict[str, str] | None) -> None:
-    if metadata is None:
-        return
-    if len(metadata) > MAX_METADATA_PAIRS or any(
-        not isinstance(v, str) or len(k) > 64 or len(v) > 512 for k, v in metadata.items()
-    ):
-        raise InvalidRequestError(
-            "metadata takes up to 16 string pairs (keys up to 64, values up to 512 characters).",
-            param="metadata",
-        )
-
-
-class InlineItem(BaseModel):
-    """One request of the inline form: `custom_id`, `model`, and `messages`, `prompt` or
-    `input` (chat, completion, embedding), plus that endpoint's parameters."""
-
-    model_config = ConfigDict(extra="allow")
-
-    custom_id: str = Field(min_length=1, max_length=512)
-    model: str = Field(min_length=1, max_length=256)
-    messages: list[Any] | None = None
-    prompt: str | list[str] | None = None
-    input: str | list[str] | None = None
-
-    def to_line(self) -> dict[str, Any]:
-        given = [n for n in ("messages", "prompt", "input") if getattr(self, n) is not None]
-        if len(given) != 1:
-            raise InvalidRequestError(
-                f"Item '{self.custom_id[:64]}' needs exactly one of 'messages', 'prompt' or 'input'.",
-                param="items",
-            )
-        url = {
-            "messages": "/v1/chat/completions",
-            "prompt": "/v1/completions",
-            "input": "/v1/embeddings",
-        }[given[0]]
-        body = self.model_dump(exclude_none=True, exclude={"custom_id"})
-        return {"custom_id": self.custom_id, "method": "POST", "url": url, "body": body}
-
-
-class InlineJobRequest(BaseModel):
-    """`POST /v1/batch/jobs`: a batch without a file."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    items: list[InlineItem] = Field(min_length=1)
-    webhook_url: str | None = Field(default=None, max_length=2048)
-    metadata: dict[str, str] | None = None
-    completion_window: Literal["24h"] = "24h"
-    notify_email: bool | None = None
-
-    @field_validator("items")
-    @classmethod
-    def _unique(cls, items: list[InlineItem]) -> list[InlineItem]:
-        ids = [i.custom_id for i in items]
-        if len(set(ids)) != len(ids):
-            raise ValueError("custom_id must be unique")
-        return items
 
 
 class BatchService:
@@ -550,69 +448,3 @@ class BatchService:
             return self.submit(message, batch_id=batch_id, source=source)
         except InvalidRequestError as exc:
             raise InvalidBatchMessageError(exc.message) from None
-
-
-def queue_ingest_submission(
-    runtime: BatchRuntime, *, integration: Any, webhook_id: str, body: bytes
-) -> str:
-    """Queue a verified ingest request as a `batch.submit` message; returns its job id.
-
-    The body is the direct-submission schema without `version`, `type`, `account`, `batch_id`
-    and `input_s3_key` (the integration decides the account; the id comes from the webhook id).
-    """
-    import json
-
-    from pydantic import ValidationError
-
-    from inference_core.batch.errors import FileTooLargeError
-    from inference_core.batch.inputs import describe_validation_error
-    from inference_core.webhooks.ingest import ingest_batch_id
-
-    try:
-        payload = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        raise InvalidRequestError("We could not parse the JSON body of your request.") from None
-    if not isinstance(payload, dict):
-        raise InvalidRequestError("The body must be a JSON object.")
-    reserved = {"version", "type", "account", "batch_id", "input_s3_key"} & payload.keys()
-    if reserved:
-        raise InvalidRequestError(
-            f"These fields are not accepted here: {', '.join(sorted(reserved))}.",
-            param=sorted(reserved)[0],
-        )
-    batch_id = ingest_batch_id(integration.name, webhook_id)
-    try:
-        message = SubmitMessage.model_validate(
-            {
-                **payload,
-                "version": MESSAGE_VERSION,
-                "type": "batch.submit",
-                "account": {"user_id": integration.user_id, "api_key_id": integration.api_key_id},
-                "batch_id": batch_id,
-            }
-        )
-    except ValidationError as exc:
-        raise InvalidRequestError(
-            f"Invalid submission: {describe_validation_error(exc)}.", code="invalid_submission"
-        ) from None
-    assert message.requests is not None
-    settings = runtime.settings
-    if len(message.requests) > settings.batch.batch_max_lines:
-        raise InvalidRequestError(
-            f"A job takes up to {settings.batch.batch_max_lines} requests.", param="requests"
-        )
-    parse_input(
-        to_jsonl([r.model_dump() for r in message.requests]), max_lines=len(message.requests)
-    )
-    if message.webhook_url is not None:
-        from inference_core.webhooks.guard import parse_webhook_url
-
-        parse_webhook_url(message.webhook_url, settings)
-    encoded = encode(message)
-    if len(encoded.encode()) > 250 * 1024:
-        raise FileTooLargeError(
-            "The submission is larger than one queue message (250 KiB); upload a file instead.",
-            param="requests",
-        )
-    runtime.queue.send_one(OutgoingMessage(entry_id="s", body=encoded, message_type=message.type))
-    return batch_id

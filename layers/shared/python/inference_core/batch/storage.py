@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from inference_core.errors import NotFoundError, ServiceUnavailableError
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
 
 
 def file_key(file_id: str) -> str:
@@ -29,7 +32,7 @@ class FileStore:
         self,
         bucket: str,
         *,
-        client: Any | None = None,
+        client: S3Client | None = None,
         region: str | None = None,
         endpoint_url: str | None = None,
     ):

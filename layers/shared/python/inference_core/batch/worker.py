@@ -29,6 +29,7 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from inference_core.batch.bodies import batch_object
 from inference_core.batch.errors import InvalidBatchMessageError
 from inference_core.batch.finalizer import Finalizer
 from inference_core.batch.idempotency import AlreadyInProgressError, AsyncIdempotency
@@ -49,7 +50,7 @@ from inference_core.batch.messages import (
     parse_message,
     submit_idempotency_key,
 )
-from inference_core.batch.service import BatchService, batch_object, new_token
+from inference_core.batch.service import BatchService, new_token
 from inference_core.batch.storage import result_key
 from inference_core.db.batch_models import BatchLineModel, job_pk, line_sk
 from inference_core.db.jobs import OPEN_STATES, LineCounts, LineRecord

@@ -5,13 +5,13 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from pynamodb.exceptions import PynamoDBException
-
-from inference_core.db.models import ApiKeyModel
+from inference_core.db.availability import StoreGuard
+from inference_core.db.models import ApiKeyModel, dynamodb_client
 from inference_core.db.rate_window import Guard, Item, count_request
-from inference_core.errors import AuthenticationError, ServiceUnavailableError
+from inference_core.errors import AuthenticationError
 
 _INVALID_KEY = "Incorrect API key provided."
+_KEY_STORE = StoreGuard("The key store is unavailable.")
 
 
 class ApiKeysRepository:
@@ -19,25 +19,20 @@ class ApiKeysRepository:
         self._now = now
 
     def create(self, key: ApiKeyModel) -> None:
-        try:
+        with _KEY_STORE:
             key.save(condition=ApiKeyModel.key_hash.does_not_exist())
-        except PynamoDBException as exc:
-            raise ServiceUnavailableError("The key store is unavailable.") from exc
 
     def get_by_hash(self, key_hash: str) -> ApiKeyModel | None:
         try:
-            return ApiKeyModel.get(key_hash)
+            with _KEY_STORE:
+                return ApiKeyModel.get(key_hash)
         except ApiKeyModel.DoesNotExist:
             return None
-        except PynamoDBException as exc:
-            raise ServiceUnavailableError("The key store is unavailable.") from exc
 
     def list_for_owner(self, owner_id: str, *, include_revoked: bool = False) -> list[ApiKeyModel]:
         """The owner's keys, newest first."""
-        try:
+        with _KEY_STORE:
             keys = list(ApiKeyModel.owner_index.query(owner_id, scan_index_forward=False))
-        except PynamoDBException as exc:
-            raise ServiceUnavailableError("The key store is unavailable.") from exc
         return [k for k in keys if include_revoked or not k.revoked]
 
     def find_for_owner(self, owner_id: str, key_id: str) -> ApiKeyModel | None:
@@ -45,13 +40,11 @@ class ApiKeysRepository:
         return next((k for k in self.list_for_owner(owner_id) if k.key_id == key_id), None)
 
     def revoke(self, key: ApiKeyModel) -> None:
-        try:
+        with _KEY_STORE:
             key.update(
                 actions=[ApiKeyModel.revoked.set(True)],
                 condition=ApiKeyModel.key_hash.exists(),
             )
-        except PynamoDBException as exc:
-            raise ServiceUnavailableError("The key store is unavailable.") from exc
 
     def authorize_and_count(self, key_hash: str, *, now: float | None = None) -> ApiKeyModel:
         """One UpdateItem: the key exists, is not revoked, and this minute's count is under its
@@ -69,7 +62,7 @@ class ApiKeysRepository:
             check=check,
         )
         item = count_request(
-            ApiKeyModel._get_connection().connection.client,
+            dynamodb_client(ApiKeyModel),
             table=ApiKeyModel.Meta.table_name,
             key={"key_hash": {"S": key_hash}},
             guard=guard,

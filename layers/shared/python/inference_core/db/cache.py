@@ -6,10 +6,11 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from pynamodb.exceptions import PynamoDBException
-
+from inference_core.db.availability import THROTTLING_CODES, StoreGuard, error_code
 from inference_core.db.models import CacheEntryModel
 from inference_core.errors import ServiceUnavailableError
+
+_CACHE = StoreGuard("the response cache is unavailable")
 
 
 class CacheRepository:
@@ -19,14 +20,15 @@ class CacheRepository:
     def get(self, cache_key: str, tenant_id: str) -> dict[str, Any] | None:
         """The cached response, or None; an expired item (TTL not yet swept) counts as a miss."""
         try:
-            item = CacheEntryModel.get(cache_key)
+            with _CACHE:
+                item = CacheEntryModel.get(cache_key)
         except CacheEntryModel.DoesNotExist:
             return None
-        except PynamoDBException as exc:
-            # A cache that cannot be read is a miss, not a failed request.
-            if _is_throttle(exc):
+        except ServiceUnavailableError as exc:
+            # A throttled cache read is a miss, not a failed request.
+            if error_code(exc.__cause__ or exc) in THROTTLING_CODES:
                 return None
-            raise ServiceUnavailableError("the response cache is unavailable") from exc
+            raise
         if item.expires_at <= self._now() or item.tenant_id != tenant_id:
             return None
         response: dict[str, Any] = item.response
@@ -50,12 +52,3 @@ class CacheRepository:
             created_at=int(now),
             expires_at=int(now) + ttl_seconds,
         )
-
-
-def _is_throttle(exc: PynamoDBException) -> bool:
-    code = getattr(exc, "cause_response_code", None)
-    return code in (
-        "ProvisionedThroughputExceededException",
-        "ThrottlingException",
-        "RequestLimitExceeded",
-    )

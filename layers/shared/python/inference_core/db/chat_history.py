@@ -6,10 +6,12 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from inference_core.db.availability import StoreGuard
 from inference_core.db.models import SessionModel
 from inference_core.errors import NotFoundError
 
 KIND = "chat"
+_SESSIONS = StoreGuard("The session store is unavailable.")
 
 
 class ChatHistoryRepository:
@@ -19,7 +21,8 @@ class ChatHistoryRepository:
     def load(self, session_id: str, user_id: str) -> list[dict[str, Any]]:
         """The history of a live session of `user_id`; someone else's (or an expired) one is 404."""
         try:
-            item = SessionModel.get(f"{KIND}#{session_id}")
+            with _SESSIONS:
+                item = SessionModel.get(f"{KIND}#{session_id}")
         except SessionModel.DoesNotExist:
             raise NotFoundError(
                 f"No chat session '{session_id}'.", code="session_not_found"
@@ -38,12 +41,13 @@ class ChatHistoryRepository:
         ttl_seconds: int,
     ) -> None:
         now = int(self._now())
-        SessionModel(
-            f"{KIND}#{session_id}",
-            kind=KIND,
-            user_id=user_id,
-            created_at=now,
-            expires_at=now + ttl_seconds,
-            model=model,
-            messages=messages,
-        ).save()
+        with _SESSIONS:
+            SessionModel(
+                f"{KIND}#{session_id}",
+                kind=KIND,
+                user_id=user_id,
+                created_at=now,
+                expires_at=now + ttl_seconds,
+                model=model,
+                messages=messages,
+            ).save()

@@ -2,31 +2,24 @@
 
 from __future__ import annotations
 
-from pynamodb.exceptions import PynamoDBException
-
+from inference_core.db.availability import StoreGuard
 from inference_core.db.batch_models import FileModel
-from inference_core.errors import ServiceUnavailableError
 
-
-def _unavailable() -> ServiceUnavailableError:
-    return ServiceUnavailableError("The file store is unavailable.", code="file_store_unavailable")
+_FILE_STORE = StoreGuard("The file store is unavailable.", code="file_store_unavailable")
 
 
 class FilesRepository:
     def save(self, file: FileModel) -> None:
         """Put (or, for a finalizer's deterministic output ids, overwrite) a file's metadata."""
-        try:
+        with _FILE_STORE:
             file.save()
-        except PynamoDBException as exc:
-            raise _unavailable() from exc
 
     def get(self, file_id: str) -> FileModel | None:
         try:
-            return FileModel.get(file_id, consistent_read=True)
+            with _FILE_STORE:
+                return FileModel.get(file_id, consistent_read=True)
         except FileModel.DoesNotExist:
             return None
-        except PynamoDBException as exc:
-            raise _unavailable() from exc
 
     def list_for_owner(
         self,
@@ -42,7 +35,7 @@ class FilesRepository:
         if cursor:
             condition = FileModel.list_key < cursor if newest_first else FileModel.list_key > cursor
         filter_condition = FileModel.purpose == purpose if purpose else None
-        try:
+        with _FILE_STORE:
             query = FileModel.owner_index.query(
                 owner_id,
                 range_key_condition=condition,
@@ -54,12 +47,8 @@ class FilesRepository:
                 found.append(item)
                 if len(found) > limit:
                     break
-        except PynamoDBException as exc:
-            raise _unavailable() from exc
         return found[:limit], len(found) > limit
 
     def delete(self, file: FileModel) -> None:
-        try:
+        with _FILE_STORE:
             file.delete()
-        except PynamoDBException as exc:
-            raise _unavailable() from exc

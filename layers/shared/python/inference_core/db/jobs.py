@@ -22,9 +22,10 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
-from pynamodb.exceptions import PynamoDBException, TransactWriteError, UpdateError
+from pynamodb.exceptions import PynamoDBException, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
+from inference_core.db.availability import StoreGuard
 from inference_core.db.batch_models import (
     JOB_SK,
     BatchJobModel,
@@ -74,14 +75,23 @@ class LineCounts:
     output_tokens: int = 0
 
 
-def _unavailable(exc: Exception) -> ServiceUnavailableError:
-    return ServiceUnavailableError(
-        "The batch job store is unavailable.", code="job_store_unavailable"
+_JOB_STORE = StoreGuard("The batch job store is unavailable.", code="job_store_unavailable")
+# A failed condition is an answer here (the id is taken, the job moved on, already claimed).
+_JOB_STORE_IF = _JOB_STORE.passing_condition_failures()
+
+
+def _transaction_answered(exc: BaseException) -> bool:
+    """A line's transaction refused by a condition or a concurrent transaction: `_record` reads
+    the reasons and decides; anything else is an outage."""
+    if not isinstance(exc, TransactWriteError):
+        return False
+    codes = [r.code if r is not None else None for r in exc.cancellation_reasons]
+    return (
+        "ConditionalCheckFailed" in codes[:2]
+        or "TransactionConflict" in codes
+        or exc.cause_response_code
+        in ("TransactionConflictException", "TransactionInProgressException")
     )
-
-
-def _condition_failed(exc: PynamoDBException) -> bool:
-    return exc.cause_response_code == "ConditionalCheckFailedException"
 
 
 class JobsRepository:
@@ -96,28 +106,24 @@ class JobsRepository:
     def create(self, job: BatchJobModel) -> None:
         """Put a new job; ConflictError if the id is taken."""
         try:
-            job.save(condition=BatchJobModel.pk.does_not_exist())
-        except PynamoDBException as exc:
-            if _condition_failed(exc):
-                raise ConflictError(
-                    "A batch with this id already exists.", code="batch_exists"
-                ) from exc
-            raise _unavailable(exc) from exc
+            with _JOB_STORE_IF:
+                job.save(condition=BatchJobModel.pk.does_not_exist())
+        except PynamoDBException as exc:  # the condition failed
+            raise ConflictError("A batch with this id already exists.", code="batch_exists") from exc
 
     def get(self, batch_id: str, *, consistent: bool = True) -> BatchJobModel | None:
         try:
-            return BatchJobModel.get(job_pk(batch_id), JOB_SK, consistent_read=consistent)
+            with _JOB_STORE:
+                return BatchJobModel.get(job_pk(batch_id), JOB_SK, consistent_read=consistent)
         except BatchJobModel.DoesNotExist:
             return None
-        except PynamoDBException as exc:
-            raise _unavailable(exc) from exc
 
     def list_for_owner(
         self, owner_id: str, *, before_list_key: str | None, limit: int
     ) -> tuple[list[BatchJobModel], bool]:
         """The owner's jobs, newest first, strictly older than `before_list_key`; and has_more."""
         condition = BatchJobModel.list_key < before_list_key if before_list_key else None
-        try:
+        with _JOB_STORE:
             found = list(
                 BatchJobModel.owner_index.query(
                     owner_id,
@@ -126,21 +132,16 @@ class JobsRepository:
                     limit=limit + 1,
                 )
             )
-        except PynamoDBException as exc:
-            raise _unavailable(exc) from exc
         return found[:limit], len(found) > limit
 
     def _update(self, batch_id: str, actions: list[Any], condition: Any) -> BatchJobModel | None:
         """Apply a conditional update; the job as it is now, or None if the condition failed."""
         job = BatchJobModel(job_pk(batch_id), JOB_SK)
         try:
-            job.update(actions=actions, condition=condition)
-        except UpdateError as exc:
-            if _condition_failed(exc):
-                return None
-            raise _unavailable(exc) from exc
-        except PynamoDBException as exc:
-            raise _unavailable(exc) from exc
+            with _JOB_STORE_IF:
+                job.update(actions=actions, condition=condition)
+        except PynamoDBException:  # the condition failed
+            return None
         return job
 
     def mark_in_progress(self, batch_id: str, *, enqueued: int) -> None:
@@ -343,25 +344,20 @@ class JobsRepository:
         connection = BatchJobModel._get_connection().connection
         for conflict in range(TRANSACTION_ATTEMPTS):
             try:
-                with TransactWrite(connection=connection) as tx:
+                with (
+                    _JOB_STORE.passing(_transaction_answered),
+                    TransactWrite(connection=connection) as tx,
+                ):
                     tx.save(line, condition=BatchLineModel.sk.does_not_exist())
                     tx.update(job, actions=actions, condition=condition)
-            except TransactWriteError as exc:
-                reasons = exc.cancellation_reasons
-                codes = [r.code if r is not None else None for r in reasons]
+            except TransactWriteError as exc:  # only what `_transaction_answered` accepts
+                codes = [r.code if r is not None else None for r in exc.cancellation_reasons]
                 if codes and codes[0] == "ConditionalCheckFailed":
                     return LineRecord.DUPLICATE
                 if len(codes) > 1 and codes[1] == "ConditionalCheckFailed":
                     return None
-                if "TransactionConflict" in codes or exc.cause_response_code in (
-                    "TransactionConflictException",
-                    "TransactionInProgressException",
-                ):
-                    self._sleep(0.02 * (conflict + 1))
-                    continue
-                raise _unavailable(exc) from exc
-            except PynamoDBException as exc:
-                raise _unavailable(exc) from exc
+                self._sleep(0.02 * (conflict + 1))  # a concurrent transaction: try again
+                continue
             return LineRecord.RECORDED_AND_CLAIMED if last else LineRecord.RECORDED
         raise ServiceUnavailableError(
             "The batch job store kept refusing this line's update.", code="job_store_contention"
@@ -369,15 +365,14 @@ class JobsRepository:
 
     def get_line(self, batch_id: str, index: int) -> BatchLineModel | None:
         try:
-            return BatchLineModel.get(job_pk(batch_id), line_sk(index), consistent_read=True)
+            with _JOB_STORE:
+                return BatchLineModel.get(job_pk(batch_id), line_sk(index), consistent_read=True)
         except BatchLineModel.DoesNotExist:
             return None
-        except PynamoDBException as exc:
-            raise _unavailable(exc) from exc
 
     def lines(self, batch_id: str) -> list[BatchLineModel]:
         """Every recorded line of a job, in index order (a consistent read)."""
-        try:
+        with _JOB_STORE:
             return list(
                 BatchLineModel.query(
                     job_pk(batch_id),
@@ -385,28 +380,23 @@ class JobsRepository:
                     consistent_read=True,
                 )
             )
-        except PynamoDBException as exc:
-            raise _unavailable(exc) from exc
 
     def claim_dead_letter(self, batch_id: str, index: int) -> bool:
         """Become the one delivery that moves this line's message to the DLQ (False if another
         already did)."""
         line = BatchLineModel(job_pk(batch_id), line_sk(index))
         try:
-            line.update(
-                actions=[BatchLineModel.dead_lettered.set(True)],
-                condition=BatchLineModel.sk.exists() & (BatchLineModel.dead_lettered == False),  # noqa: E712
-            )
-        except PynamoDBException as exc:
-            if _condition_failed(exc):
-                return False
-            raise _unavailable(exc) from exc
+            with _JOB_STORE_IF:
+                line.update(
+                    actions=[BatchLineModel.dead_lettered.set(True)],
+                    condition=BatchLineModel.sk.exists() & (BatchLineModel.dead_lettered == False),  # noqa: E712
+                )
+        except PynamoDBException:  # the condition failed: another delivery claimed it
+            return False
         return True
 
     def release_dead_letter(self, batch_id: str, index: int) -> None:
         """Undo `claim_dead_letter` after the DLQ refused the message (so a retry sends it)."""
         line = BatchLineModel(job_pk(batch_id), line_sk(index))
-        try:
+        with _JOB_STORE:
             line.update(actions=[BatchLineModel.dead_lettered.set(False)])
-        except PynamoDBException as exc:
-            raise _unavailable(exc) from exc

@@ -8,7 +8,7 @@ attribute, epoch seconds); TTL only cleans up: expiry is always checked in code 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from pynamodb.attributes import (
     BooleanAttribute,
@@ -21,6 +21,9 @@ from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
 from inference_core.settings import Settings
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
 
 
 class _Meta:
@@ -197,6 +200,12 @@ _TABLE_SETTING: dict[type[Model], str] = {
 }
 
 ALL_MODELS: list[type[Model]] = list(CORE_MODELS)
+
+
+def dynamodb_client(model: type[Model]) -> DynamoDBClient:
+    """The boto3 DynamoDB client PynamoDB holds for `model`'s table, for the calls PynamoDB does
+    not express (a counting UpdateItem, a multi-table transaction or batch write)."""
+    return cast("DynamoDBClient", model._get_connection().connection.client)
 
 
 def register_model(model: type[Model], *, table_setting: str, ttl_attribute: str | None) -> None:

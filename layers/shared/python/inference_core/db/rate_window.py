@@ -20,11 +20,15 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import ClientError
 
+from inference_core.db.availability import StoreGuard
 from inference_core.errors import RateLimitError, ServiceUnavailableError
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
 
 Item = dict[str, Any]  # a raw DynamoDB item: {"attr": {"S": "..."}}
 
@@ -36,6 +40,10 @@ _NAMES = {
 }
 # Enough for: count fails (old window) → new window loses a race → count again → repair path.
 MAX_ATTEMPTS = 4
+# A failed condition is the answer the counting reads (see `_update`), not an outage.
+_CREDENTIALS_STORE = StoreGuard(
+    "The credentials store is unavailable."
+).passing_condition_failures()
 
 
 @dataclass(frozen=True)
@@ -61,7 +69,7 @@ def number(item: Item | None, name: str) -> float | None:
 
 
 def count_request(
-    client: Any,
+    client: DynamoDBClient,
     *,
     table: str,
     key: Item,
@@ -105,22 +113,19 @@ def _over_limit(minute: int, now: float) -> RateLimitError:
     )
 
 
-def _update(client: Any, **kwargs: Any) -> tuple[bool, Item]:
+def _update(client: DynamoDBClient, **kwargs: Any) -> tuple[bool, Item]:
     try:
-        response = client.update_item(**kwargs)
-    except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
-            # ReturnValuesOnConditionCheckFailure=ALL_OLD puts the item next to the error.
-            old: Any = exc.response.get("Item")  # type: ignore[typeddict-item]
-            return False, dict(old or {})
-        raise ServiceUnavailableError("The credentials store is unavailable.") from exc
-    except BotoCoreError as exc:
-        raise ServiceUnavailableError("The credentials store is unavailable.") from exc
+        with _CREDENTIALS_STORE:
+            response = client.update_item(**kwargs)
+    except ClientError as exc:  # the condition failed
+        # ReturnValuesOnConditionCheckFailure=ALL_OLD puts the item next to the error.
+        old: Any = exc.response.get("Item")  # type: ignore[typeddict-item]
+        return False, dict(old or {})
     return True, response.get("Attributes") or {}
 
 
 def _count_in_window(
-    client: Any, table: str, key: Item, guard: Guard, minute: int, now: float
+    client: DynamoDBClient, table: str, key: Item, guard: Guard, minute: int, now: float
 ) -> tuple[bool, Item]:
     return _update(
         client,
@@ -143,7 +148,7 @@ def _count_in_window(
 
 
 def _start_window(
-    client: Any, table: str, key: Item, guard: Guard, minute: int, now: float
+    client: DynamoDBClient, table: str, key: Item, guard: Guard, minute: int, now: float
 ) -> tuple[bool, Item]:
     return _update(
         client,
@@ -165,7 +170,7 @@ def _start_window(
     )
 
 
-def _set_missing_limit(client: Any, table: str, key: Item, guard: Guard, rpm: int) -> None:
+def _set_missing_limit(client: DynamoDBClient, table: str, key: Item, guard: Guard, rpm: int) -> None:
     """An item written without a limit gets the default once (a lost race is harmless)."""
     _update(
         client,

@@ -15,8 +15,12 @@ from collections.abc import Callable
 
 from pynamodb.exceptions import PynamoDBException
 
+from inference_core.db.availability import StoreGuard
 from inference_core.db.models import SessionModel
-from inference_core.errors import ServiceUnavailableError
+
+_SESSIONS = StoreGuard("The session store is unavailable.")
+# A failed condition is an answer here (reused token, consumed OTP...), not an outage.
+_SESSIONS_IF = _SESSIONS.passing_condition_failures()
 
 FAMILY_KIND = "refresh_family"
 OTP_KIND = "otp"
@@ -36,10 +40,6 @@ class Rotation(enum.Enum):
     INVALID = "invalid"  # unknown, revoked or expired family
 
 
-def _conditional_failed(exc: PynamoDBException) -> bool:
-    return getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException"
-
-
 class SessionsRepository:
     def __init__(self, *, now: Callable[[], float] = time.time):
         self._now = now
@@ -57,19 +57,16 @@ class SessionsRepository:
             current_jti=jti,
             revoked=False,
         )
-        try:
+        with _SESSIONS:
             family.save(condition=SessionModel.pk.does_not_exist())
-        except PynamoDBException as exc:
-            raise ServiceUnavailableError("The session store is unavailable.") from exc
 
     def get_family(self, family_id: str) -> SessionModel | None:
         """The live family (not revoked, not expired), or None."""
         try:
-            family = SessionModel.get(family_key(family_id), consistent_read=True)
+            with _SESSIONS:
+                family = SessionModel.get(family_key(family_id), consistent_read=True)
         except SessionModel.DoesNotExist:
             return None
-        except PynamoDBException as exc:
-            raise ServiceUnavailableError("The session store is unavailable.") from exc
         if family.kind != FAMILY_KIND or family.revoked or family.expires_at <= self._now():
             return None
         return family
@@ -80,24 +77,24 @@ class SessionsRepository:
         now = self._now()
         family = SessionModel(family_key(family_id))
         try:
-            family.update(
-                actions=[
-                    SessionModel.current_jti.set(new_jti),
-                    SessionModel.expires_at.set(int(now) + ttl_seconds),
-                ],
-                condition=(
-                    SessionModel.pk.exists()
-                    & (SessionModel.kind == FAMILY_KIND)
-                    & (SessionModel.user_id == user_id)
-                    & (SessionModel.current_jti == presented_jti)
-                    & (SessionModel.revoked == False)  # noqa: E712 (a PynamoDB condition)
-                    & (SessionModel.expires_at > int(now))
-                ),
-            )
+            with _SESSIONS_IF:
+                family.update(
+                    actions=[
+                        SessionModel.current_jti.set(new_jti),
+                        SessionModel.expires_at.set(int(now) + ttl_seconds),
+                    ],
+                    condition=(
+                        SessionModel.pk.exists()
+                        & (SessionModel.kind == FAMILY_KIND)
+                        & (SessionModel.user_id == user_id)
+                        & (SessionModel.current_jti == presented_jti)
+                        & (SessionModel.revoked == False)  # noqa: E712 (a PynamoDB condition)
+                        & (SessionModel.expires_at > int(now))
+                    ),
+                )
             return Rotation.ROTATED
-        except PynamoDBException as exc:
-            if not _conditional_failed(exc):
-                raise ServiceUnavailableError("The session store is unavailable.") from exc
+        except PynamoDBException:  # the condition failed (anything else left as a 503)
+            pass
         live = self.get_family(family_id)
         if live is None or live.user_id != user_id:
             return Rotation.INVALID
@@ -113,35 +110,34 @@ class SessionsRepository:
         now = self._now()
         family = SessionModel(family_key(family_id))
         try:
-            family.update(
-                actions=[
-                    SessionModel.current_jti.set(new_jti),
-                    SessionModel.expires_at.set(int(now) + ttl_seconds),
-                ],
-                condition=(
-                    SessionModel.pk.exists()
-                    & (SessionModel.kind == FAMILY_KIND)
-                    & (SessionModel.user_id == user_id)
-                    & (SessionModel.revoked == False)  # noqa: E712 (a PynamoDB condition)
-                    & (SessionModel.expires_at > int(now))
-                ),
-            )
-        except PynamoDBException as exc:
-            if _conditional_failed(exc):
-                return False
-            raise ServiceUnavailableError("The session store is unavailable.") from exc
+            with _SESSIONS_IF:
+                family.update(
+                    actions=[
+                        SessionModel.current_jti.set(new_jti),
+                        SessionModel.expires_at.set(int(now) + ttl_seconds),
+                    ],
+                    condition=(
+                        SessionModel.pk.exists()
+                        & (SessionModel.kind == FAMILY_KIND)
+                        & (SessionModel.user_id == user_id)
+                        & (SessionModel.revoked == False)  # noqa: E712 (a PynamoDB condition)
+                        & (SessionModel.expires_at > int(now))
+                    ),
+                )
+        except PynamoDBException:  # the condition failed: the family is not live
+            return False
         return True
 
     def revoke_family(self, family_id: str) -> None:
         family = SessionModel(family_key(family_id))
         try:
-            family.update(
-                actions=[SessionModel.revoked.set(True)],
-                condition=SessionModel.pk.exists() & (SessionModel.kind == FAMILY_KIND),
-            )
-        except PynamoDBException as exc:
-            if not _conditional_failed(exc):
-                raise ServiceUnavailableError("The session store is unavailable.") from exc
+            with _SESSIONS_IF:
+                family.update(
+                    actions=[SessionModel.revoked.set(True)],
+                    condition=SessionModel.pk.exists() & (SessionModel.kind == FAMILY_KIND),
+                )
+        except PynamoDBException:  # the condition failed: no such family, nothing to revoke
+            pass
 
     def revoke_user_families(self, user_id: str, *, keep: str | None = None) -> int:
         """Revoke every live family of the user except `keep`; returns how many.
@@ -151,7 +147,7 @@ class SessionsRepository:
         """
         keep_key = family_key(keep) if keep else None
         revoked = 0
-        try:
+        with _SESSIONS:
             for item in SessionModel.user_index.query(
                 user_id, filter_condition=(SessionModel.kind == FAMILY_KIND)
             ):
@@ -159,8 +155,6 @@ class SessionsRepository:
                     continue
                 self.revoke_family(item.pk.removeprefix("family#"))
                 revoked += 1
-        except PynamoDBException as exc:
-            raise ServiceUnavailableError("The session store is unavailable.") from exc
         return revoked
 
     # ---- one-time tokens (email verification, password reset) ----
@@ -178,28 +172,25 @@ class SessionsRepository:
             created_at=int(now),
             expires_at=int(now) + ttl_seconds,
         )
-        try:
+        with _SESSIONS:
             item.save(condition=SessionModel.pk.does_not_exist())
-        except PynamoDBException as exc:
-            raise ServiceUnavailableError("The session store is unavailable.") from exc
 
     def consume_one_time_token(self, token_hash: str, *, purpose: str) -> str | None:
         """Mark the token used and return its user id; None if unknown, used, expired or for
         another purpose. Exactly one of any number of concurrent callers gets the user id."""
         item = SessionModel(otp_key(token_hash))
         try:
-            item.update(
-                actions=[SessionModel.used.set(True)],
-                condition=(
-                    SessionModel.pk.exists()
-                    & (SessionModel.kind == OTP_KIND)
-                    & (SessionModel.purpose == purpose)
-                    & (SessionModel.used == False)  # noqa: E712 (a PynamoDB condition)
-                    & (SessionModel.expires_at > int(self._now()))
-                ),
-            )
-        except PynamoDBException as exc:
-            if _conditional_failed(exc):
-                return None
-            raise ServiceUnavailableError("The session store is unavailable.") from exc
+            with _SESSIONS_IF:
+                item.update(
+                    actions=[SessionModel.used.set(True)],
+                    condition=(
+                        SessionModel.pk.exists()
+                        & (SessionModel.kind == OTP_KIND)
+                        & (SessionModel.purpose == purpose)
+                        & (SessionModel.used == False)  # noqa: E712 (a PynamoDB condition)
+                        & (SessionModel.expires_at > int(self._now()))
+                    ),
+                )
+        except PynamoDBException:  # the condition failed: unknown, used, expired, other purpose
+            return None
         return item.user_id

@@ -7,11 +7,14 @@ CloudFormation) build from, and what `tests/infra` compares the synthesized temp
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pynamodb.models import Model
 
 from inference_core.db import models as m
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
 
 
 @dataclass(frozen=True)
@@ -89,7 +92,7 @@ def table_specs() -> list[TableSpec]:
     return [describe(model) for model in m.ALL_MODELS]
 
 
-def create_tables(client: Any, names: dict[str, str] | None = None) -> list[str]:
+def create_tables(client: DynamoDBClient, names: dict[str, str] | None = None) -> list[str]:
     """Create every table (on-demand, TTL on) with a boto3 DynamoDB client; skip existing ones."""
     existing = set(client.list_tables().get("TableNames", []))
     created = []

@@ -9,7 +9,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from inference_core.db.models import CacheEntryModel, UsageRecordModel
+from inference_core.db.models import CacheEntryModel, UsageRecordModel, dynamodb_client
 from inference_core.observability import RequestUsage, get_logger
 
 USAGE_RETENTION_SECONDS = 400 * 24 * 3600
@@ -46,14 +46,14 @@ class UsageRepository:
             created_at=int(now),
             expires_at=int(now) + self._retention,
         )
-        request_items: dict[str, list[dict[str, Any]]] = {
+        request_items: dict[str, list[Any]] = {
             UsageRecordModel.Meta.table_name: [{"PutRequest": {"Item": record.serialize()}}]
         }
         if cache_entry is not None:
             request_items.setdefault(CacheEntryModel.Meta.table_name, []).append(
                 {"PutRequest": {"Item": cache_entry.serialize()}}
             )
-        client: Any = UsageRecordModel._get_connection().connection.client
+        client = dynamodb_client(UsageRecordModel)
         try:
             response = client.batch_write_item(RequestItems=request_items)
             unprocessed = response.get("UnprocessedItems") or {}

@@ -7,12 +7,14 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-from pynamodb.exceptions import PynamoDBException
+from botocore.exceptions import ClientError
 
-from inference_core.db.models import SessionModel, UserModel
+from inference_core.db.availability import StoreGuard, error_code
+from inference_core.db.models import SessionModel, UserModel, dynamodb_client
 from inference_core.db.rate_window import Guard, Item, count_request, number
-from inference_core.errors import AuthenticationError, ConflictError, ServiceUnavailableError
+from inference_core.errors import AuthenticationError, ConflictError
+
+_USER_STORE = StoreGuard("The user store is unavailable.")
 
 EMAIL_CLAIM_KIND = "email_claim"
 # An email claim lives as long as its account; the TTL attribute is set far away, never reached.
@@ -32,19 +34,16 @@ class UsersRepository:
 
     def get(self, user_id: str) -> UserModel | None:
         try:
-            return UserModel.get(user_id, consistent_read=True)
+            with _USER_STORE:
+                return UserModel.get(user_id, consistent_read=True)
         except UserModel.DoesNotExist:
             return None
-        except PynamoDBException as exc:
-            raise ServiceUnavailableError("The user store is unavailable.") from exc
 
     def find_by_email(self, email: str) -> UserModel | None:
         """The user with this (normalized) email, through the email index."""
-        try:
+        with _USER_STORE:
             for user in UserModel.email_index.query(email, limit=1):
                 return user
-        except PynamoDBException as exc:
-            raise ServiceUnavailableError("The user store is unavailable.") from exc
         return None
 
     # ---- writes ----
@@ -64,34 +63,29 @@ class UsersRepository:
             created_at=now,
             expires_at=now + EMAIL_CLAIM_LIFETIME_SECONDS,
         )
-        client: Any = UserModel._get_connection().connection.client
+        client = dynamodb_client(UserModel)
         try:
-            client.transact_write_items(
-                TransactItems=[
-                    {
-                        "Put": {
-                            "TableName": UserModel.Meta.table_name,
-                            "Item": user.serialize(),
-                            "ConditionExpression": "attribute_not_exists(user_id)",
-                        }
-                    },
-                    {
-                        "Put": {
-                            "TableName": SessionModel.Meta.table_name,
-                            "Item": claim.serialize(),
-                            "ConditionExpression": "attribute_not_exists(pk)",
-                        }
-                    },
-                ]
-            )
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") == "TransactionCanceledException":
-                reasons = exc.response.get("CancellationReasons") or []
-                if any(r.get("Code") == "ConditionalCheckFailed" for r in reasons) or not reasons:
-                    raise ConflictError("An account with this email already exists.") from exc
-            raise ServiceUnavailableError("The user store is unavailable.") from exc
-        except BotoCoreError as exc:
-            raise ServiceUnavailableError("The user store is unavailable.") from exc
+            with _USER_STORE.passing(_claim_taken):
+                client.transact_write_items(
+                    TransactItems=[
+                        {
+                            "Put": {
+                                "TableName": UserModel.Meta.table_name,
+                                "Item": user.serialize(),
+                                "ConditionExpression": "attribute_not_exists(user_id)",
+                            }
+                        },
+                        {
+                            "Put": {
+                                "TableName": SessionModel.Meta.table_name,
+                                "Item": claim.serialize(),
+                                "ConditionExpression": "attribute_not_exists(pk)",
+                            }
+                        },
+                    ]
+                )
+        except ClientError as exc:  # only `_claim_taken` gets through the guard
+            raise ConflictError("An account with this email already exists.") from exc
 
     def update_profile(self, user: UserModel, *, name: str | None) -> UserModel:
         name_action = UserModel.name.remove() if name is None else UserModel.name.set(name)
@@ -133,10 +127,8 @@ class UsersRepository:
         )
 
     def _update(self, user: UserModel, actions: list[Any]) -> None:
-        try:
+        with _USER_STORE:
             user.update(actions=actions, condition=UserModel.user_id.exists())
-        except PynamoDBException as exc:
-            raise ServiceUnavailableError("The user store is unavailable.") from exc
 
     # ---- the hot path ----
 
@@ -162,7 +154,7 @@ class UsersRepository:
             check=check,
         )
         item = count_request(
-            UserModel._get_connection().connection.client,
+            dynamodb_client(UserModel),
             table=UserModel.Meta.table_name,
             key={"user_id": {"S": user_id}},
             guard=guard,
@@ -170,3 +162,11 @@ class UsersRepository:
             default_rpm=self._default_rpm,
         )
         return UserModel.from_raw_data(item)
+
+
+def _claim_taken(exc: BaseException) -> bool:
+    """The registration transaction was refused by a condition: the email (or id) is taken."""
+    if not isinstance(exc, ClientError) or error_code(exc) != "TransactionCanceledException":
+        return False
+    reasons = exc.response.get("CancellationReasons") or []
+    return any(r.get("Code") == "ConditionalCheckFailed" for r in reasons) or not reasons

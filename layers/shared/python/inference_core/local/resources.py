@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
-# SQS redrive: a message received this many times without being deleted moves to the DLQ.
-MAX_RECEIVE_COUNT = 5
+from inference_core.redrive import MAX_RECEIVE_COUNT
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+    from mypy_boto3_sqs import SQSClient
+
+__all__ = ["MAX_RECEIVE_COUNT", "QUEUES", "QueueSpec", "create_bucket", "create_queues"]
 
 
 @dataclass(frozen=True)
@@ -23,7 +28,7 @@ QUEUES = (
 )
 
 
-def create_queues(sqs: Any) -> dict[str, str]:
+def create_queues(sqs: SQSClient) -> dict[str, str]:
     """Create each queue with its DLQ and redrive policy; returns {setting: queue url}."""
     urls: dict[str, str] = {}
     for spec in QUEUES:
@@ -45,7 +50,7 @@ def create_queues(sqs: Any) -> dict[str, str]:
     return urls
 
 
-def create_bucket(s3: Any, name: str) -> None:
+def create_bucket(s3: S3Client, name: str) -> None:
     existing = {b["Name"] for b in s3.list_buckets().get("Buckets", [])}
     if name not in existing:
         s3.create_bucket(Bucket=name)

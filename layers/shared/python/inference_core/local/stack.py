@@ -5,6 +5,10 @@ server (SmolLM2-135M-Instruct through llama.cpp) and the API under uvicorn; crea
 queues, bucket and SES identity from the same definitions the app uses; runs the SQS pollers that
 feed the real worker and mailer handlers; creates a superuser and an API key and prints them once.
 Ctrl-C (or SIGTERM) stops everything.
+
+The terminal shows the stack's own messages and one short line per API request (`local.dev_log`);
+the full JSON log lines go to `.local/api.log` (the API) and `.local/workers.log` (the worker and
+mailer handlers the pollers run in this process).
 """
 
 from __future__ import annotations
@@ -21,7 +25,10 @@ import time
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
+
+from inference_core.local.dev_log import tee
+from inference_core.observability import send_logs_to
 
 LOCAL_ENDPOINT_NAME = "smollm2-local"
 SUPERUSER_EMAIL = "admin@inference-core.local"
@@ -44,6 +51,7 @@ class LocalStack:
         self.children: list[tuple[str, subprocess.Popen[bytes]]] = []
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
+        self._log_files: list[IO[Any]] = []
 
     # ---- addresses and environment ----
 
@@ -95,6 +103,8 @@ class LocalStack:
     def start(self) -> dict[str, Any]:
         self.config.state_dir.mkdir(parents=True, exist_ok=True)
         logs = self.config.state_dir
+        self._log_files.append(open(logs / "workers.log", "a"))
+        send_logs_to(self._log_files[-1])
         self._spawn(
             "aws",
             [
@@ -143,8 +153,9 @@ class LocalStack:
                 str(self.config.api_port),
                 "--no-access-log",
             ],
-            logs / "api.log" if self.config.quiet else None,
+            logs / "api.log",
             env={**os.environ, **env},
+            terminal=None if self.config.quiet else sys.stdout,
         )
         _wait_http(f"{self.api_url}/health", "API", self.children)
         seed = self.seed()
@@ -204,7 +215,7 @@ class LocalStack:
             from inference_core.local.pollers import start_pollers
         except ImportError:
             return
-        self._threads = start_pollers(self._stop)
+        self._threads.extend(start_pollers(self._stop))
 
     def stop(self) -> None:
         self._stop.set()
@@ -221,12 +232,34 @@ class LocalStack:
         for thread in self._threads:
             thread.join(timeout=5)
         self.children.clear()
+        send_logs_to(sys.stdout)  # before its file closes
+        for file in self._log_files:
+            file.close()
+        self._log_files.clear()
 
     def _spawn(
-        self, name: str, cmd: list[str], log: Path | None, env: dict[str, str] | None = None
+        self,
+        name: str,
+        cmd: list[str],
+        log: Path,
+        env: dict[str, str] | None = None,
+        *,
+        terminal: IO[str] | None = None,
     ) -> None:
-        out: Any = open(log, "ab") if log else None
-        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT if out else None, env=env)
+        """Start a child with its output in `log`; with `terminal`, its output also goes through
+        `dev_log` (one short line per request) to the terminal."""
+        out: Any = open(log, "ab")
+        self._log_files.append(out)
+        if terminal is None:
+            proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env)
+        else:
+            proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env)
+            assert proc.stdout is not None
+            reader = threading.Thread(
+                target=tee, args=(proc.stdout, out, terminal), name=f"{name}-log", daemon=True
+            )
+            reader.start()
+            self._threads.append(reader)
         self.children.append((name, proc))
 
 

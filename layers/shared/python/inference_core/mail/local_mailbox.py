@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, TextIO, cast
 
 if TYPE_CHECKING:
     import httpx
+    from mypy_boto3_sesv2 import SESV2Client
 
     from inference_core.settings import Settings
 
@@ -133,7 +134,7 @@ def print_mailbox(
     return len(messages)
 
 
-def ensure_local_identity(settings: Settings, client: Any | None = None) -> str:
+def ensure_local_identity(settings: Settings, client: SESV2Client | None = None) -> str:
     """Verify the configured From address (and create the configuration set) in the local SES.
 
     Only for the embedded AWS: it refuses to run without local mode and an endpoint URL, so it can

@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 from inference_core.mail.errors import MailDeliveryError, MailRefusedError
 
 if TYPE_CHECKING:
+    from mypy_boto3_sesv2 import SESV2Client
+
     from inference_core.settings import Settings
 
 TRANSPORT_SES = "ses"
@@ -97,7 +99,7 @@ class SesMailSender:
         configuration_set: str | None = None,
         region: str = "us-east-1",
         endpoint_url: str | None = None,
-        client: Any | None = None,
+        client: SESV2Client | None = None,
     ):
         self.from_address = from_address
         self.from_name = from_name
@@ -107,7 +109,9 @@ class SesMailSender:
         self._client = client
 
     @classmethod
-    def from_settings(cls, settings: Settings, *, client: Any | None = None) -> SesMailSender:
+    def from_settings(
+        cls, settings: Settings, *, client: SESV2Client | None = None
+    ) -> SesMailSender:
         return cls(
             from_address=settings.mail.mail_from,
             from_name=settings.mail.mail_from_name,
@@ -360,7 +364,7 @@ class FallbackMailSender:
 def build_mail_sender(
     settings: Settings,
     *,
-    ses_client: Any | None = None,
+    ses_client: SESV2Client | None = None,
     smtp_class: type[smtplib.SMTP] = smtplib.SMTP,
     smtp_ssl_class: type[smtplib.SMTP_SSL] = smtplib.SMTP_SSL,
 ) -> MailSender:

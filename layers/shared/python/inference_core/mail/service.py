@@ -42,6 +42,7 @@ from inference_core.mail.templates import (
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.idempotency import BasePersistenceLayer
+    from mypy_boto3_dynamodb import DynamoDBClient
 
     from inference_core.settings import Settings
 
@@ -101,7 +102,7 @@ class MailRuntime:
 
 
 def build_idempotency_store(
-    settings: Settings, *, client: Any | None = None
+    settings: Settings, *, client: DynamoDBClient | None = None
 ) -> BasePersistenceLayer:
     """Powertools' DynamoDB persistence layer over the idempotency table (pk `id`, TTL
     `expiration`). Give each consumer its own: Powertools configures a store once."""

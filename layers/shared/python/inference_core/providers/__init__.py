@@ -8,7 +8,7 @@ if TYPE_CHECKING:
     from inference_core.providers.base import Provider
     from inference_core.settings import Settings
 
-PROVIDER_NAMES = ("openai", "anthropic", "sagemaker")
+PROVIDER_NAMES = ("openai", "anthropic", "sagemaker", "bedrock")
 
 
 def create_provider(name: str, settings: Settings) -> Provider:
@@ -25,4 +25,8 @@ def create_provider(name: str, settings: Settings) -> Provider:
         from inference_core.providers.sagemaker import SageMakerProvider
 
         return SageMakerProvider.from_settings(settings)
+    if name == "bedrock":
+        from inference_core.providers.bedrock import BedrockProvider
+
+        return BedrockProvider.from_settings(settings)
     raise ValueError(f"unknown provider {name!r}")

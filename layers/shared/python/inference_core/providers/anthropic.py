@@ -23,7 +23,9 @@ from inference_core.errors import (
     UpstreamTimeoutError,
     UpstreamUnavailableError,
 )
+from inference_core.provider_keys import KeyResolver, provider_keys
 from inference_core.providers.base import Provider
+from inference_core.providers.upstreams import UpstreamClients, not_configured
 from inference_core.translation.anthropic import (
     anthropic_message_to_chat_result,
     anthropic_stream_error,
@@ -57,20 +59,25 @@ class AnthropicProvider(Provider):
         timeout_seconds: float = 60.0,
         default_max_tokens: int = DEFAULT_MAX_TOKENS,
         http_client: Any = None,
+        keys: KeyResolver | None = None,
     ):
         """`http_client` is an async client of the HTTP library the SDK is built on (`httpx2`
-        for current releases, `httpx` for older ones); tests pass one over a mock transport."""
+        for current releases, `httpx` for older ones); tests pass one over a mock transport.
+        `keys` resolves a key by name at call time (so a rotated key takes over); without it,
+        `api_key` is the one key."""
         self._api_key = api_key
         self._base_url = base_url or DEFAULT_BASE_URL
         self._timeout_seconds = timeout_seconds
         self._default_max_tokens = default_max_tokens
         self._http_client = http_client
-        self._sdk_client: anthropic.AsyncAnthropic | None = None
+        self._keys = keys
+        self._sdk_clients = UpstreamClients[anthropic.AsyncAnthropic]()
 
     @classmethod
     def from_settings(cls, settings: Settings, *, http_client: Any = None) -> AnthropicProvider:
         return cls(
-            api_key=settings.provider_api_key(PROVIDER),
+            api_key=None,
+            keys=provider_keys(settings).get,
             # Optional setting (a mock upstream, a proxy endpoint); operator-only.
             base_url=getattr(settings.inference, "anthropic_base_url", None),
             timeout_seconds=settings.inference.upstream_timeout_seconds,
@@ -82,12 +89,20 @@ class AnthropicProvider(Provider):
         return f"AnthropicProvider(configured={self.is_configured()})"
 
     def is_configured(self) -> bool:
-        return bool(self._api_key)
+        try:
+            return bool(self._key(PROVIDER))
+        except Exception:
+            return False
+
+    def _key(self, name: str) -> str | None:
+        if self._keys is None:
+            return self._api_key if name == PROVIDER else None
+        return self._keys(name)
 
     async def chat(self, request: ChatRequest, deployment: Deployment) -> ChatResult:
         body = chat_request_to_anthropic(request, deployment.model, self._default_max_tokens)
         try:
-            message = await self._client().messages.create(**_sdk_arguments(body))
+            message = await self._client(deployment).messages.create(**_sdk_arguments(body))
         except anthropic.AnthropicError as exc:
             raise provider_error(exc) from _safe_cause(exc)
         return anthropic_message_to_chat_result(message)
@@ -97,7 +112,7 @@ class AnthropicProvider(Provider):
     ) -> AsyncIterator[ChatChunk]:
         body = chat_request_to_anthropic(request, deployment.model, self._default_max_tokens)
         try:
-            stream = await self._client().messages.create(**_sdk_arguments(body), stream=True)
+            stream = await self._client(deployment).messages.create(**_sdk_arguments(body), stream=True)
         except anthropic.AnthropicError as exc:
             raise provider_error(exc) from _safe_cause(exc)
         # aclosing: a client that hangs up mid-stream must release the upstream connection now.
@@ -108,22 +123,29 @@ class AnthropicProvider(Provider):
             async for chunk in chunks:
                 yield chunk
 
-    def _client(self) -> anthropic.AsyncAnthropic:
-        if self._sdk_client is None:
-            if not self._api_key:
-                raise UpstreamUnavailableError(
-                    "The provider 'anthropic' is not configured (no API key).",
-                    provider=PROVIDER,
-                    code="provider_not_configured",
-                )
-            self._sdk_client = anthropic.AsyncAnthropic(
-                api_key=self._api_key,
-                base_url=self._base_url,
+    def _client(self, deployment: Deployment) -> anthropic.AsyncAnthropic:
+        """The SDK client for this deployment's upstream (its `base_url`, its named key), made
+        once per (URL, key name) and made again when the key changes."""
+        key_name = deployment.api_key or PROVIDER
+        try:
+            api_key = self._key(key_name)
+        except Exception as exc:  # the provider-keys secret could not be read
+            raise not_configured(PROVIDER, key_name) from exc
+        if not api_key:
+            raise not_configured(PROVIDER, key_name)
+        base_url = deployment.base_url or self._base_url
+        return self._sdk_clients.get(
+            base_url,
+            key_name,
+            api_key,
+            lambda: anthropic.AsyncAnthropic(
+                api_key=api_key,
+                base_url=base_url,
                 timeout=self._timeout_seconds,
                 max_retries=0,  # the router owns retries
                 http_client=self._http_client,
-            )
-        return self._sdk_client
+            ),
+        )
 
 
 def provider_error(exc: anthropic.AnthropicError) -> ProviderError:

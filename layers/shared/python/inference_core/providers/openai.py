@@ -2,8 +2,9 @@
 
 Our canonical request already is OpenAI's chat format, so the translation is thin: drop what is
 unset, read the SDK's objects back into ours, map its errors onto `ProviderError`s. The SDK's own
-retries are off (the router owns the one retry loop), and the upstream URL comes only from
-settings or the constructor, never from a client's request. Importing this module imports the SDK,
+retries are off (the router owns the one retry loop), and the upstream URL and key come only from
+settings, the constructor or the deployment's registry entry (`base_url`, `api_key`: a key name),
+never from a client's request; so one adapter serves any number of OpenAI-compatible upstreams. Importing this module imports the SDK,
 so `providers.create_provider` imports it only when an `openai` deployment is used.
 """
 
@@ -30,7 +31,9 @@ from inference_core.errors import (
     UpstreamTimeoutError,
     UpstreamUnavailableError,
 )
+from inference_core.provider_keys import KeyResolver, provider_keys
 from inference_core.providers.base import Provider
+from inference_core.providers.upstreams import UpstreamClients, not_configured
 from inference_core.upstream_errors import error_for_status, retry_after_seconds
 
 if TYPE_CHECKING:
@@ -52,36 +55,49 @@ class OpenAIProvider(Provider):
         base_url: str | None = None,
         timeout_seconds: float = 60.0,
         http_client: Any = None,
+        keys: KeyResolver | None = None,
     ):
         """`http_client` is an async client of the HTTP library the SDK is built on (`httpx2`
-        for current releases, `httpx` for older ones); tests pass one over a mock transport."""
+        for current releases, `httpx` for older ones); tests pass one over a mock transport.
+        `keys` resolves a key by name at call time (so a rotated key takes over); without it,
+        `api_key` is the one key."""
         self._api_key = api_key
         self._base_url = base_url or DEFAULT_BASE_URL
         self._timeout_seconds = timeout_seconds
         self._http_client = http_client
-        self._sdk_client: openai.AsyncOpenAI | None = None
+        self._keys = keys
+        self._sdk_clients = UpstreamClients[openai.AsyncOpenAI]()
 
     @classmethod
     def from_settings(cls, settings: Settings, *, http_client: Any = None) -> OpenAIProvider:
         return cls(
-            api_key=settings.provider_api_key(PROVIDER),
+            api_key=None,
             # Optional setting (a mock upstream, a regional or proxy endpoint); operator-only.
             base_url=getattr(settings.inference, "openai_base_url", None),
             timeout_seconds=settings.inference.upstream_timeout_seconds,
             http_client=http_client,
+            keys=provider_keys(settings).get,
         )
 
     def __repr__(self) -> str:  # never the key
         return f"OpenAIProvider(configured={self.is_configured()})"
 
     def is_configured(self) -> bool:
-        return bool(self._api_key)
+        try:
+            return bool(self._key(PROVIDER))
+        except Exception:
+            return False
+
+    def _key(self, name: str) -> str | None:
+        if self._keys is None:
+            return self._api_key if name == PROVIDER else None
+        return self._keys(name)
 
     # ---- chat ----
 
     async def chat(self, request: ChatRequest, deployment: Deployment) -> ChatResult:
         try:
-            response = await self._client().chat.completions.create(
+            response = await self._client(deployment).chat.completions.create(
                 **_chat_params(request, deployment)
             )
         except openai.OpenAIError as exc:
@@ -116,7 +132,7 @@ class OpenAIProvider(Provider):
     ) -> AsyncIterator[ChatChunk]:
         params = _chat_params(request, deployment)
         try:
-            stream = await self._client().chat.completions.create(
+            stream = await self._client(deployment).chat.completions.create(
                 **params, stream=True, stream_options={"include_usage": True}
             )
         except openai.OpenAIError as exc:
@@ -130,7 +146,7 @@ class OpenAIProvider(Provider):
 
     async def complete(self, request: CompletionRequest, deployment: Deployment) -> ChatResult:
         try:
-            response = await self._client().completions.create(
+            response = await self._client(deployment).completions.create(
                 **_completion_params(request, deployment)
             )
         except openai.OpenAIError as exc:
@@ -151,7 +167,7 @@ class OpenAIProvider(Provider):
     ) -> AsyncIterator[ChatChunk]:
         params = _completion_params(request, deployment)
         try:
-            stream = await self._client().completions.create(
+            stream = await self._client(deployment).completions.create(
                 **params, stream=True, stream_options={"include_usage": True}
             )
         except openai.OpenAIError as exc:
@@ -165,7 +181,7 @@ class OpenAIProvider(Provider):
 
     async def embed(self, inputs: list[str], deployment: Deployment) -> EmbeddingResult:
         try:
-            response = await self._client().embeddings.create(
+            response = await self._client(deployment).embeddings.create(
                 model=deployment.model, input=inputs, encoding_format="float"
             )
         except openai.OpenAIError as exc:
@@ -181,22 +197,29 @@ class OpenAIProvider(Provider):
 
     # ---- the one place the SDK client is made ----
 
-    def _client(self) -> openai.AsyncOpenAI:
-        if self._sdk_client is None:
-            if not self._api_key:
-                raise UpstreamUnavailableError(
-                    "The provider 'openai' is not configured (no API key).",
-                    provider=PROVIDER,
-                    code="provider_not_configured",
-                )
-            self._sdk_client = openai.AsyncOpenAI(
-                api_key=self._api_key,
-                base_url=self._base_url,
+    def _client(self, deployment: Deployment) -> openai.AsyncOpenAI:
+        """The SDK client for this deployment's upstream (its `base_url`, its named key), made
+        once per (URL, key name) and made again when the key changes."""
+        key_name = deployment.api_key or PROVIDER
+        try:
+            api_key = self._key(key_name)
+        except Exception as exc:  # the provider-keys secret could not be read
+            raise not_configured(PROVIDER, key_name) from exc
+        if not api_key:
+            raise not_configured(PROVIDER, key_name)
+        base_url = deployment.base_url or self._base_url
+        return self._sdk_clients.get(
+            base_url,
+            key_name,
+            api_key,
+            lambda: openai.AsyncOpenAI(
+                api_key=api_key,
+                base_url=base_url,
                 timeout=self._timeout_seconds,
                 max_retries=0,  # the router owns retries
                 http_client=self._http_client,
-            )
-        return self._sdk_client
+            ),
+        )
 
 
 def provider_error(exc: openai.OpenAIError) -> ProviderError:

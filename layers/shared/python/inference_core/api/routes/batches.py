@@ -13,7 +13,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from inference_core.api.batch_deps import get_batch_service
 from inference_core.auth.deps import get_principal
 from inference_core.auth.principal import Principal
-from inference_core.batch.service import BatchService, InlineJobRequest, batch_object
+from inference_core.batch.bodies import batch_object
+from inference_core.batch.schemas import InlineJobRequest
+from inference_core.batch.service import BatchService
 
 router = APIRouter(tags=["batches"])
 

@@ -57,13 +57,30 @@ def readiness_checks() -> dict[str, dict[str, Any]]:
             )
     for name in sorted(get_registry().providers_in_use()):
         try:
-            configured = create_provider(name, settings).is_configured()
+            configured = _provider_configured(name, settings, create_provider)
             checks[f"provider:{name}"] = (
                 {"ok": configured} if configured else {"ok": False, "error": "not configured"}
             )
         except Exception as exc:
             checks[f"provider:{name}"] = {"ok": False, "error": type(exc).__name__}
     return checks
+
+
+def _provider_configured(name: str, settings: Any, create_provider: Any) -> bool:
+    """Key-based providers: every key their deployments name is present (a deployment without
+    `api_key` uses the provider's own). Others: the adapter's own answer."""
+    if name not in KEYED_PROVIDERS:
+        return bool(create_provider(name, settings).is_configured())
+    key_names = {
+        d.api_key or name
+        for entry in get_registry().entries()
+        for d in entry.deployments
+        if d.provider == name
+    }
+    return all(settings.provider_api_key(key) for key in key_names)
+
+
+KEYED_PROVIDERS = frozenset({"openai", "anthropic"})
 
 
 def _probe(call: Any) -> dict[str, Any]:

@@ -11,8 +11,7 @@ from fastapi.responses import JSONResponse
 from inference_core.api.batch_deps import RuntimeDep
 from inference_core.auth.deps import get_principal
 from inference_core.auth.principal import Principal
-from inference_core.batch.service import queue_ingest_submission
-from inference_core.webhooks.ingest import authenticate_ingest
+from inference_core.webhooks.ingest import authenticate_ingest, queue_ingest_submission
 from inference_core.webhooks.signing import user_webhook_secret
 
 router = APIRouter(tags=["webhooks"])
