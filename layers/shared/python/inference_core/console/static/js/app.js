@@ -107,6 +107,7 @@ async function afterSignIn() {
 }
 
 window.addEventListener("hashchange", async () => {
+  announce("");
   await show();
   main.querySelector("h1")?.focus();
 });

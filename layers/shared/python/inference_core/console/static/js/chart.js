@@ -3,15 +3,17 @@
 
 import { h, uid } from "./dom.js";
 
-const W = 640;
+const W = 560;
 const H = 240;
 const M = { top: 18, right: 12, bottom: 36, left: 58 };
 
-export function niceStep(max, ticks = 4) {
+export function niceStep(max, ticks = 4, integer = false) {
   if (!(max > 0)) return 1;
+  if (integer && max <= ticks) return 1;
   const rough = max / ticks;
   const mag = 10 ** Math.floor(Math.log10(rough));
   for (const m of [1, 2, 2.5, 5, 10]) {
+    if (integer && !Number.isInteger(m * mag)) continue;
     if (m * mag >= rough) return m * mag;
   }
   return 10 * mag;
@@ -24,9 +26,9 @@ function shortLabel(label) {
 
 /**
  * barChart({id, title, labels, series: [{name, values}], format}) → <figure>.
- * `format` renders a value (axis ticks use a compact form of it).
+ * `format` renders a value (axis ticks use a compact form of it); `integer` keeps ticks whole.
  */
-export function barChart({ id, title, labels, series, format = String, compact = format }) {
+export function barChart({ id, title, labels, series, format = String, compact = format, integer = false }) {
   const titleId = uid("chart-title");
   const totals = labels.map((_, i) => series.reduce((sum, s) => sum + (Number(s.values[i]) || 0), 0));
   const figure = h("figure", { className: "chart", dataset: { chart: id } });
@@ -36,7 +38,7 @@ export function barChart({ id, title, labels, series, format = String, compact =
     return figure;
   }
   const max = Math.max(...totals);
-  const step = niceStep(max);
+  const step = niceStep(max, 4, integer);
   const top = Math.ceil(max / step) * step;
   const plotW = W - M.left - M.right;
   const plotH = H - M.top - M.bottom;

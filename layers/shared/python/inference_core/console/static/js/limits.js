@@ -57,11 +57,20 @@ export function describeLimits(item) {
   return parts.length ? parts.join(", ") : "defaults";
 }
 
-// This period's spend and what remains, whatever the API calls them.
+// This period's spend and what remains. Keys answer `spend_usd` and `budget_remaining_usd`; the
+// admin API's users and teams answer `spend`, a map of period id (d2026-12-01, m2026-12, total)
+// to USD, read here for the level's own budget period.
 export function spendOf(item) {
-  const pick = (...names) => names.map((n) => item[n]).find((v) => v !== undefined && v !== null);
-  return {
-    spend: pick("spend_usd", "period_spend_usd", "spend", "current_spend_usd"),
-    remaining: pick("remaining_usd", "budget_remaining_usd", "remaining_budget_usd", "remaining"),
-  };
+  if (item.spend_usd !== undefined) {
+    return { spend: item.spend_usd, remaining: item.budget_remaining_usd ?? null };
+  }
+  if (item.spend && typeof item.spend === "object") {
+    const today = new Date().toISOString();
+    const period = item.budget_period || "month";
+    const id = { day: `d${today.slice(0, 10)}`, month: `m${today.slice(0, 7)}`, total: "total" }[period];
+    const spend = Number(item.spend[id] || 0);
+    const budget = item.max_budget_usd;
+    return { spend, remaining: budget === null || budget === undefined ? null : Math.max(0, budget - spend) };
+  }
+  return { spend: null, remaining: null };
 }

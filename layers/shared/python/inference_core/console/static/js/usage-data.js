@@ -77,3 +77,20 @@ export async function scopeOptions(ctx) {
   }
   return options;
 }
+
+// Key ids to names: one's own keys, and for a superuser the first page of everyone's.
+export async function keyNames(ctx) {
+  const lists = [api.get("v1/auth/api-keys").catch(() => ({ data: [] }))];
+  if (ctx.superuser) lists.push(api.get("v1/admin/keys", { limit: 100 }).catch(() => ({ data: [] })));
+  const names = new Map();
+  for (const list of await Promise.all(lists)) {
+    for (const key of list.data || []) names.set(key.id, key.name || key.prefix);
+  }
+  return names;
+}
+
+export function keyLabel(id, names) {
+  if (id === "—") return "signed-in sessions (no key)";
+  return names.has(id) ? `${names.get(id)} (${id})` : id;
+}
+

@@ -29,7 +29,7 @@ export async function render(main, ctx) {
             key.allowed_models ? key.allowed_models.join(", ") : "all",
             describeLimits(key),
             fmt.usd(spend),
-            remaining === undefined ? "—" : fmt.usd(remaining),
+            fmt.usd(remaining),
             actions(key, ctx, refresh),
           ];
         }),

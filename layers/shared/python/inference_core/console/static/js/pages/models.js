@@ -41,18 +41,21 @@ export async function render(main, ctx) {
   );
   if (ctx.superuser) {
     const box = section("Deployments: circuit breakers");
+    box.append(h("p", { className: "hint" }, "As seen by the instance that answered: breakers and counters are per process."));
     main.append(box);
     try {
       const providers = await api.get("v1/admin/providers");
       const data = providers.data || [];
       box.append(
-        table("Deployments", ["Model", "Provider", "Upstream", "Configured", "Breaker", "Recent error rate"],
+        table("Deployments", ["Model", "Provider", "Upstream", "Configured", "Breaker", "Failures in a row", "Recent calls", "Recent error rate"],
           data.map((p) => [
             p.model_alias || p.alias || p.model || "—",
             p.provider,
             p.upstream_model || p.deployment || p.endpoint || "—",
             p.configured ? "yes" : "no",
             h("span", { className: `breaker ${p.breaker_state || p.circuit_state || p.state || ""}` }, p.breaker_state || p.circuit_state || p.state || "—"),
+            fmt.int(p.consecutive_failures),
+            fmt.int(p.recent_calls),
             fmt.pct(p.error_rate ?? p.recent_error_rate),
           ]),
           { empty: "No deployments." }),

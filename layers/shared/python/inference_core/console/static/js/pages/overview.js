@@ -1,8 +1,9 @@
 // Requests, tokens and cost per day, top models and keys, error and cache-hit rates.
 
+import * as api from "../api.js";
 import { barChart } from "../chart.js";
 import { daysAgo, errorText, field, fmt, h, isoDay, replace, section, select, table } from "../dom.js";
-import { byDay, fetchUsage, rate, rowsOf, scopeOptions } from "../usage-data.js";
+import { byDay, fetchUsage, keyLabel, keyNames, rate, rowsOf, scopeOptions } from "../usage-data.js";
 
 export const title = "Overview";
 
@@ -16,7 +17,7 @@ export async function render(main, ctx) {
   const load = async () => {
     replace(body, h("p", { className: "loading" }, "Loading usage…"));
     try {
-      replace(body, ...(await overview(scope.value, Number(days.value))));
+      replace(body, ...(await overview(scope.value, Number(days.value), ctx)));
     } catch (error) {
       replace(body, h("p", { className: "error", role: "alert" }, `Usage is unavailable: ${errorText(error)}`));
     }
@@ -26,12 +27,28 @@ export async function render(main, ctx) {
   await load();
 }
 
-async function overview(scope, days) {
+// Upstream errors are not usage (refused and failed calls cost nothing); the router keeps a
+// recent error rate per deployment, which superusers can read.
+async function upstreamErrorRate(ctx) {
+  if (!ctx.superuser) return null;
+  try {
+    const { data } = await api.get("v1/admin/providers");
+    const calls = data.reduce((n, d) => n + (d.recent_calls || 0), 0);
+    if (!calls) return null;
+    return data.reduce((n, d) => n + (d.recent_error_rate || 0) * (d.recent_calls || 0), 0) / calls;
+  } catch {
+    return null;
+  }
+}
+
+async function overview(scope, days, ctx) {
   const start = daysAgo(days - 1);
   const end = isoDay(new Date());
-  const [daily, models, keys] = await Promise.all(
-    ["day", "model", "key"].map((groupBy) => fetchUsage({ scope, start, end, groupBy })),
-  );
+  const [daily, models, keys, names, errorRate] = await Promise.all([
+    ...["day", "model", "key"].map((groupBy) => fetchUsage({ scope, start, end, groupBy })),
+    keyNames(ctx),
+    upstreamErrorRate(ctx),
+  ]);
   const dayRows = byDay(rowsOf(daily, "day"), start, end);
   const labels = dayRows.map((r) => r.bucket);
   const tiles = h(
@@ -41,13 +58,13 @@ async function overview(scope, days) {
     tile("Input tokens", fmt.int(daily.total_input_tokens), "total-input"),
     tile("Output tokens", fmt.int(daily.total_output_tokens), "total-output"),
     tile("Cost", fmt.usd(daily.total_cost_usd), "total-cost"),
-    tile("Error rate", fmt.pct(rate(dayRows, "errors")), "error-rate"),
+    tile("Upstream error rate (recent)", fmt.pct(rate(dayRows, "errors") ?? errorRate), "error-rate"),
     tile("Cache-hit rate", fmt.pct(rate(dayRows, "cacheHits")), "cache-rate"),
   );
   const charts = h(
     "div",
     { className: "charts" },
-    barChart({ id: "requests", title: "Requests per day", labels, series: [{ name: "requests", values: dayRows.map((r) => r.requests) }], format: fmt.int, compact: fmt.compact }),
+    barChart({ id: "requests", title: "Requests per day", labels, series: [{ name: "requests", values: dayRows.map((r) => r.requests) }], format: fmt.int, compact: fmt.compact, integer: true }),
     barChart({
       id: "tokens",
       title: "Tokens per day",
@@ -58,6 +75,7 @@ async function overview(scope, days) {
       ],
       format: fmt.int,
       compact: fmt.compact,
+      integer: true,
     }),
     barChart({ id: "cost", title: "Cost per day (USD)", labels, series: [{ name: "cost", values: dayRows.map((r) => r.cost) }], format: fmt.usd, compact: (v) => `$${fmt.compact(v)}` }),
   );
@@ -73,7 +91,7 @@ async function overview(scope, days) {
       section("Top models", table("Top models by cost", ["Model", "Requests", "Tokens", "Cost"],
         modelRows.map((r) => [r.bucket, fmt.int(r.requests), fmt.int(r.input + r.output), fmt.usd(r.cost)]))),
       section("Top keys", table("Top keys by cost", ["Key", "Requests", "Tokens", "Cost"],
-        keyRows.map((r) => [r.label ? `${r.label} (${r.bucket})` : r.bucket, fmt.int(r.requests), fmt.int(r.input + r.output), fmt.usd(r.cost)]))),
+        keyRows.map((r) => [keyLabel(r.bucket, names), fmt.int(r.requests), fmt.int(r.input + r.output), fmt.usd(r.cost)]))),
     ),
   ];
 }

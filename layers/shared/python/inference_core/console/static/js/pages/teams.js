@@ -3,7 +3,7 @@
 
 import * as api from "../api.js";
 import { announce, errorText, field, fmt, h, replace, section, table } from "../dom.js";
-import { describeLimits, limitInputs } from "../limits.js";
+import { describeLimits, limitInputs, spendOf } from "../limits.js";
 import { limitsEditor } from "./keys.js";
 
 export const title = "Teams and users";
@@ -55,6 +55,12 @@ function createTeamForm(refresh) {
   );
 }
 
+function spentText(item) {
+  const { spend, remaining } = spendOf(item);
+  if (spend === null) return "";
+  return ` · spent ${fmt.usd(spend)}${remaining === null ? "" : `, ${fmt.usd(remaining)} left`}`;
+}
+
 function memberIds(team) {
   const members = team.members || team.member_ids || [];
   return members.map((m) => (typeof m === "string" ? { id: m } : { id: m.user_id || m.id, email: m.email }));
@@ -104,7 +110,7 @@ function teamCard(team, refresh) {
   );
   return [
     h("h3", {}, team.name),
-    h("p", {}, describeLimits(team), team.spend_usd !== undefined ? ` · spent ${fmt.usd(team.spend_usd)}` : ""),
+    h("p", {}, describeLimits(team), spentText(team)),
     h(
       "ul",
       { className: "members", "aria-label": `Members of ${team.name}` },
@@ -173,7 +179,7 @@ async function loadUsers(box, refresh, { email = "", after } = {}) {
       user.role,
       active ? "active" : "deactivated",
       user.team_id || "—",
-      describeLimits(user),
+      `${describeLimits(user)}${spentText(user)}`,
       h(
         "div",
         { className: "row" },

@@ -3,7 +3,7 @@
 
 import { barChart } from "../chart.js";
 import { daysAgo, errorText, field, fmt, h, isoDay, replace, select } from "../dom.js";
-import { byDay, fetchUsage, rowsOf, scopeOptions } from "../usage-data.js";
+import { byDay, fetchUsage, keyLabel, keyNames, rowsOf, scopeOptions } from "../usage-data.js";
 
 export const title = "Usage";
 
@@ -25,6 +25,7 @@ export async function render(main, ctx) {
   const model = h("input", { type: "text", name: "model", autocomplete: "off" });
   const result = h("div", { id: "usage-result", "aria-live": "polite" });
   let last = null;
+  const names = await keyNames(ctx);
   const exportButton = h("button", { type: "button", className: "secondary", disabled: true, onClick: () => last && download(last) }, "Export CSV");
 
   const form = h(
@@ -75,7 +76,7 @@ export async function render(main, ctx) {
         { className: "totals", dataset: { totalRequests: String(body.total_requests ?? 0) } },
         `${fmt.int(body.total_requests)} requests · ${fmt.int(body.total_input_tokens)} input and ${fmt.int(body.total_output_tokens)} output tokens · ${fmt.usd(body.total_cost_usd)}`,
       ),
-      barChart({ id: "usage", title: `${label} by ${by}`, labels: rows.map((r) => r.bucket), series: [{ name: label.toLowerCase(), values: rows.map(value) }], format, compact }),
+      barChart({ id: "usage", title: `${label} by ${by}`, labels: rows.map((r) => r.bucket), series: [{ name: label.toLowerCase(), values: rows.map(value) }], format, compact, integer: metric.value !== "cost" }),
       h(
         "div",
         { className: "table-wrap" },
@@ -88,7 +89,7 @@ export async function render(main, ctx) {
             "tbody",
             {},
             rows.filter((r) => r.requests || by !== "day").map((r) =>
-              h("tr", {}, h("td", {}, r.label ? `${r.label} (${r.bucket})` : r.bucket), h("td", {}, fmt.int(r.requests)), h("td", {}, fmt.int(r.input)), h("td", {}, fmt.int(r.output)), h("td", {}, fmt.usd(r.cost))),
+              h("tr", {}, h("td", {}, by === "key" ? keyLabel(r.bucket, names) : r.bucket), h("td", {}, fmt.int(r.requests)), h("td", {}, fmt.int(r.input)), h("td", {}, fmt.int(r.output)), h("td", {}, fmt.usd(r.cost))),
             ),
           ),
         ),
