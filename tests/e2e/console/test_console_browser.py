@@ -89,9 +89,10 @@ def test_a_new_user_signs_in_makes_a_key_streams_a_reply_revokes_and_signs_out(
     # A key: its secret shown once, copyable, working; gone from the page once dismissed.
     go(page, "API keys")
     name = f"console key {uuid.uuid4().hex[:6]}"
-    page.get_by_label("Name", exact=True).fill(name)
-    page.get_by_label("Requests per minute").fill("30")
-    page.get_by_role("button", name="Create key").click()
+    create = page.get_by_role("form", name="Create an API key")
+    create.get_by_label("Name", exact=True).fill(name)
+    create.get_by_label("Requests per minute").fill("30")
+    create.get_by_role("button", name="Create key").click()
     secret_box = page.get_by_label("Secret")
     expect(secret_box).to_have_value(re.compile(r"^sk-ic-\S{20,}$"))
     secret = secret_box.input_value()

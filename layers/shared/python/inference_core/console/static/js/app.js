@@ -86,17 +86,20 @@ async function show() {
   const page = visiblePages().find(([n]) => n === name) || visiblePages()[0];
   renderNav(page[0]);
   document.title = `${page[1].title} · Inference Core`;
-  replace(main, h("h1", { tabindex: -1 }, page[1].title));
+  // Each render gets its own container: a page still loading when the user moves on writes into
+  // a detached element, never into the next page.
+  const container = h("div", { className: "page" }, h("h1", { tabindex: -1 }, page[1].title));
+  replace(main, container);
   const ctx = { me, superuser: me.role === "superuser", isCurrent: () => token === rendering };
   try {
-    await page[1].render(main, ctx);
+    await page[1].render(container, ctx);
   } catch (error) {
     if (token !== rendering) return;
     if (error instanceof api.ApiError && error.status === 401) {
       me = null;
       return show();
     }
-    main.append(h("p", { className: "error", role: "alert" }, `Could not load this page: ${errorText(error)}`));
+    container.append(h("p", { className: "error", role: "alert" }, `Could not load this page: ${errorText(error)}`));
   }
 }
 

@@ -37,6 +37,16 @@ export function replace(el, ...children) {
   return el;
 }
 
+// Loads that overlap (a refresh while the previous one is in flight) must not land out of order:
+// claim(box) before loading, and render only if the returned check still says this load is the
+// box's latest.
+const claims = new WeakMap();
+export function claim(box) {
+  const mine = (claims.get(box) || 0) + 1;
+  claims.set(box, mine);
+  return () => claims.get(box) === mine;
+}
+
 let nextId = 0;
 export function uid(prefix = "f") {
   nextId += 1;

@@ -1,7 +1,7 @@
 // Batches: progress, output and error files, cancel.
 
 import * as api from "../api.js";
-import { announce, errorText, fmt, h, replace, section, table } from "../dom.js";
+import { announce, claim, errorText, fmt, h, replace, section, table } from "../dom.js";
 
 export const title = "Batches";
 
@@ -15,7 +15,9 @@ export async function render(main) {
     section("Your batches", refresh, list),
   );
   async function load(after) {
+    const current = claim(list);
     const body = await api.get("v1/batches", { limit: 20, after });
+    if (!current()) return;
     replace(
       list,
       table(

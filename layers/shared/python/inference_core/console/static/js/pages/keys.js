@@ -1,7 +1,7 @@
 // API keys: list with limits, spend and what remains; create (secret shown once); limits; revoke.
 
 import * as api from "../api.js";
-import { announce, errorText, field, fmt, h, replace, section, table } from "../dom.js";
+import { announce, claim, errorText, field, fmt, h, replace, section, table } from "../dom.js";
 import { describeLimits, limitInputs, spendOf } from "../limits.js";
 
 export const title = "API keys";
@@ -13,7 +13,9 @@ export async function render(main, ctx) {
   main.append(createForm(models.data || [], secretBox, () => refresh()), secretBox, section("Your keys", list));
 
   async function refresh() {
+    const current = claim(list);
     const keys = await api.get("v1/auth/api-keys");
+    if (!current()) return;
     replace(
       list,
       table(

@@ -2,7 +2,7 @@
 
 import * as api from "../api.js";
 import { barChart } from "../chart.js";
-import { daysAgo, errorText, field, fmt, h, isoDay, replace, section, select, table } from "../dom.js";
+import { claim, daysAgo, errorText, field, fmt, h, isoDay, replace, section, select, table } from "../dom.js";
 import { byDay, fetchUsage, keyLabel, keyNames, rate, rowsOf, scopeOptions } from "../usage-data.js";
 
 export const title = "Overview";
@@ -15,11 +15,13 @@ export async function render(main, ctx) {
     ctx.superuser ? field("Scope", scope) : null, field("Period", days));
   main.append(controls, body);
   const load = async () => {
+    const current = claim(body);
     replace(body, h("p", { className: "loading" }, "Loading usage…"));
     try {
-      replace(body, ...(await overview(scope.value, Number(days.value), ctx)));
+      const parts = await overview(scope.value, Number(days.value), ctx);
+      if (current()) replace(body, ...parts);
     } catch (error) {
-      replace(body, h("p", { className: "error", role: "alert" }, `Usage is unavailable: ${errorText(error)}`));
+      if (current()) replace(body, h("p", { className: "error", role: "alert" }, `Usage is unavailable: ${errorText(error)}`));
     }
   };
   scope.addEventListener("change", load);

@@ -2,7 +2,7 @@
 // log, all through /v1/admin/*.
 
 import * as api from "../api.js";
-import { announce, errorText, field, fmt, h, replace, section, table } from "../dom.js";
+import { announce, claim, errorText, field, fmt, h, replace, section, table } from "../dom.js";
 import { describeLimits, limitInputs, spendOf } from "../limits.js";
 import { limitsEditor } from "./keys.js";
 
@@ -12,11 +12,21 @@ export async function render(main) {
   const teams = h("div", { id: "team-list" });
   const users = h("div", { id: "user-list" });
   const audit = h("div", { id: "audit-log" });
-  const refreshTeams = () => loadTeams(teams, refreshAll);
-  const refreshUsers = () => loadUsers(users, refreshAll);
-  const refreshAudit = () => loadAudit(audit);
+  // Ids to names, for the users' team column and the audit log's "who" and "on".
+  const names = new Map();
+  async function refreshNames() {
+    const [teamList, userList] = await Promise.all([
+      api.get("v1/admin/teams", { limit: 100 }),
+      api.get("v1/admin/users", { limit: 100 }),
+    ]);
+    for (const t of teamList.data || []) names.set(t.id, t.name);
+    for (const u of userList.data || []) names.set(u.id, u.email);
+  }
   async function refreshAll() {
-    await Promise.all([refreshTeams(), refreshUsers(), refreshAudit()]);
+    const current = claim(main);
+    await refreshNames();
+    if (!current()) return; // a newer refresh has started: it renders
+    await Promise.all([loadTeams(teams, refreshAll), loadUsers(users, refreshAll, names), loadAudit(audit, names)]);
   }
   main.append(
     section("Teams", createTeamForm(refreshAll), teams),
@@ -67,10 +77,12 @@ function memberIds(team) {
 }
 
 async function loadTeams(box, refresh) {
+  const current = claim(box);
   const body = await api.get("v1/admin/teams", { limit: 100 });
   const teams = await Promise.all(
     (body.data || []).map((t) => (t.members ? t : api.get(`v1/admin/teams/${encodeURIComponent(t.id)}`).catch(() => t))),
   );
+  if (!current()) return;
   replace(
     box,
     teams.length
@@ -169,16 +181,18 @@ function teamCard(team, refresh) {
   ];
 }
 
-async function loadUsers(box, refresh, { email = "", after } = {}) {
+async function loadUsers(box, refresh, names, { email = "", after } = {}) {
+  const current = claim(box);
   const filter = h("input", { type: "search", name: "user_email", value: email });
   const body = await api.get("v1/admin/users", { email: email || undefined, after, limit: 50 });
+  if (!current()) return;
   const rows = (body.data || []).map((user) => {
     const active = user.active !== false && user.is_active !== false;
     return [
       user.email,
       user.role,
       active ? "active" : "deactivated",
-      user.team_id || "—",
+      user.team_id ? names.get(user.team_id) || user.team_id : "—",
       `${describeLimits(user)}${spentText(user)}`,
       h(
         "div",
@@ -209,13 +223,13 @@ async function loadUsers(box, refresh, { email = "", after } = {}) {
     box,
     h(
       "form",
-      { className: "filters", role: "search", onSubmit: (e) => { e.preventDefault(); loadUsers(box, refresh, { email: filter.value.trim() }); } },
+      { className: "filters", role: "search", onSubmit: (e) => { e.preventDefault(); loadUsers(box, refresh, names, { email: filter.value.trim() }); } },
       field("Find by email", filter),
       h("button", { type: "submit", className: "secondary" }, "Find"),
     ),
     table("Users", ["Email", "Role", "Status", "Team", "Limits", ""], rows, { empty: "No users match." }),
     body.has_more
-      ? h("button", { type: "button", className: "secondary", onClick: () => loadUsers(box, refresh, { email, after: body.after }) }, "Next page")
+      ? h("button", { type: "button", className: "secondary", onClick: () => loadUsers(box, refresh, names, { email, after: body.after }) }, "Next page")
       : null,
   );
 }
@@ -225,18 +239,33 @@ function auditValue(value) {
   return typeof value === "string" ? value : JSON.stringify(value);
 }
 
-async function loadAudit(box, after) {
+// What changed: the fields whose value differs, as "field: before → after".
+export function auditChange(before, after) {
+  if (!before || !after || typeof before !== "object" || typeof after !== "object") {
+    return `${auditValue(before)} → ${auditValue(after)}`;
+  }
+  const fields = [...new Set([...Object.keys(before), ...Object.keys(after)])].filter(
+    (k) => JSON.stringify(before[k]) !== JSON.stringify(after[k]),
+  );
+  if (!fields.length) return "no change";
+  return fields.map((k) => `${k}: ${auditValue(before[k])} → ${auditValue(after[k])}`).join("; ");
+}
+
+async function loadAudit(box, names, after) {
+  const current = claim(box);
   const body = await api.get("v1/admin/audit", { limit: 50, after });
+  if (!current()) return;
+  const named = (id) => (id && names.has(id) ? `${names.get(id)}` : id || "—");
   const rows = (body.data || []).map((r) => [
     fmt.date(r.at || r.created_at || r.timestamp),
-    r.actor_email || r.actor || r.actor_id || "—",
+    named(r.actor_id || r.actor),
     r.action || "—",
-    [r.target_type, r.target_id || r.target].filter(Boolean).join(" ") || "—",
-    h("code", { className: "diff" }, `${auditValue(r.before)} → ${auditValue(r.after)}`),
+    `${r.target_type || ""} ${named(r.target_id || r.target)}`.trim(),
+    h("code", { className: "diff" }, auditChange(r.before, r.after)),
   ]);
   replace(
     box,
     table("Audit log", ["When", "Who", "What", "On", "Change"], rows, { empty: "No admin changes recorded yet." }),
-    body.has_more ? h("button", { type: "button", className: "secondary", onClick: () => loadAudit(box, body.after) }, "Older") : null,
+    body.has_more ? h("button", { type: "button", className: "secondary", onClick: () => loadAudit(box, names, body.after) }, "Older") : null,
   );
 }

@@ -2,7 +2,7 @@
 // and the same rows as CSV.
 
 import { barChart } from "../chart.js";
-import { daysAgo, errorText, field, fmt, h, isoDay, replace, select } from "../dom.js";
+import { claim, daysAgo, errorText, field, fmt, h, isoDay, replace, select } from "../dom.js";
 import { byDay, fetchUsage, keyLabel, keyNames, rowsOf, scopeOptions } from "../usage-data.js";
 
 export const title = "Usage";
@@ -49,6 +49,7 @@ export async function render(main, ctx) {
   metric.addEventListener("change", () => last && draw(last));
 
   async function load() {
+    const current = claim(result);
     replace(result, h("p", { className: "loading" }, "Loading…"));
     exportButton.disabled = true;
     try {
@@ -57,13 +58,14 @@ export async function render(main, ctx) {
       if (model.value.trim()) filters.model = model.value.trim();
       const sc = ctx.superuser && (scope.value !== "me" || Object.keys(filters).length) ? (scope.value === "me" ? "all" : scope.value) : "me";
       const body = await fetchUsage({ scope: sc, start: start.value, end: end.value, groupBy: groupBy.value, filters });
+      if (!current()) return;
       let rows = rowsOf(body, groupBy.value);
       if (groupBy.value === "day") rows = byDay(rows, start.value, end.value);
       last = { body, rows, groupBy: groupBy.value, start: start.value, end: end.value };
       draw(last);
       exportButton.disabled = false;
     } catch (error) {
-      replace(result, h("p", { className: "error", role: "alert" }, `Usage is unavailable: ${errorText(error)}`));
+      if (current()) replace(result, h("p", { className: "error", role: "alert" }, `Usage is unavailable: ${errorText(error)}`));
     }
   }
 
