@@ -44,6 +44,9 @@ CONTROL_PLANE_TABLES = (
     "usage_table",
     "jobs_table",
     "files_table",
+    "teams_table",
+    "usage_aggregates_table",
+    "audit_table",
 )
 DATA_PLANE_TABLES = (
     "users_table",
@@ -51,6 +54,8 @@ DATA_PLANE_TABLES = (
     "sessions_table",
     "cache_table",
     "usage_table",
+    "teams_table",
+    "usage_aggregates_table",
 )
 WORKER_TABLES = (
     "users_table",
@@ -60,6 +65,8 @@ WORKER_TABLES = (
     "jobs_table",
     "files_table",
     "idempotency_table",
+    "teams_table",
+    "usage_aggregates_table",
 )
 # The mailer renders from the message alone; its only table is its idempotency record.
 MAILER_TABLES = ("idempotency_table",)

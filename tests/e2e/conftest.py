@@ -17,6 +17,9 @@ from typing import Any
 
 import pytest
 
+from tests.e2e.recorded_anthropic import RecordedAnthropic
+from tests.e2e.recorded_anthropic import start as start_recorded_anthropic
+
 HERE = Path(__file__).parent
 START_TIMEOUT = 300
 
@@ -34,13 +37,32 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+def recorded_anthropic() -> Iterator[RecordedAnthropic]:
+    """The recorded-shape Anthropic API behind the stack's `claude` alias."""
+    recorded, server = start_recorded_anthropic()
+    try:
+        yield recorded
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture(scope="session")
+def local_stack(
+    tmp_path_factory: pytest.TempPathFactory, recorded_anthropic: RecordedAnthropic
+) -> Iterator[dict[str, Any]]:
     """`inference-core dev` on free ports; yields its state (api_url, api_key, email, password, env)."""
     state_dir = tmp_path_factory.mktemp("stack")
     registry = state_dir / "models.json"
     registry.write_text(json.dumps(E2E_REGISTRY))
     env = {k: v for k, v in os.environ.items() if not k.startswith("IC_")}
     env.update({"IC_MODEL_REGISTRY_PATH": str(registry), "IC_DEFAULT_RPM": "600"})
+    env.update(
+        {
+            "IC_ANTHROPIC_BASE_URL": recorded_anthropic.url,
+            "IC_ANTHROPIC_API_KEY": "sk-ant-e2e-recorded-upstream",
+        }
+    )
     cmd = [
         sys.executable,
         "-m",
@@ -83,7 +105,8 @@ def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, 
         log.close()
 
 
-# The local model, plus an alias whose endpoint does not exist (to see upstream failures).
+# The local model, an alias whose endpoint does not exist (to see upstream failures), and an
+# Anthropic alias served by the recorded-shape upstream (`recorded_anthropic`).
 E2E_REGISTRY = {
     "default_model": "smollm2",
     "models": {
@@ -104,6 +127,17 @@ E2E_REGISTRY = {
             "deployments": [
                 {"provider": "sagemaker", "model": "no-such-endpoint", "context_window": 2048}
             ]
+        },
+        "claude": {
+            "match": ["claude-e2e-*"],
+            "deployments": [
+                {
+                    "provider": "anthropic",
+                    "model": "claude-e2e-1",
+                    "context_window": 200000,
+                    "max_output_tokens": 64000,
+                }
+            ],
         },
     },
 }

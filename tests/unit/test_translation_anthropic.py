@@ -17,13 +17,15 @@ from inference_core.errors import (
     UpstreamBadResponseError,
     UpstreamUnavailableError,
 )
-from inference_core.translation.anthropic import (
-    anthropic_message_to_chat_result,
+from inference_core.translation.anthropic_messages import (
     anthropic_request_to_chat,
-    anthropic_stream_to_chunks,
-    chat_request_to_anthropic,
     chat_result_to_anthropic_message,
     chunks_to_anthropic_events,
+)
+from inference_core.translation.anthropic_upstream import (
+    anthropic_message_to_chat_result,
+    anthropic_stream_to_chunks,
+    chat_request_to_anthropic,
 )
 
 try:  # the HTTP library the SDK is built on (httpx2 for current releases)
@@ -256,7 +258,8 @@ def test_a_message_with_text_and_tool_use_becomes_a_chat_result():
     assert result == ChatResult(
         content="Let me look.",
         finish_reason="tool_calls",
-        usage=Usage(input_tokens=100, output_tokens=7),  # cached input is still input
+        # cached input is still input, and the cache reads are reported apart too
+        usage=Usage(input_tokens=100, output_tokens=7, cached_input_tokens=90),
         tool_calls=[
             {
                 "id": "toolu_1",
@@ -474,7 +477,6 @@ def test_our_translation_there_and_back_keeps_the_conversation():
 @pytest.mark.parametrize(
     ("body", "field"),
     [
-        ({"thinking": {"type": "enabled"}}, "thinking"),
         ({"max_tokens": None}, "max_tokens"),
         ({"max_tokens": 0}, "max_tokens"),
         ({"max_tokens": "100"}, "max_tokens"),
@@ -482,11 +484,10 @@ def test_our_translation_there_and_back_keeps_the_conversation():
         ({"model": 7}, "model"),
         ({"messages": []}, "messages"),
         ({"messages": "hi"}, "messages"),
-        ({"messages": [{"role": "system", "content": "x"}]}, "messages"),
+        ({"messages": [{"role": "developer", "content": "x"}]}, "messages"),
         ({"messages": [{"role": "user", "content": 5}]}, "messages"),
         ({"messages": [{"role": "user", "content": []}]}, "messages"),
         ({"messages": [{"role": "user", "content": "x", "name": "bob"}]}, "messages"),
-        ({"messages": [{"role": "user", "content": [{"type": "document"}]}]}, "messages"),
         ({"messages": [{"role": "user", "content": [{"type": "text", "text": 1}]}]}, "messages"),
         (
             {
@@ -506,6 +507,8 @@ def test_our_translation_there_and_back_keeps_the_conversation():
         ),
         ({"system": 5}, "system"),
         ({"system": [{"type": "image"}]}, "system"),
+        ({"messages": [{"role": "user", "content": [{"text": "no type"}]}]}, "messages"),
+        ({"tools": [{"type": 3, "name": "web_search"}]}, "tools"),
         ({"temperature": 1.5}, "temperature"),
         ({"temperature": "hot"}, "temperature"),
         ({"top_p": -0.1}, "top_p"),
@@ -514,7 +517,6 @@ def test_our_translation_there_and_back_keeps_the_conversation():
         ({"stream": "yes"}, "stream"),
         ({"tools": {"name": "f"}}, "tools"),
         ({"tools": [{"name": "f"}]}, "tools"),
-        ({"tools": [{"type": "web_search_20250305", "name": "web_search"}]}, "tools"),
         ({"tool_choice": "auto"}, "tool_choice"),
         ({"tool_choice": {"type": "tool"}}, "tool_choice"),
         ({"metadata": "u-1"}, "metadata"),
@@ -528,6 +530,100 @@ def test_bad_requests_are_a_400_naming_the_field(body, field):
 
     assert caught.value.param == field
     assert caught.value.message.startswith(field)
+
+
+def test_what_has_no_canonical_form_is_named_and_the_body_travels_along():
+    body = {
+        "model": "claude-x",
+        "max_tokens": 32000,
+        "thinking": {"type": "enabled", "budget_tokens": 8000},
+        "context_management": {"edits": [{"type": "clear_thinking_20251015"}]},
+        "system": [{"type": "text", "text": "Be brief.", "cache_control": {"type": "ephemeral"}}],
+        "messages": [
+            {
+                "role": "user",
+                "content": [
+                    {"type": "document", "source": {"type": "base64", "data": "JVBE"}},
+                    {"type": "text", "text": "Summarise", "cache_control": {"type": "ephemeral"}},
+                ],
+            },
+            {
+                "role": "assistant",
+                "content": [
+                    {"type": "thinking", "thinking": "hmm", "signature": "sig"},
+                    {"type": "tool_use", "id": "t1", "name": "Read", "input": {"p": "a.png"}},
+                ],
+            },
+            {
+                "role": "user",
+                "content": [
+                    {
+                        "type": "tool_result",
+                        "tool_use_id": "t1",
+                        "content": [
+                            {"type": "text", "text": "the picture:"},
+                            {"type": "image", "source": {"type": "base64", "data": PNG}},
+                        ],
+                    }
+                ],
+            },
+        ],
+        "tools": [
+            {"name": "Read", "input_schema": {"type": "object"}},
+            {"type": "web_search_20250305", "name": "web_search", "max_uses": 5},
+        ],
+        "stream": True,
+    }
+
+    request, model, stream = anthropic_request_to_chat(
+        body, betas=["context-management-2025-06-27"], beta_query=True
+    )
+
+    assert (model, stream) == ("claude-x", True)
+    assert request.untranslated == [
+        "context_management",
+        "thinking",
+        "messages.0.content.0:document",
+        "messages.1.content.0:thinking",
+        "messages.2.content.0.content.1:image",
+        "tools.1:web_search_20250305",
+    ]
+    # cache_control is a hint, not a loss; the canonical form keeps what it can.
+    assert request.messages[0] == {"role": "system", "content": "Be brief."}
+    assert request.messages[1] == {"role": "user", "content": "Summarise"}
+    assert request.messages[3] == {"role": "tool", "tool_call_id": "t1", "content": "the picture:"}
+    assert [t["function"]["name"] for t in request.tools or []] == ["Read"]
+    assert request.anthropic is not None
+    assert request.anthropic.body == {k: v for k, v in body.items() if k != "stream"}
+    assert request.anthropic.betas == ["context-management-2025-06-27"]
+    assert request.anthropic.beta_query is True
+
+
+def test_a_system_message_mid_conversation_is_a_system_message():
+    # Claude Code 2.1 sends them (beta `mid-conversation-system-2026-04-07`).
+    request, _, _ = anthropic_request_to_chat(
+        {
+            "model": "m",
+            "max_tokens": 5,
+            "messages": [
+                user("hi"),
+                {"role": "system", "content": "Agent types: claude"},
+                {"role": "system", "content": [{"type": "text", "text": "More."}]},
+            ],
+        }
+    )
+    assert request.messages[1:] == [
+        {"role": "system", "content": "Agent types: claude"},
+        {"role": "system", "content": "More."},
+    ]
+    assert request.untranslated is None
+
+
+def test_a_plain_request_loses_nothing():
+    request, _, _ = anthropic_request_to_chat(
+        {"model": "m", "max_tokens": 5, "messages": [user("hi")], "top_k": 3}
+    )
+    assert request.untranslated is None
 
 
 def test_a_body_that_is_not_an_object_is_a_400():
@@ -608,7 +704,12 @@ async def test_text_chunks_become_anthropics_exact_event_sequence():
         "delta": {"type": "text_delta", "text": "Hel"},
     }
     assert events[-2][1]["delta"]["stop_reason"] == "max_tokens"
-    assert events[-2][1]["usage"] == {"output_tokens": 2, "input_tokens": 12}
+    assert events[-2][1]["usage"] == {
+        "output_tokens": 2,
+        "input_tokens": 12,
+        "cache_creation_input_tokens": 0,
+        "cache_read_input_tokens": 0,
+    }
 
 
 @pytest.mark.anyio

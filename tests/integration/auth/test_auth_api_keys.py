@@ -120,16 +120,26 @@ def test_key_request_validation(client: TestClient, make_account: Any) -> None:
         assert response.status_code == 400, body
 
 
+CHAT = {"model": "scripted", "messages": [{"role": "user", "content": "Hi"}], "max_tokens": 5}
+
+
+def _chat(client: TestClient, token: str) -> Any:
+    return client.post("/v1/chat/completions", json=CHAT, headers=_bearer(token))
+
+
 def test_revoked_key_stops_working_on_the_data_plane(
-    client: TestClient, probe: TestClient, make_account: Any
+    client: TestClient, make_account: Any, upstream: Any
 ) -> None:
     account = make_account()
     key = client.post(KEYS, json={}, headers=account.auth).json()
-    assert probe.post("/v1/probe", headers=_bearer(key["key"])).json()["key_id"] == key["id"]
+    assert _chat(client, key["key"]).status_code == 200  # its levels are cached now
     client.delete(f"{KEYS}/{key['id']}", headers=account.auth)
-    response = probe.post("/v1/probe", headers=_bearer(key["key"]))
+    calls = len(upstream.calls)
+    # Revocation is a condition of the admission write, never cached: the very next request.
+    response = _chat(client, key["key"])
     assert response.status_code == 401
     assert response.json()["error"]["type"] == "authentication_error"
+    assert len(upstream.calls) == calls
 
 
 def test_superuser_created_by_the_service_and_its_key(
@@ -144,13 +154,16 @@ def test_superuser_created_by_the_service_and_its_key(
 
 
 def test_deactivating_a_user_stops_their_keys_and_sessions(
-    client: TestClient, probe: TestClient, make_account: Any, auth_service: Any
+    client: TestClient, make_account: Any, auth_service: Any, upstream: Any
 ) -> None:
     account = make_account()
     key = client.post(KEYS, json={}, headers=account.auth).json()
+    assert _chat(client, key["key"]).status_code == 200
+    assert _chat(client, account.access_token).status_code == 200
     auth_service.deactivate_user(account.user_id)
-    assert probe.post("/v1/probe", headers=_bearer(key["key"])).status_code == 401
-    assert probe.post("/v1/probe", headers=account.auth).status_code == 401
+    assert _chat(client, key["key"]).status_code == 401
+    refused = _chat(client, account.access_token)
+    assert refused.status_code == 401 and refused.json()["error"]["code"] == "account_disabled"
     assert client.get("/v1/auth/me", headers=account.auth).status_code == 401
     refresh = client.post("/v1/auth/refresh", json={"refresh_token": account.refresh_token})
     assert refresh.status_code == 401

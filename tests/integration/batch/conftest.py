@@ -153,7 +153,10 @@ def atomic_moto(monkeypatch: pytest.MonkeyPatch) -> None:
             if condition and not ddb.get_filter_expression(
                 condition, op.get("ExpressionAttributeNames"), op.get("ExpressionAttributeValues")
             ).expr(current):
-                errors.append(("ConditionalCheckFailed", "The conditional request failed", None))
+                # As DynamoDB does: the item as it was, when the request asks for it.
+                wants_old = op.get("ReturnValuesOnConditionCheckFailure") == "ALL_OLD"
+                old = current.to_json()["Attributes"] if wants_old and current else None
+                errors.append(("ConditionalCheckFailed", "The conditional request failed", old))
             else:
                 errors.append((None, None, None))
         if any(code is not None for code, _, _ in errors):

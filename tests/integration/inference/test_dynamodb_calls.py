@@ -1,5 +1,6 @@
 """DynamoDB calls per inference request, counted with a botocore event hook (deterministic, so
-asserted): a chat completion makes at most 3 on a cache miss and 2 on a hit."""
+asserted): a governed chat completion makes 3, miss or hit: the admission transaction and the cache
+read (concurrently: one round trip before the provider call), then the settle transaction."""
 
 from __future__ import annotations
 
@@ -50,10 +51,10 @@ def frozen_key(make_account: Any, gateway: Any, api_handler: Any) -> Any:
     app.dependency_overrides.pop(get_clock, None)
 
 
-def test_cache_miss_makes_three_calls_and_a_hit_two(
+def test_cache_miss_and_hit_make_three_calls_one_round_trip_before_the_provider(
     gateway: Any, frozen_key: str, all_dynamodb_calls: list[str]
 ) -> None:
-    # The first request of a minute also starts the key's rate window (once per key per minute).
+    # The first request resolves the key's levels (then cached in-process for up to 30 s).
     warm = gateway.call(
         "POST", "/v1/chat/completions", {**CHAT, "temperature": 0.1}, token=frozen_key
     )
@@ -62,14 +63,16 @@ def test_cache_miss_makes_three_calls_and_a_hit_two(
 
     miss = gateway.call("POST", "/v1/chat/completions", CHAT, token=frozen_key)
     assert miss.headers["x-cache"] == "miss"
-    # authorize + count the request, read the cache, record usage + fill the cache
-    assert all_dynamodb_calls == ["UpdateItem", "GetItem", "BatchWriteItem"]
+    # admit (authorize, count, reserve, lease) ∥ read the cache; then settle + fill the cache
+    assert sorted(all_dynamodb_calls[:2]) == ["GetItem", "TransactWriteItems"]
+    assert all_dynamodb_calls[2:] == ["TransactWriteItems"]
     all_dynamodb_calls.clear()
 
     hit = gateway.call("POST", "/v1/chat/completions", CHAT, token=frozen_key)
     assert hit.headers["x-cache"] == "hit"
-    # authorize + count the request, read the cache
-    assert all_dynamodb_calls == ["UpdateItem", "GetItem"]
+    # a hit is admitted and settled too: $0, but counted as a request in the usage
+    assert sorted(all_dynamodb_calls[:2]) == ["GetItem", "TransactWriteItems"]
+    assert all_dynamodb_calls[2:] == ["TransactWriteItems"]
 
 
 def test_importing_the_api_handler_loads_no_provider_sdk() -> None:

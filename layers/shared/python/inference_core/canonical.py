@@ -25,6 +25,11 @@ class Deployment:
     output_price_per_mtok: float = 0.0
     context_window: int = 8192
     name: str = ""  # a label for logs and metrics; defaults to "provider:model"
+    # The most `max_tokens` this deployment takes; None: the gateway's `IC_MAX_TOKENS_CAP`.
+    max_output_tokens: int | None = None
+    # Serve requests whose untranslatable fields are dropped (named in `x-ic-dropped-params`)
+    # instead of refusing them with a 400.
+    drop_unsupported: bool = False
 
     @property
     def label(self) -> str:
@@ -50,6 +55,24 @@ class Usage:
     output_tokens: int = 0
     cached_input_tokens: int | None = None
     reasoning_tokens: int | None = None
+    # Of `input_tokens`, those written to the upstream's prompt cache (Anthropic's
+    # `cache_creation_input_tokens`); None when the upstream does not report them.
+    cache_creation_input_tokens: int | None = None
+
+
+@dataclass
+class AnthropicPassthrough:
+    """A client's own Anthropic Messages request, forwarded as sent to Anthropic deployments.
+
+    Only the Anthropic provider reads it; every other layer works on the canonical fields of the
+    `ChatRequest` carrying it (translated from the same body), so validation, estimates, caching
+    and usage apply alike. `betas` are the client's `anthropic-beta` values; `beta_query` its
+    `?beta=true`.
+    """
+
+    body: dict[str, Any]
+    betas: list[str] = field(default_factory=list)
+    beta_query: bool = False
 
 
 @dataclass
@@ -66,6 +89,10 @@ class ChatRequest:
     response_format: dict[str, Any] | None = None
     seed: int | None = None
     user: str | None = None
+    anthropic: AnthropicPassthrough | None = None
+    # Fields of `anthropic.body` the canonical fields could not carry (e.g. "thinking",
+    # "tools.3"): a non-Anthropic deployment refuses them unless it drops them.
+    untranslated: list[str] | None = None
 
 
 @dataclass
@@ -98,6 +125,9 @@ class ChatResult:
     tool_calls: list[dict[str, Any]] | None = (
         None  # OpenAI's shape: id, type, function{name, arguments}
     )
+    stop_sequence: str | None = None  # the stop sequence that ended it, when the upstream says
+    # The upstream's own Anthropic Message, for a pass-through request (`ChatRequest.anthropic`).
+    anthropic_message: dict[str, Any] | None = None
 
 
 @dataclass
@@ -108,6 +138,9 @@ class ChatChunk:
     tool_calls: list[dict[str, Any]] | None = None
     finish_reason: str | None = None
     usage: Usage | None = None
+    stop_sequence: str | None = None
+    # The upstream's own Anthropic stream event, for a pass-through request.
+    anthropic_event: dict[str, Any] | None = None
 
 
 @dataclass

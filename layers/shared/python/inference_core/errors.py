@@ -13,7 +13,8 @@ botocore) are wrapped at the boundary where they enter with `raise ... from exc`
     ├── PermissionDeniedError      403  authenticated, but not allowed
     ├── NotFoundError              404  unknown model, key, session... (or not yours)
     ├── ConflictError              409  e.g. the email is taken (only where it leaks nothing)
-    ├── RateLimitError             429  carries `retry_after` seconds
+    ├── RateLimitError             429  carries `retry_after` seconds (and the level and limit)
+    │   └── BudgetExceededError    429  `insufficient_quota`: a budget is spent
     ├── ProviderError              an upstream failed; `retryable` tells the router what to do
     │   ├── UpstreamBadResponseError   502
     │   ├── UpstreamUnavailableError   503
@@ -82,9 +83,26 @@ class RateLimitError(InferenceCoreError):
     error_type = "rate_limit_error"
     code = "rate_limit_exceeded"
 
-    def __init__(self, message: str, *, retry_after: int, code: str | None = None):
+    def __init__(
+        self,
+        message: str,
+        *,
+        retry_after: int,
+        code: str | None = None,
+        level: str | None = None,
+        limit: str | None = None,
+    ):
         super().__init__(message, code=code)
         self.retry_after = max(1, int(retry_after))
+        self.level = level  # "key" | "user" | "team" (None: not a governance limit)
+        self.limit = limit  # e.g. "rpm_limit", "max_budget_usd"
+
+
+class BudgetExceededError(RateLimitError):
+    """A budget (`max_budget_usd` for its period) cannot cover the request: final until the period
+    ends or the budget is raised (a batch line fails with it instead of waiting)."""
+
+    code = "insufficient_quota"
 
 
 class ProviderError(InferenceCoreError):

@@ -104,6 +104,29 @@ def chat_prompt_tokens(request: ChatRequest) -> int:
     return total
 
 
+def anthropic_body_tokens(body: dict[str, Any]) -> int:
+    """Estimated prompt tokens of an Anthropic Messages body as sent (system, messages, tools and
+    the rest): its JSON text, with each image or document counted as `IMAGE_TOKENS` instead of
+    by its base64 data."""
+    images = 0
+
+    def shrink(value: Any) -> Any:
+        nonlocal images
+        if isinstance(value, dict):
+            if value.get("type") in ("image", "document") and "source" in value:
+                images += 1
+                return {k: shrink(v) for k, v in value.items() if k != "source"}
+            return {k: shrink(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [shrink(v) for v in value]
+        return value
+
+    prompt = {k: v for k, v in body.items() if k in ("system", "messages", "tools")}
+    messages = body.get("messages")
+    overhead = TOKENS_PER_MESSAGE * (len(messages) if isinstance(messages, list) else 0)
+    return chars_tokens(_json_chars(shrink(prompt))) + images * IMAGE_TOKENS + overhead
+
+
 def prompt_chars(request: ChatRequest | CompletionRequest) -> int:
     if isinstance(request, CompletionRequest):
         return len(request.prompt)
@@ -114,6 +137,10 @@ def prompt_tokens(request: ChatRequest | CompletionRequest) -> int:
     """Estimated prompt tokens of any canonical request."""
     if isinstance(request, CompletionRequest):
         return max(1, text_tokens(request.prompt))
+    if request.anthropic is not None:
+        # The client's own body holds what the canonical messages could not (documents,
+        # thinking, server tools): whichever counts more is closer to what gets billed.
+        return max(1, chat_prompt_tokens(request), anthropic_body_tokens(request.anthropic.body))
     return max(1, chat_prompt_tokens(request))
 
 

@@ -8,12 +8,19 @@ A JSON file whose path comes from settings (`IC_MODEL_REGISTRY_PATH`); without o
                                              "input_price_per_mtok": 0, "output_price_per_mtok": 0,
                                              "context_window": 8192}],
                             "embeddings": true, "owned_by": "inference-core"}}}
+
+A deployment may also set `max_output_tokens` (the most `max_tokens` it takes; default the
+gateway's `IC_MAX_TOKENS_CAP`) and `drop_unsupported` (serve Anthropic requests whose
+untranslatable fields are dropped instead of refusing them). An alias may list `match`: other
+model ids clients send for it, exact or with `*` wildcards (`"claude-sonnet-4-5*"` matches the
+dated ids); exact aliases win, then the first matching entry in file order.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from fnmatch import fnmatchcase
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -33,10 +40,15 @@ class ModelEntry:
     owned_by: str = "inference-core"
     embeddings: bool = False
     created: int = 1_700_000_000
+    match: tuple[str, ...] = ()  # other ids clients send for this alias (`*` wildcards)
+    display_name: str = ""
 
     @property
     def context_window(self) -> int:
         return min(d.context_window for d in self.deployments)
+
+    def matches(self, model_id: str) -> bool:
+        return any(fnmatchcase(model_id, pattern) for pattern in self.match)
 
 
 class ModelRegistry:
@@ -64,6 +76,12 @@ class ModelRegistry:
                         output_price_per_mtok=float(d.get("output_price_per_mtok", 0)),
                         context_window=int(d.get("context_window", 8192)),
                         name=d.get("name", ""),
+                        max_output_tokens=(
+                            int(d["max_output_tokens"])
+                            if d.get("max_output_tokens") is not None
+                            else None
+                        ),
+                        drop_unsupported=bool(d.get("drop_unsupported", False)),
                     )
                 )
             if not deployments:
@@ -74,6 +92,8 @@ class ModelRegistry:
                 owned_by=spec.get("owned_by", "inference-core"),
                 embeddings=bool(spec.get("embeddings", False)),
                 created=int(spec.get("created", 1_700_000_000)),
+                match=_patterns(spec.get("match", ())),
+                display_name=str(spec.get("display_name", "")),
             )
         return cls(models, raw.get("default_model"))
 
@@ -88,6 +108,10 @@ class ModelRegistry:
     def resolve(self, alias: str | None) -> ModelEntry:
         """The entry for `alias` (or the default model); 404 in the caller's format if unknown."""
         name = alias or self.default_model
+        if name is not None and name not in self._models:
+            matched = next((e for e in self._models.values() if e.matches(name)), None)
+            if matched is not None:
+                return matched
         if name is None or name not in self._models:
             raise NotFoundError(
                 f"The model '{name}' does not exist or you do not have access to it.",
@@ -101,6 +125,10 @@ class ModelRegistry:
 
     def providers_in_use(self) -> set[str]:
         return {d.provider for e in self._models.values() for d in e.deployments}
+
+
+def _patterns(value: Any) -> tuple[str, ...]:
+    return (value,) if isinstance(value, str) else tuple(str(m) for m in value)
 
 
 def _optional_str(spec: dict[str, Any], field: str, alias: str) -> str | None:

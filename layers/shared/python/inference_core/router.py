@@ -140,6 +140,12 @@ class Router:
     ) -> RoutedResult[EmbeddingResult]:
         return await self._route(model, "embed", lambda p, d: p.embed(inputs, d))
 
+    async def count_tokens(
+        self, model: str | ModelEntry, request: ChatRequest
+    ) -> RoutedResult[int | None]:
+        """The first deployment's own token count (None where its provider has no counter)."""
+        return await self._route(model, "count_tokens", lambda p, d: p.count_tokens(request, d))
+
     async def chat_stream(self, model: str | ModelEntry, request: ChatRequest) -> RoutedStream:
         return await self._route_stream(
             model, "chat_stream", lambda p, d: p.chat_stream(request, d)

@@ -42,6 +42,9 @@ class TableSettings(BaseSettings):
     jobs_table: str = "ic-jobs"
     files_table: str = "ic-files"
     idempotency_table: str = "ic-idempotency"
+    teams_table: str = "ic-teams"
+    usage_aggregates_table: str = "ic-usage-aggregates"
+    audit_table: str = "ic-audit"
 
 
 class QueueSettings(BaseSettings):
@@ -102,6 +105,31 @@ class InferenceSettings(BaseSettings):
     cache_ttl_seconds: int = 3600
     chat_session_ttl_seconds: int = 2 * 3600
     cache_enabled: bool = True
+
+
+BudgetPeriod = Literal["day", "month", "total"]
+
+
+class GovernanceSettings(BaseSettings):
+    """Deployment-wide limits and the admission machinery's timings (see docs/governance.md).
+
+    The `default_*` limits apply at the user level to every user who sets none of their own
+    (`default_rpm` in AuthSettings is the requests-per-minute default); keys and teams without a
+    limit add none. `lease_seconds` must outlive the longest request (the data-plane function's
+    timeout): a lease older than that belongs to a dead process and is reclaimed.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="IC_", extra="ignore")
+
+    default_tpm_limit: int | None = None
+    default_max_parallel_requests: int | None = None
+    default_max_budget_usd: float | None = None
+    default_budget_period: BudgetPeriod = "month"
+    lease_seconds: int = 900
+    # Key → user → team resolution (ids and limits, never revocation) is cached this long.
+    resolution_cache_seconds: float = 30.0
+    # How long the daily usage aggregates are kept.
+    usage_aggregate_retention_days: int = 400
 
 
 class MailSettings(BaseSettings):
@@ -241,6 +269,7 @@ class Settings(BaseSettings):
     queues: QueueSettings = Field(default_factory=QueueSettings)
     auth: AuthSettings = Field(default_factory=AuthSettings)
     inference: InferenceSettings = Field(default_factory=InferenceSettings)
+    governance: GovernanceSettings = Field(default_factory=GovernanceSettings)
     http: HttpSettings = Field(default_factory=HttpSettings)
     mail: MailSettings = Field(default_factory=MailSettings)
     batch: BatchSettings = Field(default_factory=BatchSettings)

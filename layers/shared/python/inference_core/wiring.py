@@ -16,6 +16,7 @@ from inference_core.settings import Settings, get_settings
 
 if TYPE_CHECKING:
     from inference_core.db.chat_history import ChatHistoryRepository
+    from inference_core.governance import Governance
     from inference_core.inference.chat_sessions import ChatSessionService
     from inference_core.inference.service import InferenceService
     from inference_core.router import Router
@@ -51,6 +52,15 @@ def get_router() -> Router:
 
 
 @lru_cache(maxsize=1)
+def get_governance() -> Governance:
+    """The process's governance: the resolution cache and the admission store (one per process,
+    shared by the API's inference routes, its auth dependency and the batch worker)."""
+    from inference_core.governance import Governance
+
+    return Governance(settings=bound_settings())
+
+
+@lru_cache(maxsize=1)
 def get_inference_service() -> InferenceService:
     from inference_core.db.cache import CacheRepository
     from inference_core.db.usage import UsageRepository
@@ -63,6 +73,7 @@ def get_inference_service() -> InferenceService:
         router=get_router(),
         cache=CacheRepository(),
         usage=UsageRepository(),
+        governance=get_governance(),
     )
 
 
@@ -89,6 +100,7 @@ def reset_wiring() -> None:
     """Forget everything built here (tests, and the CLI after it changes settings)."""
     bound_settings.cache_clear()
     get_router.cache_clear()
+    get_governance.cache_clear()
     get_inference_service.cache_clear()
     get_chat_history.cache_clear()
     get_chat_sessions.cache_clear()

@@ -24,6 +24,7 @@ def create_app() -> FastAPI:
         health,
         native,
         openai_compat,
+        usage,
         webhooks,
     )
 
@@ -46,5 +47,6 @@ def create_app() -> FastAPI:
     app.include_router(files.router)
     app.include_router(batches.router)
     app.include_router(webhooks.router)
+    app.include_router(usage.router)
     app.include_router(console.router)
     return app

@@ -49,8 +49,12 @@ class RequestContextMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        from inference_core.governance import response_headers
+
         rid = _request_id_from_scope(scope)
         token = correlation_id.set(rid)
+        extra: dict[str, str] = {}  # the admission's x-ratelimit-* headers land here
+        headers_token = response_headers.set(extra)
         record = start_access_record()
         started = time.perf_counter()
         status = 500  # what the client gets if the app raises before answering
@@ -61,6 +65,8 @@ class RequestContextMiddleware:
                 status = message["status"]
                 headers = list(message.get("headers", []))
                 headers.append((b"x-request-id", rid.encode()))
+                if 200 <= int(message.get("status", 0)) < 300:
+                    headers += [(k.encode(), v.encode()) for k, v in extra.items()]
                 message["headers"] = headers
             await send(message)
 
@@ -75,6 +81,7 @@ class RequestContextMiddleware:
                 latency_ms=(time.perf_counter() - started) * 1000,
             )
             correlation_id.reset(token)
+            response_headers.reset(headers_token)
 
 
 class BodySizeLimitMiddleware:
@@ -204,7 +211,17 @@ class LazyCorsMiddleware:
                 "anthropic-version",
                 "cache-control",
             ],
-            expose_headers=["x-cache", "x-request-id", "retry-after"],
+            expose_headers=[
+                "x-cache",
+                "x-request-id",
+                "retry-after",
+                "x-ratelimit-limit-requests",
+                "x-ratelimit-remaining-requests",
+                "x-ratelimit-reset-requests",
+                "x-ratelimit-limit-tokens",
+                "x-ratelimit-remaining-tokens",
+                "x-ratelimit-reset-tokens",
+            ],
             max_age=600,
         )
 

@@ -15,7 +15,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from inference_core.auth.policy import authenticate, authorize_and_count
+from inference_core.auth.policy import authenticate, inference_principal
 from inference_core.auth.principal import Principal, anonymous_principal
 from inference_core.auth.service import AuthService
 from inference_core.db.api_keys import ApiKeysRepository
@@ -23,6 +23,7 @@ from inference_core.db.models import configure_models
 from inference_core.db.sessions import SessionsRepository
 from inference_core.db.users import UsersRepository
 from inference_core.errors import AuthenticationError, PermissionDeniedError
+from inference_core.governance import Governance
 from inference_core.settings import Settings, get_settings
 
 
@@ -51,6 +52,14 @@ def get_sessions_repo() -> SessionsRepository:
     return SessionsRepository()
 
 
+def get_governance() -> Governance:
+    """The process's governance (resolution cache + admission store), from `wiring`."""
+    from inference_core import wiring
+
+    get_auth_settings()
+    return wiring.get_governance()
+
+
 def get_clock() -> Callable[[], float]:
     """The clock the rate window reads (tests freeze it with a dependency override)."""
     return time.time
@@ -61,6 +70,9 @@ def reset_auth_dependencies() -> None:
     get_users_repo.cache_clear()
     get_api_keys_repo.cache_clear()
     get_sessions_repo.cache_clear()
+    from inference_core import wiring
+
+    wiring.get_governance.cache_clear()
 
 
 SettingsDep = Annotated[Settings, Depends(get_auth_settings)]
@@ -115,12 +127,11 @@ def get_principal(
 def get_inference_principal(
     request: Request,
     settings: SettingsDep,
-    users: UsersDep,
-    keys: ApiKeysDep,
-    clock: ClockDep,
+    governance: Annotated[Governance, Depends(get_governance)],
 ) -> Principal:
-    """Data plane: authenticate and count the request in ONE DynamoDB call, then apply the access
-    mode (`public`: no token needed, and the anonymous caller is not counted; `user`: any valid
+    """Data plane: who is asking, from the governance resolution (no DynamoDB call when it is
+    cached; the service's admission write authorizes and counts), then the access mode
+    (`public`: no token needed, and the anonymous caller is not governed; `user`: any valid
     credential; `superuser`: superusers only)."""
     mode = settings.auth.inference_access
     credential = bearer_credential(request)
@@ -128,9 +139,7 @@ def get_inference_principal(
         if mode == "public":
             return anonymous_principal(settings.auth.default_rpm)
         raise _missing()
-    principal = authorize_and_count(
-        credential, settings=settings, users=users, keys=keys, now=clock
-    )
+    principal = inference_principal(credential, settings=settings, governance=governance)
     if mode == "superuser" and not principal.is_superuser:
         raise PermissionDeniedError(
             "Inference on this gateway is restricted to superusers.", code="superuser_required"

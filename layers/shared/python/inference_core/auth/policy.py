@@ -1,5 +1,10 @@
-"""Turning a bearer credential into a `Principal`: with counting (data plane) or without (control
-plane).
+"""Turning a bearer credential into a `Principal`: for inference (data plane) or the control plane.
+
+- `inference_principal(credential, ...)`: the data plane. An API key's or a JWT user's levels come
+  from the governance resolution (cached in-process ≤ 30 s; a JWT's signature and claims are
+  checked in memory), so a warm request makes no DynamoDB call here: the admission transaction
+  (`inference_core.governance`) authorizes, counts and reserves in one write, with revocation,
+  expiry, deactivation and signed-out sessions as its conditions.
 
 - `authorize_and_count(credential, ...)`: the inference hot path. An API key (`sk-ic-…`) or a JWT
   access token; ONE conditional DynamoDB UpdateItem authorizes the key (or the user) and counts the
@@ -9,10 +14,8 @@ plane).
   GetItem on the user (active, token newer than `tokens_valid_after`) and one on the session family
   (not signed out). Nothing is counted.
 
-The data plane does not look at the session family, so an access token keeps working for inference
-until it expires (`access_token_ttl_seconds`, 15 minutes by default) after a plain sign-out; a
-password change or reset refuses it at once (through `tokens_valid_after`), as does the control
-plane after a sign-out.
+`authorize_and_count` is the older one-UpdateItem path (`db.rate_window`), kept for callers that
+count without reserving.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from inference_core.db.models import ApiKeyModel, UserModel
 from inference_core.db.sessions import SessionsRepository
 from inference_core.db.users import UsersRepository
 from inference_core.errors import AuthenticationError
+from inference_core.governance import Governance, Resolution
 from inference_core.settings import Settings
 
 
@@ -39,8 +43,9 @@ def principal_from_key(key: ApiKeyModel) -> Principal:
         allowed_models=None
         if key.allowed_models is None
         else frozenset(map(str, key.allowed_models)),
-        rpm_limit=int(key.rpm_limit),
+        rpm_limit=int(key.rpm_limit) if key.rpm_limit is not None else 0,
         email=None,
+        key_hash=key.key_hash,
     )
 
 
@@ -57,6 +62,48 @@ def principal_from_user(
         rpm_limit=int(user.rpm_limit) if user.rpm_limit is not None else settings.auth.default_rpm,
         email=user.email,
         session_id=session_id,
+    )
+
+
+def inference_principal(
+    credential: str, *, settings: Settings, governance: Governance
+) -> Principal:
+    """Authenticate `credential` for an inference route (see the module docstring)."""
+    if looks_like_api_key(credential):
+        key_hash = hash_api_key(credential)
+        resolution = governance.resolve_key(key_hash)
+        return _principal_from_resolution(resolution, settings, key_hash=key_hash)
+    claims = decode_token(credential, settings, expected_type=ACCESS)
+    resolution = governance.resolve_user(claims.sub)
+    return _principal_from_resolution(
+        resolution, settings, session_id=claims.sid, issued_at=float(claims.iat)
+    )
+
+
+def _principal_from_resolution(
+    resolution: Resolution,
+    settings: Settings,
+    *,
+    key_hash: str | None = None,
+    session_id: str | None = None,
+    issued_at: float | None = None,
+) -> Principal:
+    top = resolution.levels[0]
+    rpm = top.limits.rpm
+    if rpm is None:
+        user = resolution.level("user")
+        rpm = user.limits.rpm if user and user.limits.rpm is not None else settings.auth.default_rpm
+    return Principal(
+        user_id=resolution.user_id,
+        role=resolution.role,
+        key_id=resolution.key_id,
+        allowed_models=resolution.allowed_models,
+        rpm_limit=int(rpm),
+        email=resolution.email if key_hash is None else None,
+        session_id=session_id,
+        key_hash=key_hash,
+        token_issued_at=issued_at,
+        team_id=resolution.team_id,
     )
 
 

@@ -19,6 +19,11 @@ class Principal:
     email: str | None = None
     # The refresh-token family of a JWT session (None for an API key or the anonymous caller).
     session_id: str | None = None
+    # Governance (see `inference_core.governance`): the key's primary key, the JWT's `iat`
+    # (checked against `tokens_valid_after` by the admission write) and the user's team.
+    key_hash: str | None = None
+    token_issued_at: float | None = None
+    team_id: str | None = None
 
     @property
     def tenant_id(self) -> str:

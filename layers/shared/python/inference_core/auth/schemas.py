@@ -74,6 +74,12 @@ class ApiKeyCreateRequest(_Request):
         default=None, max_length=100
     )
     rpm_limit: Annotated[int, Field(ge=1, le=1_000_000)] | None = None
+    # Governance limits (docs/governance.md): each may only narrow the owner's.
+    tpm_limit: Annotated[int, Field(ge=1, le=1_000_000_000)] | None = None
+    max_parallel_requests: Annotated[int, Field(ge=1, le=10_000)] | None = None
+    max_budget_usd: Annotated[float, Field(ge=0, le=1_000_000_000)] | None = None
+    budget_period: Literal["day", "month", "total"] | None = None
+    expires_at: Annotated[int, Field(ge=0)] | None = None  # epoch seconds
 
 
 class AcceptedResponse(BaseModel):
@@ -121,10 +127,21 @@ class ApiKeyResponse(BaseModel):
     created_at: int
     last_used_at: int | None
     allowed_models: list[str] | None
-    rpm_limit: int
+    rpm_limit: int | None
+    tpm_limit: int | None = None
+    max_parallel_requests: int | None = None
+    max_budget_usd: float | None = None
+    budget_period: str | None = None
+    expires_at: int | None = None
+    # This budget period's spend (settled + reserved in flight) and what remains of the budget.
+    spend_usd: float = 0.0
+    budget_remaining_usd: float | None = None
 
     @classmethod
     def fields_of(cls, key: ApiKeyModel) -> dict[str, Any]:
+        from inference_core.governance import key_budget_status
+
+        spent, remaining, period = key_budget_status(key)
         return {
             "id": key.key_id,
             "name": key.name,
@@ -134,7 +151,16 @@ class ApiKeyResponse(BaseModel):
             "allowed_models": None
             if key.allowed_models is None
             else [str(m) for m in key.allowed_models],
-            "rpm_limit": int(key.rpm_limit),
+            "rpm_limit": None if key.rpm_limit is None else int(key.rpm_limit),
+            "tpm_limit": None if key.tpm_limit is None else int(key.tpm_limit),
+            "max_parallel_requests": None
+            if key.max_parallel_requests is None
+            else int(key.max_parallel_requests),
+            "max_budget_usd": None if key.max_budget_usd is None else float(key.max_budget_usd),
+            "budget_period": period,
+            "expires_at": None if key.expires_at is None else int(key.expires_at),
+            "spend_usd": spent,
+            "budget_remaining_usd": remaining,
         }
 
     @classmethod

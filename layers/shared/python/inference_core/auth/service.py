@@ -88,6 +88,17 @@ class TokenPair:
 
 
 @dataclass(frozen=True)
+class KeyLimits:
+    """The governance limits a new key asks for (None: none at the key level)."""
+
+    tpm_limit: int | None = None
+    max_parallel_requests: int | None = None
+    max_budget_usd: float | None = None
+    budget_period: str | None = None
+    expires_at: int | None = None
+
+
+@dataclass(frozen=True)
 class CreatedApiKey:
     key: ApiKeyModel
     secret: str  # shown once, never stored
@@ -231,6 +242,7 @@ class AuthService:
             ttl_seconds=self.settings.auth.refresh_token_ttl_seconds,
         )
         if outcome is Rotation.REUSED:
+            self._cut_off_session(user.user_id, claims.sid)
             get_logger().warning(
                 "refresh token reuse detected; session family revoked",
                 extra={"user_id": user.user_id, "session_id": claims.sid},
@@ -254,6 +266,13 @@ class AuthService:
                 code="not_a_session",
             )
         self.sessions.revoke_family(principal.session_id)
+        self._cut_off_session(principal.user_id, principal.session_id)
+
+    def _cut_off_session(self, user_id: str, session_id: str) -> None:
+        """The family's access tokens stop working on inference routes at once (an admission
+        condition), not when they expire; the entry is needed only as long as they could live."""
+        ttl = self.settings.auth.access_token_ttl_seconds
+        self.users.record_revoked_session(user_id, session_id, until=self._now() + ttl + 60)
 
     def change_password(
         self,
@@ -366,10 +385,13 @@ class AuthService:
         name: str | None = None,
         allowed_models: list[str] | None = None,
         rpm_limit: int | None = None,
+        limits: KeyLimits | None = None,
     ) -> CreatedApiKey:
-        """A new key for the principal's user, with scopes no wider than the principal's own."""
+        """A new key for the principal's user, with scopes and limits no wider than the
+        principal's own (its user's, and the creating key's when a key creates one)."""
         if principal.is_anonymous:
             raise AuthenticationError("Sign in to create API keys.", code="missing_api_key")
+        limits = self._narrowed_limits(principal, limits or KeyLimits())
         if allowed_models is None:
             models = principal.allowed_models
         else:
@@ -402,12 +424,77 @@ class AuthService:
             created_at=int(self._now()),
             allowed_models=None if models is None else sorted(models),
             rpm_limit=rpm,
+            tpm_limit=limits.tpm_limit,
+            max_parallel_requests=limits.max_parallel_requests,
+            max_budget_usd=limits.max_budget_usd,
+            budget_period=limits.budget_period,
+            expires_at=limits.expires_at,
             revoked=False,
             window_start=0,
             window_count=0,
+            request_window={},
+            token_window={},
+            spend={},
+            leases={},
         )
         self.keys.create(key)
         return CreatedApiKey(key=key, secret=secret)
+
+    def _narrowed_limits(self, principal: Principal, asked: KeyLimits) -> KeyLimits:
+        """Refuse (403) a limit looser than the owner's or the creating key's."""
+        if asked.expires_at is not None and asked.expires_at <= self._now():
+            raise InvalidRequestError(
+                "expires_at must be in the future.", code="invalid_expires_at", param="expires_at"
+            )
+        user = self.users.get(principal.user_id)
+        governance = self.settings.governance
+        ceilings: list[tuple[str, dict[str, Any]]] = []
+        if user is not None:
+            ceilings.append(
+                (
+                    "owner",
+                    {
+                        "tpm_limit": user.tpm_limit
+                        if user.tpm_limit is not None
+                        else governance.default_tpm_limit,
+                        "max_parallel_requests": user.max_parallel_requests
+                        if user.max_parallel_requests is not None
+                        else governance.default_max_parallel_requests,
+                        "max_budget_usd": user.max_budget_usd
+                        if user.max_budget_usd is not None
+                        else governance.default_max_budget_usd,
+                        "expires_at": None,
+                    },
+                )
+            )
+        if principal.key_hash is not None:
+            creator = self.keys.get_by_hash(principal.key_hash)
+            if creator is not None:
+                ceilings.append(
+                    (
+                        "creating key",
+                        {
+                            "tpm_limit": creator.tpm_limit,
+                            "max_parallel_requests": creator.max_parallel_requests,
+                            "max_budget_usd": creator.max_budget_usd,
+                            "expires_at": creator.expires_at,
+                        },
+                    )
+                )
+        values = dict(asked.__dict__)
+        for who, ceiling in ceilings:
+            for name, top in ceiling.items():
+                if top is None:
+                    continue
+                if values[name] is None and name == "expires_at":
+                    values[name] = int(top)  # a key never outlives the key that made it
+                elif values[name] is not None and values[name] > top:
+                    raise PermissionDeniedError(
+                        f"A key's {name} cannot exceed its {who}'s ({top:g}).",
+                        code="scope_exceeds_creator",
+                        param=name,
+                    )
+        return KeyLimits(**values)
 
     def list_api_keys(self, principal: Principal) -> list[ApiKeyModel]:
         return self.keys.list_for_owner(principal.user_id)

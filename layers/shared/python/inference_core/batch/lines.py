@@ -18,12 +18,14 @@ from inference_core.batch.inputs import validate_body
 from inference_core.batch.storage import file_key
 from inference_core.errors import (
     AuthenticationError,
+    BudgetExceededError,
     ConflictError,
     InferenceCoreError,
     InvalidRequestError,
     NotFoundError,
     PermissionDeniedError,
     ProviderError,
+    RateLimitError,
 )
 from inference_core.openai_bodies import chat_completion_body, completion_body, embedding_body
 from inference_core.schemas.openai import (
@@ -95,7 +97,10 @@ class LineOutcome:
 
 
 def is_permanent(exc: BaseException) -> bool:
-    """True when another try cannot help: the request itself is refused."""
+    """True when another try cannot help: the request itself is refused, a budget is spent, or
+    the key is revoked or its user deactivated (AuthenticationError)."""
+    if isinstance(exc, BudgetExceededError):
+        return True
     if isinstance(
         exc,
         InvalidRequestError
@@ -106,6 +111,12 @@ def is_permanent(exc: BaseException) -> bool:
     ):
         return True
     return isinstance(exc, ProviderError) and exc.code == REQUEST_REJECTED
+
+
+def waits_for_capacity(exc: BaseException) -> bool:
+    """A request, token or parallel-request limit: the line waits and runs later (not a failure,
+    and not one of its limited receives)."""
+    return isinstance(exc, RateLimitError) and not isinstance(exc, BudgetExceededError)
 
 
 def job_principal(job: BatchJobModel) -> Principal:

@@ -131,6 +131,19 @@ class BatchQueue:
         except (ClientError, BotoCoreError) as exc:
             raise _unavailable() from exc
 
+    def send_later(self, body: str, message_type: str, delay_seconds: int) -> None:
+        """Send `body` again as a new message, visible after `delay_seconds` (at most SQS's 900):
+        a line waiting for rate-limit capacity, without using up its receives."""
+        try:
+            self.client.send_message(
+                QueueUrl=self._url(),
+                MessageBody=body,
+                MessageAttributes=_attributes(message_type),
+                DelaySeconds=max(0, min(int(delay_seconds), 900)),
+            )
+        except (ClientError, BotoCoreError) as exc:
+            raise _unavailable() from exc
+
     def dead_letter(
         self, body: str, *, message_type: str, error_code: str, error_message: str
     ) -> bool:

@@ -40,6 +40,7 @@ from inference_core.batch.lines import (
     LineOutcome,
     is_permanent,
     run_line,
+    waits_for_capacity,
 )
 from inference_core.batch.messages import (
     ExpandMessage,
@@ -214,6 +215,15 @@ class BatchWorker:
             try:
                 outcome = await self._offload(message, await self._execute(job, message))
             except Exception as exc:
+                if waits_for_capacity(exc):
+                    # Over a request or token limit: the line comes back when the window frees
+                    # (a new message, so waiting never uses up the line's receives).
+                    await self.idempotency.abandon(key, exc)
+                    retry_after = int(getattr(exc, "retry_after", 1))
+                    await asyncio.to_thread(
+                        self.runtime.queue.send_later, record.body, message.type, retry_after
+                    )
+                    return
                 if is_permanent(exc):
                     outcome = LineOutcome.failure(exc, dead_letter=True)
                 elif last_try:

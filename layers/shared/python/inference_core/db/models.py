@@ -14,6 +14,7 @@ from pynamodb.attributes import (
     BooleanAttribute,
     JSONAttribute,
     ListAttribute,
+    MapAttribute,
     NumberAttribute,
     UnicodeAttribute,
 )
@@ -43,8 +44,38 @@ class UsersByEmailIndex(GlobalSecondaryIndex["UserModel"]):
     email = UnicodeAttribute(hash_key=True)
 
 
+class AuditByTargetIndex(GlobalSecondaryIndex["AuditRecordModel"]):
+    class Meta:
+        index_name = "target-index"
+        projection = AllProjection()
+
+    target_id = UnicodeAttribute(hash_key=True)
+    at = NumberAttribute(range_key=True)
+
+
+class UsersByTeamIndex(GlobalSecondaryIndex["UserModel"]):
+    """The members of a team (sparse: only users with a `team_id` appear)."""
+
+    class Meta:
+        index_name = "team-index"
+        projection = AllProjection()
+
+    team_id = UnicodeAttribute(hash_key=True)
+    created_at = NumberAttribute(range_key=True)
+
+
+# Governance attributes, the same on every level (an API key, its user, the user's team); only
+# `db.admission` writes the state. Limits (None: no limit at this level): `rpm_limit`,
+# `tpm_limit`, `max_parallel_requests`, `max_budget_usd` with `budget_period` (`day` | `month` |
+# `total`, UTC calendar periods), `allowed_models`. State, as maps so that a settle never depends
+# on which window or period is current when it lands:
+# - `request_window` {"<epoch minute>": requests}, `token_window` {"<epoch minute>": tokens}
+# - `spend` {"<period id>": USD settled + reserved}; ids `d2026-12-01`, `m2026-12`, `total`
+# - `leases` {"<request id>": {"x": expiry epoch, "c": reserved USD, "p": period id}}
+
+
 class UserModel(Model):
-    """A person: profile, argon2id password hash, role, flags, and their own rate window."""
+    """A person: profile, argon2id password hash, role, flags, team, limits and governance state."""
 
     class Meta(_Meta):
         table_name = "ic-users"
@@ -61,11 +92,26 @@ class UserModel(Model):
     updated_at = NumberAttribute()
     # Access tokens issued before this instant (epoch seconds) are refused.
     tokens_valid_after = NumberAttribute(default=0)
-    allowed_models = ListAttribute(of=UnicodeAttribute, null=True)  # None: every model
-    rpm_limit = NumberAttribute(null=True)
-    window_start = NumberAttribute(default=0)  # epoch minute of the current rate window
+    # Session families signed out (logout, refresh-token reuse): {"<family id>": until epoch}.
+    # An entry lives as long as an access token can (after that every token of the family is
+    # expired anyway), so the map stays small; admission refuses a JWT whose family is here.
+    revoked_sessions = MapAttribute[str, Any](default=dict)
+    team_id = UnicodeAttribute(null=True)  # at most one team
+    team_index = UsersByTeamIndex()
+    window_start = NumberAttribute(default=0)  # legacy per-minute window (db.rate_window)
     window_count = NumberAttribute(default=0)
     last_used_at = NumberAttribute(null=True)  # last counted request made with a JWT
+    # governance: limits (None: no limit at this level) and state (see GovernedItem)
+    rpm_limit = NumberAttribute(null=True)
+    tpm_limit = NumberAttribute(null=True)
+    max_parallel_requests = NumberAttribute(null=True)
+    max_budget_usd = NumberAttribute(null=True)
+    budget_period = UnicodeAttribute(null=True)  # "day" | "month" | "total"
+    allowed_models = ListAttribute(of=UnicodeAttribute, null=True)  # None: every model
+    request_window = MapAttribute[str, Any](default=dict)
+    token_window = MapAttribute[str, Any](default=dict)
+    spend = MapAttribute[str, Any](default=dict)
+    leases = MapAttribute[str, Any](default=dict)
 
 
 class ApiKeysByOwnerIndex(GlobalSecondaryIndex["ApiKeyModel"]):
@@ -92,11 +138,23 @@ class ApiKeyModel(Model):
     prefix = UnicodeAttribute()  # the first characters of the secret, for people to recognise it
     created_at = NumberAttribute()
     last_used_at = NumberAttribute(null=True)
-    allowed_models = ListAttribute(of=UnicodeAttribute, null=True)
-    rpm_limit = NumberAttribute()
     revoked = BooleanAttribute(default=False)
-    window_start = NumberAttribute(default=0)
+    # Epoch seconds after which the key is refused (a condition of the admission write). Not the
+    # table's TTL attribute: an expired key stays listable.
+    expires_at = NumberAttribute(null=True)
+    window_start = NumberAttribute(default=0)  # legacy per-minute window (db.rate_window)
     window_count = NumberAttribute(default=0)
+    # governance: limits (None: no limit at this level) and state (see GovernedItem)
+    rpm_limit = NumberAttribute(null=True)
+    tpm_limit = NumberAttribute(null=True)
+    max_parallel_requests = NumberAttribute(null=True)
+    max_budget_usd = NumberAttribute(null=True)
+    budget_period = UnicodeAttribute(null=True)  # "day" | "month" | "total"
+    allowed_models = ListAttribute(of=UnicodeAttribute, null=True)  # None: every model
+    request_window = MapAttribute[str, Any](default=dict)
+    token_window = MapAttribute[str, Any](default=dict)
+    spend = MapAttribute[str, Any](default=dict)
+    leases = MapAttribute[str, Any](default=dict)
 
 
 class SessionsByUserIndex(GlobalSecondaryIndex["SessionModel"]):
@@ -173,6 +231,85 @@ class UsageRecordModel(Model):
     expires_at = NumberAttribute()
 
 
+class TeamModel(Model):
+    """A team: a name, its limits and budget, and the governance state its members' requests
+    share. Members are the users whose `team_id` is this team (the users table's team-index)."""
+
+    class Meta(_Meta):
+        table_name = "ic-teams"
+
+    team_id = UnicodeAttribute(hash_key=True)
+    name = UnicodeAttribute()
+    created_at = NumberAttribute()
+    updated_at = NumberAttribute(null=True)
+    # A deleted team is kept (its usage stays attributable) but applies no limits any more.
+    deleted = BooleanAttribute(default=False)
+    rpm_limit = NumberAttribute(null=True)
+    tpm_limit = NumberAttribute(null=True)
+    max_parallel_requests = NumberAttribute(null=True)
+    max_budget_usd = NumberAttribute(null=True)
+    budget_period = UnicodeAttribute(null=True)
+    allowed_models = ListAttribute(of=UnicodeAttribute, null=True)
+    request_window = MapAttribute[str, Any](default=dict)
+    token_window = MapAttribute[str, Any](default=dict)
+    spend = MapAttribute[str, Any](default=dict)
+    leases = MapAttribute[str, Any](default=dict)
+
+
+class UsageAggregateModel(Model):
+    """Daily usage counters, written by the settle transaction, read by the usage APIs (a Query
+    on one `scope` between two days, never a scan). Layout (see docs/governance.md):
+
+    | scope            | sk                                   |
+    | ---------------- | ------------------------------------ |
+    | `key#<key id>`   | `<YYYY-MM-DD>#<model>`               |
+    | `user#<user id>` | `<YYYY-MM-DD>#<model>#<key id or -> `|
+    | `team#<team id>` | `<YYYY-MM-DD>#<model>#<user id>`     |
+    | `model#<alias>`  | `<YYYY-MM-DD>#<user id>`             |
+    """
+
+    class Meta(_Meta):
+        table_name = "ic-usage-aggregates"
+
+    scope = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    day = UnicodeAttribute()
+    model = UnicodeAttribute()
+    key_id = UnicodeAttribute(null=True)
+    user_id = UnicodeAttribute(null=True)
+    team_id = UnicodeAttribute(null=True)
+    requests = NumberAttribute(default=0)
+    cached_requests = NumberAttribute(default=0)
+    input_tokens = NumberAttribute(default=0)
+    output_tokens = NumberAttribute(default=0)
+    cost_usd = NumberAttribute(default=0)
+    expires_at = NumberAttribute(null=True)
+
+
+class AuditRecordModel(Model):
+    """One administrative change: who did what to which target, the values before and after.
+
+    Partitioned by UTC day (`day#<YYYY-MM-DD>`) and sorted by time, so reading the log is a Query
+    per day, newest first; `target-index` answers "what happened to this user/team/key".
+    """
+
+    class Meta(_Meta):
+        table_name = "ic-audit"
+
+    pk = UnicodeAttribute(hash_key=True)  # "day#<YYYY-MM-DD>"
+    sk = UnicodeAttribute(range_key=True)  # "<epoch ms, zero-padded>#<audit id>"
+    audit_id = UnicodeAttribute()
+    actor_id = UnicodeAttribute()  # the superuser (or "cli")
+    action = UnicodeAttribute()  # e.g. "team.create", "user.update", "key.revoke"
+    target_type = UnicodeAttribute()  # "user" | "team" | "key" | "cache"
+    target_id = UnicodeAttribute()
+    target_index = AuditByTargetIndex()
+    before = JSONAttribute(null=True)
+    after = JSONAttribute(null=True)
+    at = NumberAttribute()
+    expires_at = NumberAttribute(null=True)
+
+
 # Core tables, in the order the local stack creates them. The batch and files tables join this
 # list in their own modules' issue.
 CORE_MODELS: tuple[type[Model], ...] = (
@@ -181,6 +318,9 @@ CORE_MODELS: tuple[type[Model], ...] = (
     SessionModel,
     CacheEntryModel,
     UsageRecordModel,
+    TeamModel,
+    UsageAggregateModel,
+    AuditRecordModel,
 )
 
 # The TTL attribute of each table (by model). PynamoDB's TTLAttribute insists on datetimes, and
@@ -189,6 +329,8 @@ TTL_ATTRIBUTES: dict[type[Model], str] = {
     SessionModel: "expires_at",
     CacheEntryModel: "expires_at",
     UsageRecordModel: "expires_at",
+    UsageAggregateModel: "expires_at",
+    AuditRecordModel: "expires_at",
 }
 
 _TABLE_SETTING: dict[type[Model], str] = {
@@ -197,6 +339,9 @@ _TABLE_SETTING: dict[type[Model], str] = {
     SessionModel: "sessions_table",
     CacheEntryModel: "cache_table",
     UsageRecordModel: "usage_table",
+    TeamModel: "teams_table",
+    UsageAggregateModel: "usage_aggregates_table",
+    AuditRecordModel: "audit_table",
 }
 
 ALL_MODELS: list[type[Model]] = list(CORE_MODELS)

@@ -1,18 +1,69 @@
-"""The usage ledger: one BatchWriteItem per request puts the usage line (and, on a cache miss that
-produced an answer, the cache entry) — so a miss costs one write call, not two."""
+"""The usage ledger and its daily aggregates.
+
+The ledger line, the cache fill and the aggregate counters are written by the settle transaction
+(`db.admission`); this module names the aggregate items and reads them back for the usage APIs:
+one Query per scope between two days, never a scan. `UsageRepository.record` is the older path
+(one BatchWriteItem for a ledger line and a cache fill) for callers outside admission.
+"""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
+from pynamodb.exceptions import PynamoDBException
 
-from inference_core.db.models import CacheEntryModel, UsageRecordModel, dynamodb_client
+from inference_core.db.models import (
+    CacheEntryModel,
+    UsageAggregateModel,
+    UsageRecordModel,
+    dynamodb_client,
+)
+from inference_core.errors import ServiceUnavailableError
 from inference_core.observability import RequestUsage, get_logger
 
 USAGE_RETENTION_SECONDS = 400 * 24 * 3600
+NO_KEY = "-"  # a JWT session's requests, in the user scope's key position
+
+
+@dataclass(frozen=True)
+class AggregateKey:
+    """Where one settled request is counted: the (scope, sk) of each daily aggregate item."""
+
+    scope: str
+    sk: str
+
+
+def aggregate_keys(
+    *, day: str, model: str, user_id: str, key_id: str | None, team_id: str | None
+) -> list[AggregateKey]:
+    """The aggregate items one request adds to (per key, user, team and model, per day)."""
+    keys = [
+        AggregateKey(f"user#{user_id}", f"{day}#{model}#{key_id or NO_KEY}"),
+        AggregateKey(f"model#{model}", f"{day}#{user_id}"),
+    ]
+    if key_id:
+        keys.append(AggregateKey(f"key#{key_id}", f"{day}#{model}"))
+    if team_id:
+        keys.append(AggregateKey(f"team#{team_id}", f"{day}#{model}#{user_id}"))
+    return keys
+
+
+def read_aggregates(scope: str, start_day: str, end_day: str) -> list[UsageAggregateModel]:
+    """Every aggregate item of `scope` (`key#…`, `user#…`, `team#…`, `model#…`) whose day lies in
+    [start_day, end_day] (ISO dates, inclusive): one Query (paginated by PynamoDB)."""
+    try:
+        return list(
+            UsageAggregateModel.query(
+                scope,
+                UsageAggregateModel.sk.between(start_day, end_day + "#\uffff"),
+            )
+        )
+    except PynamoDBException as exc:
+        raise ServiceUnavailableError("The usage store is unavailable.") from exc
 
 
 class UsageRepository:
@@ -25,10 +76,10 @@ class UsageRepository:
         self._now = now
         self._retention = retention_seconds
 
-    def record(self, usage: RequestUsage, cache_entry: CacheEntryModel | None = None) -> None:
-        """Write the ledger line (+ cache entry). Never fails the request: a lost write is logged."""
+    def ledger_line(self, usage: RequestUsage) -> UsageRecordModel:
+        """The ledger line of one request (written by `record` or by the settle transaction)."""
         now = self._now()
-        record = UsageRecordModel(
+        return UsageRecordModel(
             usage.tenant_id,
             f"{int(now * 1000):015d}#{usage.request_id}",
             request_id=usage.request_id,
@@ -46,6 +97,10 @@ class UsageRepository:
             created_at=int(now),
             expires_at=int(now) + self._retention,
         )
+
+    def record(self, usage: RequestUsage, cache_entry: CacheEntryModel | None = None) -> None:
+        """Write the ledger line (+ cache entry). Never fails the request: a lost write is logged."""
+        record = self.ledger_line(usage)
         request_items: dict[str, list[Any]] = {
             UsageRecordModel.Meta.table_name: [{"PutRequest": {"Item": record.serialize()}}]
         }

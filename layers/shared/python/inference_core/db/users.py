@@ -121,6 +121,14 @@ class UsersRepository:
             ],
         )
 
+    def record_revoked_session(self, user_id: str, session_id: str, *, until: float) -> None:
+        """Put a signed-out session family on the user item, where the admission write refuses
+        its access tokens from the very next inference request (entries past `until` are
+        dropped as new ones arrive)."""
+        from inference_core.db.governance import GovernanceReads
+
+        GovernanceReads().record_revoked_session(user_id, session_id, until=until, now=self._now())
+
     def mark_email_verified(self, user: UserModel) -> None:
         self._update(
             user, [UserModel.email_verified.set(True), UserModel.updated_at.set(self._now())]

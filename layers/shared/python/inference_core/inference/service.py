@@ -6,6 +6,12 @@ those calls with the model alias it was given, so a new door cannot skip the reg
 model permission, the size and context-window checks or the usage line. Per request this makes at
 most two DynamoDB calls of its own: the cache read, and on a miss one BatchWriteItem for the usage
 line plus the cache fill (a hit writes nothing: see `_settle`).
+
+Governed requests (every caller but the anonymous one of a public gateway) make three DynamoDB
+calls instead: before the provider call ONE round trip, the admission transaction
+(`inference_core.governance`) concurrently with the cache read; after it ONE settle transaction
+(usage replaces the reservation, the lease is released, the ledger line, the daily aggregates and
+the cache fill are written). A cache hit is admitted and settled too ($0, counted as a request).
 """
 
 from __future__ import annotations
@@ -17,8 +23,8 @@ import json
 import re
 import time
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast
 
 from inference_core import estimate
 from inference_core.canonical import (
@@ -35,13 +41,17 @@ from inference_core.errors import (
     InferenceCoreError,
     InvalidRequestError,
     PermissionDeniedError,
+    ProviderError,
 )
 from inference_core.observability import RequestUsage, emit_request_metrics, log_request
 from inference_core.registry import ModelEntry, ModelRegistry
+from inference_core.translation.anthropic_wire import events_from_message, message_from_events
 
 if TYPE_CHECKING:
+    from inference_core.db.admission import Admission
     from inference_core.db.cache import CacheRepository
     from inference_core.db.usage import UsageRepository
+    from inference_core.governance import Governance, GovernedCaller
     from inference_core.settings import Settings
 
 MAX_CACHED_RESPONSE_BYTES = 300_000
@@ -90,6 +100,7 @@ class ModelRouter(Protocol):
     async def complete_stream(
         self, model: ModelEntry, request: CompletionRequest
     ) -> RoutedChunks: ...
+    async def count_tokens(self, model: ModelEntry, request: ChatRequest) -> Routed[int | None]: ...
 
 
 @dataclass
@@ -98,6 +109,9 @@ class ChatOutcome:
     model: str
     cached: bool
     usage: RequestUsage
+    # Fields of the request the serving deployment could not take and dropped (its
+    # `drop_unsupported`); the API names them in `x-ic-dropped-params`.
+    dropped_params: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -108,6 +122,14 @@ class StreamOutcome:
     cached: bool
     chunks: AsyncIterator[ChatChunk]
     usage: RequestUsage
+    dropped_params: list[str] = field(default_factory=list)
+
+
+@dataclass
+class TokenCount:
+    input_tokens: int
+    model: str
+    source: str  # "provider" (the upstream's own counter) or "estimate" (`inference_core.estimate`)
 
 
 @dataclass
@@ -126,6 +148,7 @@ class InferenceService:
         router: ModelRouter,
         cache: CacheRepository,
         usage: UsageRepository,
+        governance: Governance | None = None,
         clock: Callable[[], float] = time.perf_counter,
     ):
         self.settings = settings
@@ -133,6 +156,7 @@ class InferenceService:
         self.router = router
         self.cache = cache
         self.usage = usage
+        self.governance = governance
         self._clock = clock
 
     # ---- validation (nothing here reaches a provider) ----
@@ -146,8 +170,11 @@ class InferenceService:
         prompt_tokens: int,
         max_tokens: int | None,
     ) -> ModelEntry:
-        """The registry entry for `alias`, once the caller may use it and the request fits:
-        `prompt_chars` against the size cap, `prompt_tokens + max_tokens` against the window."""
+        """The registry entry for `alias`, once the caller may use it and some deployment can
+        take the request: `max_tokens` up to a deployment's own `max_output_tokens` (or the
+        gateway's cap), `prompt_tokens + max_tokens` within its context window, and
+        `prompt_chars` under the size cap, which refuses nothing a context window could hold.
+        `_servable` then narrows the entry to the deployments that can take it."""
         entry = self.registry.resolve(alias)
         if not caller.can_use(entry.alias):
             raise PermissionDeniedError(
@@ -155,22 +182,26 @@ class InferenceService:
                 code="model_not_allowed",
             )
         limits = self.settings.inference
-        if prompt_chars > limits.max_prompt_chars:
+        widest = max(d.context_window for d in entry.deployments)
+        char_limit = max(limits.max_prompt_chars, widest * estimate.CHARS_PER_TOKEN)
+        if prompt_chars > char_limit:
             raise InvalidRequestError(
-                f"The prompt is {prompt_chars} characters; the limit is {limits.max_prompt_chars}.",
+                f"The prompt is {prompt_chars} characters; the limit is {char_limit}.",
                 code="prompt_too_large",
                 param="messages",
             )
-        if max_tokens is not None and max_tokens > limits.max_tokens_cap:
+        output_limit = max(self._output_limit(d) for d in entry.deployments)
+        if max_tokens is not None and max_tokens > output_limit:
             raise InvalidRequestError(
-                f"max_tokens is {max_tokens}; the most this gateway allows is {limits.max_tokens_cap}.",
+                f"max_tokens is {max_tokens}; the most the model '{entry.alias}' allows is "
+                f"{output_limit}.",
                 code="max_tokens_too_large",
                 param="max_tokens",
             )
         needed = prompt_tokens + (max_tokens or 0)
-        if needed > entry.context_window:
+        if needed > widest:
             raise ContextWindowExceededError(
-                f"This model's maximum context length is {entry.context_window} tokens; the "
+                f"This model's maximum context length is {widest} tokens; the "
                 f"request needs about {needed} (prompt + max_tokens).",
                 param="messages",
             )
@@ -187,6 +218,95 @@ class InferenceService:
             max_tokens=request.max_tokens,
         )
 
+    def _output_limit(self, deployment: Deployment) -> int:
+        return deployment.max_output_tokens or self.settings.inference.max_tokens_cap
+
+    def _servable(self, entry: ModelEntry, request: ChatRequest | CompletionRequest) -> ModelEntry:
+        """`entry` narrowed to the deployments that can take `request`: within their own output
+        limit and context window, and, for a request with fields only Anthropic can take, an
+        Anthropic deployment or one that drops them. None left: the first one's refusal (400)."""
+        untranslated = getattr(request, "untranslated", None) or []
+        max_tokens = request.max_tokens or 0
+        prompt = estimate.prompt_tokens(request)
+        refusals: list[InferenceCoreError] = []
+        kept: list[Deployment] = []
+        for deployment in entry.deployments:
+            if (
+                untranslated
+                and deployment.provider != "anthropic"
+                and not deployment.drop_unsupported
+            ):
+                field_name, others = untranslated[0], untranslated[1:]
+                also = f" (nor {', '.join(others)})" if others else ""
+                refusals.append(
+                    InvalidRequestError(
+                        f"{field_name}: the model '{entry.alias}' is served by a "
+                        f"'{deployment.provider}' deployment, which cannot take this field{also}"
+                        " (only Anthropic deployments can); remove it, or ask for the "
+                        "deployment to drop what it cannot take.",
+                        code="unsupported_parameter",
+                        param=field_name.split(":")[0],
+                    )
+                )
+            elif max_tokens > self._output_limit(deployment):
+                refusals.append(
+                    InvalidRequestError(
+                        f"max_tokens is {max_tokens}; the most the model '{entry.alias}' allows "
+                        f"is {self._output_limit(deployment)}.",
+                        code="max_tokens_too_large",
+                        param="max_tokens",
+                    )
+                )
+            elif prompt + max_tokens > deployment.context_window:
+                refusals.append(
+                    ContextWindowExceededError(
+                        f"This model's maximum context length is {deployment.context_window} "
+                        f"tokens; the request needs about {prompt + max_tokens} (prompt + "
+                        "max_tokens).",
+                        param="messages",
+                    )
+                )
+            else:
+                kept.append(deployment)
+        if not kept:
+            raise refusals[0]
+        if len(kept) == len(entry.deployments):
+            return entry
+        return dataclasses.replace(entry, deployments=tuple(kept))
+
+    @staticmethod
+    def _dropped(request: ChatRequest | CompletionRequest, deployment: Deployment) -> list[str]:
+        untranslated = getattr(request, "untranslated", None) or []
+        return [] if deployment.provider == "anthropic" else list(untranslated)
+
+    async def count_tokens(
+        self, caller: Caller, request: ChatRequest, alias: str | None
+    ) -> TokenCount:
+        """Prompt tokens of `request` for the model `alias`: the first deployment's own counter
+        where its provider has one (Anthropic), the gateway's estimator otherwise or when that
+        counter is unavailable. Costs nothing upstream and records no usage."""
+        entry = self._resolve(
+            caller,
+            alias,
+            prompt_chars=estimate.prompt_chars(request),
+            prompt_tokens=estimate.prompt_tokens(request),
+            max_tokens=None,
+        )
+        untranslated = request.untranslated or []
+        first = entry.deployments[0]
+        if first.provider == "anthropic" or not untranslated or first.drop_unsupported:
+            try:
+                routed = await self.router.count_tokens(
+                    dataclasses.replace(entry, deployments=(first,)), request
+                )
+            except ProviderError:
+                routed = None
+            if routed is not None and routed.result is not None:
+                return TokenCount(int(routed.result), entry.alias, "provider")
+        else:
+            self._servable(entry, request)  # the 400 naming the field
+        return TokenCount(estimate.prompt_tokens(request), entry.alias, "estimate")
+
     # ---- chat and completions ----
 
     async def chat(
@@ -201,26 +321,35 @@ class InferenceService:
     ) -> ChatOutcome:
         """Answer one request for the model alias `model` (None: the registry's default)."""
         entry = self._resolve_request(caller, model, request)
+        serving = self._servable(entry, request)
         started = self._clock()
         usage = self._new_usage(caller, entry, endpoint, request_id, stream=False)
-        key, cached = await self._lookup(caller, entry, request, use_cache)
+        admission, (key, cached) = await self._admit_and_lookup(
+            caller, entry, request, use_cache, request_id
+        )
         if cached is not None:
             usage.cached = True
-            await self._settle(usage, started, cached.usage, None, cache_fill=None)
+            await self._settle(
+                usage, started, cached.usage, None, cache_fill=None, admission=admission
+            )
             return ChatOutcome(cached, entry.alias, True, usage)
         try:
             if isinstance(request, CompletionRequest):
-                routed = await self.router.complete(entry, request)
+                routed = await self.router.complete(serving, request)
             else:
-                routed = await self.router.chat(entry, request)
+                routed = await self.router.chat(serving, request)
         except InferenceCoreError as exc:
             usage.status = exc.code
-            await self._settle(usage, started, Usage(), None, cache_fill=None)
+            await self._settle(usage, started, Usage(), None, cache_fill=None, admission=admission)
             raise
         result: ChatResult = routed.result
         fill = self._cache_fill(key, caller, entry, result)
-        await self._settle(usage, started, result.usage, routed.deployment, cache_fill=fill)
-        return ChatOutcome(result, entry.alias, False, usage)
+        await self._settle(
+            usage, started, result.usage, routed.deployment, cache_fill=fill, admission=admission
+        )
+        return ChatOutcome(
+            result, entry.alias, False, usage, self._dropped(request, routed.deployment)
+        )
 
     async def chat_stream(
         self,
@@ -235,29 +364,43 @@ class InferenceService:
         """Start a stream. Failures before the first chunk raise here (so the route can still
         answer with a proper error status); later ones end the stream with an error chunk."""
         entry = self._resolve_request(caller, model, request)
+        serving = self._servable(entry, request)
         started = self._clock()
         usage = self._new_usage(caller, entry, endpoint, request_id, stream=True)
-        key, cached = await self._lookup(caller, entry, request, use_cache)
+        admission, (key, cached) = await self._admit_and_lookup(
+            caller, entry, request, use_cache, request_id
+        )
         if cached is not None:
             usage.cached = True
-            return StreamOutcome(entry.alias, True, self._replay(cached, usage, started), usage)
+            return StreamOutcome(
+                entry.alias, True, self._replay(cached, usage, started, admission), usage
+            )
         try:
             if isinstance(request, CompletionRequest):
-                routed = await self.router.complete_stream(entry, request)
+                routed = await self.router.complete_stream(serving, request)
             else:
-                routed = await self.router.chat_stream(entry, request)
+                routed = await self.router.chat_stream(serving, request)
         except InferenceCoreError as exc:
             usage.status = exc.code
-            await self._settle(usage, started, Usage(), None, cache_fill=None)
+            await self._settle(usage, started, Usage(), None, cache_fill=None, admission=admission)
             raise
         prompt_tokens = estimate.prompt_tokens(request)
         return StreamOutcome(
             entry.alias,
             False,
             self._relay(
-                routed.chunks, routed.deployment, usage, started, key, caller, entry, prompt_tokens
+                routed.chunks,
+                routed.deployment,
+                usage,
+                started,
+                key,
+                caller,
+                entry,
+                prompt_tokens,
+                admission,
             ),
             usage,
+            self._dropped(request, routed.deployment),
         )
 
     async def _relay(
@@ -270,14 +413,23 @@ class InferenceService:
         caller: Caller,
         entry: ModelEntry,
         prompt_tokens: int,
+        admission: Admission | None = None,
     ) -> AsyncIterator[ChatChunk]:
+        """Relay the provider's chunks; however the stream ends (done, upstream failure, or the
+        client walking away, which closes this generator and with it the upstream call) the
+        tokens so far are settled."""
         text: list[str] = []
         tool_calls: dict[int, dict[str, Any]] = {}
         finish: str | None = None
+        stop_sequence: str | None = None
         final_usage: Usage | None = None
+        native_events: list[dict[str, Any]] = []
         completed = False
         try:
             async for chunk in chunks:
+                if chunk.anthropic_event is not None:
+                    native_events.append(chunk.anthropic_event)
+                stop_sequence = chunk.stop_sequence or stop_sequence
                 if chunk.content:
                     text.append(chunk.content)
                 for delta in chunk.tool_calls or []:
@@ -304,25 +456,43 @@ class InferenceService:
                     finish_reason=finish,
                     usage=final_usage,
                     tool_calls=[tool_calls[i] for i in sorted(tool_calls)] or None,
+                    stop_sequence=stop_sequence,
+                    anthropic_message=message_from_events(native_events) if native_events else None,
                 )
                 fill = self._cache_fill(key, caller, entry, result)
             elif usage.status == "ok":
                 usage.status = "client_disconnected"
-            await self._settle(usage, started, final_usage, deployment, cache_fill=fill)
+            await self._settle(
+                usage, started, final_usage, deployment, cache_fill=fill, admission=admission
+            )
 
     async def _replay(
-        self, result: ChatResult, usage: RequestUsage, started: float
+        self,
+        result: ChatResult,
+        usage: RequestUsage,
+        started: float,
+        admission: Admission | None = None,
     ) -> AsyncIterator[ChatChunk]:
         try:
+            if result.anthropic_message is not None:
+                for event in events_from_message(result.anthropic_message):
+                    yield ChatChunk(anthropic_event=event)
+                return
             if result.tool_calls:
                 yield ChatChunk(
                     tool_calls=[{"index": i, **call} for i, call in enumerate(result.tool_calls)]
                 )
             for piece in _pieces(result.content or ""):
                 yield ChatChunk(content=piece)
-            yield ChatChunk(finish_reason=result.finish_reason, usage=result.usage)
+            yield ChatChunk(
+                finish_reason=result.finish_reason,
+                usage=result.usage,
+                stop_sequence=result.stop_sequence,
+            )
         finally:
-            await self._settle(usage, started, result.usage, None, cache_fill=None)
+            await self._settle(
+                usage, started, result.usage, None, cache_fill=None, admission=admission
+            )
 
     # ---- embeddings ----
 
@@ -351,17 +521,68 @@ class InferenceService:
             )
         started = self._clock()
         usage = self._new_usage(caller, entry, endpoint, request_id, stream=False)
+        tokens = sum(max(1, estimate.text_tokens(t)) for t in inputs)
+        cost = max(d.cost(Usage(tokens, 0)) for d in entry.deployments)
+        admission = await self._admit(caller, request_id, tokens, cost)
         try:
             routed = await self.router.embed(entry, inputs)
         except InferenceCoreError as exc:
             usage.status = exc.code
-            await self._settle(usage, started, Usage(), None, cache_fill=None)
+            await self._settle(usage, started, Usage(), None, cache_fill=None, admission=admission)
             raise
         result: EmbeddingResult = routed.result
         if not result.usage.input_tokens:
-            result.usage.input_tokens = sum(max(1, estimate.text_tokens(t)) for t in inputs)
-        await self._settle(usage, started, result.usage, routed.deployment, cache_fill=None)
+            result.usage.input_tokens = tokens
+        await self._settle(
+            usage, started, result.usage, routed.deployment, cache_fill=None, admission=admission
+        )
         return EmbeddingOutcome(result, entry.alias, usage)
+
+    # ---- governance ----
+
+    def reservation(
+        self, entry: ModelEntry, request: ChatRequest | CompletionRequest
+    ) -> tuple[int, float]:
+        """(tokens, USD) to reserve: the estimated prompt plus max_tokens (or the deployments'
+        output cap, `max_output_tokens` or else `IC_MAX_TOKENS_CAP`, within the context window),
+        priced at the most expensive deployment the router may fall back to."""
+        prompt = estimate.prompt_tokens(request)
+        output = request.max_tokens
+        if output is None:
+            default_cap = self.settings.inference.max_tokens_cap
+            cap = max(d.max_output_tokens or default_cap for d in entry.deployments)
+            output = max(0, min(cap, entry.context_window - prompt))
+        cost = max(d.cost(Usage(prompt, output)) for d in entry.deployments)
+        return prompt + output, cost
+
+    async def _admit(
+        self, caller: Caller, request_id: str, tokens: int, cost: float
+    ) -> Admission | None:
+        if self.governance is None:
+            return None
+        return await asyncio.to_thread(
+            self.governance.admit,
+            cast("GovernedCaller", caller),
+            request_id=request_id,
+            tokens=tokens,
+            cost_usd=cost,
+        )
+
+    async def _admit_and_lookup(
+        self,
+        caller: Caller,
+        entry: ModelEntry,
+        request: ChatRequest | CompletionRequest,
+        use_cache: bool,
+        request_id: str,
+    ) -> tuple[Admission | None, tuple[str | None, ChatResult | None]]:
+        """The admission write and the cache read, concurrently: one round trip."""
+        tokens, cost = self.reservation(entry, request)
+        admission, looked_up = await asyncio.gather(
+            self._admit(caller, request_id, tokens, cost),
+            self._lookup(caller, entry, request, use_cache),
+        )
+        return admission, looked_up
 
     # ---- helpers ----
 
@@ -384,6 +605,8 @@ class InferenceService:
         """Exact match on the normalized request, scoped to the tenant and the model alias."""
         payload = dataclasses.asdict(request)
         payload.pop("user", None)  # an end-user label does not change the answer
+        if payload.get("anthropic"):
+            payload["anthropic"]["body"].pop("metadata", None)  # nor does Anthropic's
         kind = "completion" if isinstance(request, CompletionRequest) else "chat"
         canonical = json.dumps(
             {"tenant": tenant_id, "model": alias, "kind": kind, "request": payload},
@@ -429,6 +652,7 @@ class InferenceService:
         deployment: Deployment | None,
         *,
         cache_fill: Any,
+        admission: Admission | None = None,
     ) -> None:
         usage.latency_ms = (self._clock() - started) * 1000
         usage.input_tokens = tokens.input_tokens
@@ -437,16 +661,32 @@ class InferenceService:
             usage.provider = deployment.provider
             usage.deployment = deployment.label
             usage.cost_usd = deployment.cost(tokens)
-        if not usage.cached:
-            # A cache hit costs nothing upstream: it is recorded in the log line and the metrics
-            # only, which keeps a hit at two DynamoDB calls (authorize + count, cache read).
-            await asyncio.to_thread(self.usage.record, usage, cache_fill)
+        # Shielded: a client that walks away cancels the stream's task, and the settle (which
+        # releases the lease and meters the tokens so far) must still happen.
+        await asyncio.shield(asyncio.to_thread(self._write_settle, usage, cache_fill, admission))
+
+    def _write_settle(
+        self, usage: RequestUsage, cache_fill: Any, admission: Admission | None
+    ) -> None:
+        if admission is not None and self.governance is not None:
+            self.governance.settle(
+                admission,
+                input_tokens=usage.input_tokens,
+                output_tokens=usage.output_tokens,
+                cost_usd=usage.cost_usd,
+                cached=usage.cached,
+                model=usage.model,
+                ledger=self.usage.ledger_line(usage),
+                cache_entry=cache_fill,
+            )
+        elif not usage.cached:
+            self.usage.record(usage, cache_fill)
         log_request(usage)
         emit_request_metrics(usage)
 
 
 def result_to_cache(result: ChatResult) -> dict[str, Any]:
-    return {
+    cached: dict[str, Any] = {
         "content": result.content,
         "finish_reason": result.finish_reason,
         "tool_calls": result.tool_calls,
@@ -455,15 +695,23 @@ def result_to_cache(result: ChatResult) -> dict[str, Any]:
             "output_tokens": result.usage.output_tokens,
         },
     }
+    if result.stop_sequence:
+        cached["stop_sequence"] = result.stop_sequence
+    if result.anthropic_message is not None:
+        cached["anthropic_message"] = result.anthropic_message
+    return cached
 
 
 def result_from_cache(raw: dict[str, Any]) -> ChatResult:
     usage = raw.get("usage") or {}
+    # Replayed from the cache, nothing was read from or written to an upstream's prompt cache.
     return ChatResult(
         content=raw.get("content"),
         finish_reason=raw.get("finish_reason", "stop"),
         usage=Usage(int(usage.get("input_tokens", 0)), int(usage.get("output_tokens", 0))),
         tool_calls=raw.get("tool_calls"),
+        stop_sequence=raw.get("stop_sequence"),
+        anthropic_message=raw.get("anthropic_message"),
     )
 
 

@@ -110,7 +110,8 @@ class LocalStack:
             [
                 sys.executable,
                 "-m",
-                "moto.server",
+                # moto's server, with DynamoDB operations serialized as DynamoDB isolates them
+                "inference_core.local.moto_server",
                 "-H",
                 self.config.host,
                 "-p",

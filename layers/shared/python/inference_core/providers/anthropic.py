@@ -1,8 +1,11 @@
 """The Anthropic provider: chat (plain and streamed) through the official `anthropic` SDK.
 
-Requests and answers go through `inference_core.translation.anthropic`; this module only executes
-them and maps the SDK's errors onto `ProviderError`s. Completions are chat with one user message
+Requests and answers go through `inference_core.translation.anthropic_upstream`; this module
+only executes them and maps the SDK's errors onto `ProviderError`s. Completions are chat with one user message
 (the base class does that); Anthropic has no embeddings API, so `embed` keeps the base refusal.
+A pass-through request (`ChatRequest.anthropic`, from `/v1/messages`) is sent as the client wrote
+it, with its `anthropic-beta` values and `?beta=true`, and its answer comes back whole
+(`ChatResult.anthropic_message`, `ChatChunk.anthropic_event`); `count_tokens` is Anthropic's own.
 The SDK's own retries are off (the router owns the one retry loop); the upstream URL comes only
 from settings or the constructor. Importing this module imports the SDK, so
 `providers.create_provider` imports it only when an `anthropic` deployment is used.
@@ -16,7 +19,13 @@ from typing import TYPE_CHECKING, Any
 
 import anthropic
 
-from inference_core.canonical import ChatChunk, ChatRequest, ChatResult, Deployment
+from inference_core.canonical import (
+    AnthropicPassthrough,
+    ChatChunk,
+    ChatRequest,
+    ChatResult,
+    Deployment,
+)
 from inference_core.errors import (
     ProviderError,
     UpstreamBadResponseError,
@@ -26,11 +35,13 @@ from inference_core.errors import (
 from inference_core.provider_keys import KeyResolver, provider_keys
 from inference_core.providers.base import Provider
 from inference_core.providers.upstreams import UpstreamClients, not_configured
-from inference_core.translation.anthropic import (
+from inference_core.translation.anthropic_upstream import (
     anthropic_message_to_chat_result,
     anthropic_stream_error,
     anthropic_stream_to_chunks,
+    anthropic_stream_to_passthrough_chunks,
     chat_request_to_anthropic,
+    passthrough_body,
 )
 from inference_core.upstream_errors import error_for_status, retry_after_seconds
 
@@ -44,6 +55,22 @@ DEFAULT_MAX_TOKENS = 1024
 # SDK releases differ on which sampling parameters `messages.create` names; in the body they
 # reach the API whichever release is installed.
 SAMPLING_PARAMETERS = ("temperature", "top_p", "top_k")
+# Fields of a Messages body that `count_tokens` refuses (it counts the prompt only).
+COUNT_TOKENS_DROPS = frozenset(
+    {
+        "max_tokens",
+        "stream",
+        "temperature",
+        "top_p",
+        "top_k",
+        "stop_sequences",
+        "metadata",
+        "service_tier",
+        "container",
+        "inference_geo",
+        "diagnostics",
+    }
+)
 
 
 class AnthropicProvider(Provider):
@@ -100,6 +127,16 @@ class AnthropicProvider(Provider):
         return self._keys(name)
 
     async def chat(self, request: ChatRequest, deployment: Deployment) -> ChatResult:
+        if request.anthropic is not None:
+            message = await self._post(
+                deployment,
+                "/v1/messages",
+                passthrough_body(request.anthropic, deployment.model),
+                request.anthropic,
+            )
+            result = anthropic_message_to_chat_result(message)
+            result.anthropic_message = message
+            return result
         body = chat_request_to_anthropic(request, deployment.model, self._default_max_tokens)
         try:
             message = await self._client(deployment).messages.create(**_sdk_arguments(body))
@@ -110,9 +147,26 @@ class AnthropicProvider(Provider):
     async def chat_stream(
         self, request: ChatRequest, deployment: Deployment
     ) -> AsyncIterator[ChatChunk]:
+        if request.anthropic is not None:
+            stream = await self._post(
+                deployment,
+                "/v1/messages",
+                {**passthrough_body(request.anthropic, deployment.model), "stream": True},
+                request.anthropic,
+                stream=True,
+            )
+            async with (
+                aclosing(_guarded_events(stream)) as events,
+                aclosing(anthropic_stream_to_passthrough_chunks(events)) as chunks,
+            ):
+                async for chunk in chunks:
+                    yield chunk
+            return
         body = chat_request_to_anthropic(request, deployment.model, self._default_max_tokens)
         try:
-            stream = await self._client(deployment).messages.create(**_sdk_arguments(body), stream=True)
+            stream = await self._client(deployment).messages.create(
+                **_sdk_arguments(body), stream=True
+            )
         except anthropic.AnthropicError as exc:
             raise provider_error(exc) from _safe_cause(exc)
         # aclosing: a client that hangs up mid-stream must release the upstream connection now.
@@ -122,6 +176,61 @@ class AnthropicProvider(Provider):
         ):
             async for chunk in chunks:
                 yield chunk
+
+    async def count_tokens(self, request: ChatRequest, deployment: Deployment) -> int | None:
+        """Anthropic's own count (`POST /v1/messages/count_tokens`) of what `request` would send."""
+        if request.anthropic is not None:
+            body = passthrough_body(request.anthropic, deployment.model)
+        else:
+            body = chat_request_to_anthropic(request, deployment.model, self._default_max_tokens)
+        # The counting endpoint takes the prompt, not the generation settings.
+        counted = {k: v for k, v in body.items() if k not in COUNT_TOKENS_DROPS}
+        answer = await self._post(
+            deployment, "/v1/messages/count_tokens", counted, request.anthropic
+        )
+        tokens = answer.get("input_tokens") if isinstance(answer, dict) else None
+        if not isinstance(tokens, int) or isinstance(tokens, bool):
+            raise UpstreamBadResponseError(
+                "The upstream provider 'anthropic' sent a token count the gateway could not read.",
+                retryable=True,
+                provider=PROVIDER,
+            )
+        return tokens
+
+    async def _post(
+        self,
+        deployment: Deployment,
+        path: str,
+        body: dict[str, Any],
+        passthrough: AnthropicPassthrough | None,
+        *,
+        stream: bool = False,
+    ) -> Any:
+        """POST `body` as is to `deployment`'s upstream (the SDK's typed methods would drop or
+        refuse fields newer than the installed release), with the client's beta flags; the
+        answer as plain JSON (or the SDK's stream of plain JSON events)."""
+        headers: dict[str, str] = {}
+        query: dict[str, str] = {}
+        if passthrough is not None and passthrough.betas:
+            headers["anthropic-beta"] = ",".join(passthrough.betas)
+        if passthrough is not None and passthrough.beta_query:
+            query["beta"] = "true"
+        client = self._client(deployment)
+        try:
+            if stream:
+                return await client.post(
+                    path,
+                    body=body,
+                    cast_to=object,
+                    options={"headers": headers, "params": query},
+                    stream=True,
+                    stream_cls=anthropic.AsyncStream[object],
+                )
+            return await client.post(
+                path, body=body, cast_to=object, options={"headers": headers, "params": query}
+            )
+        except anthropic.AnthropicError as exc:
+            raise provider_error(exc) from _safe_cause(exc)
 
     def _client(self, deployment: Deployment) -> anthropic.AsyncAnthropic:
         """The SDK client for this deployment's upstream (its `base_url`, its named key), made

@@ -41,6 +41,11 @@ class Provider(ABC):
     ) -> AsyncIterator[ChatChunk]:
         return self.chat_stream(request.as_chat(), deployment)
 
+    async def count_tokens(self, request: ChatRequest, deployment: Deployment) -> int | None:
+        """The upstream's own count of `request`'s prompt tokens; None where it offers none (the
+        gateway's estimator answers instead)."""
+        return None
+
     async def embed(self, inputs: list[str], deployment: Deployment) -> EmbeddingResult:
         raise InvalidRequestError(
             f"model {deployment.model!r} does not support embeddings", code="model_not_supported"

@@ -32,7 +32,7 @@ from inference_core.auth.schemas import (
     UserResponse,
     VerifyEmailRequest,
 )
-from inference_core.auth.service import AuthService, TokenPair
+from inference_core.auth.service import AuthService, KeyLimits, TokenPair
 
 router = APIRouter(prefix="/v1/auth", tags=["auth"])
 
@@ -138,7 +138,17 @@ def create_api_key(
     body: ApiKeyCreateRequest, principal: CurrentPrincipal, service: Service
 ) -> ApiKeyCreated:
     created = service.create_api_key(
-        principal, name=body.name, allowed_models=body.allowed_models, rpm_limit=body.rpm_limit
+        principal,
+        name=body.name,
+        allowed_models=body.allowed_models,
+        rpm_limit=body.rpm_limit,
+        limits=KeyLimits(
+            tpm_limit=body.tpm_limit,
+            max_parallel_requests=body.max_parallel_requests,
+            max_budget_usd=body.max_budget_usd,
+            budget_period=body.budget_period,
+            expires_at=body.expires_at,
+        ),
     )
     return ApiKeyCreated.model_validate(
         {**ApiKeyResponse.fields_of(created.key), "key": created.secret}

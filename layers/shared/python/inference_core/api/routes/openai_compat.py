@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
@@ -158,19 +159,47 @@ def _model_card(entry: ModelEntry) -> dict[str, Any]:
     }
 
 
+def _anthropic_model(entry: ModelEntry) -> dict[str, Any]:
+    """Anthropic's ModelInfo for an alias (what the Anthropic SDK's `models.list` reads)."""
+    created = datetime.fromtimestamp(entry.created, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return {
+        "type": "model",
+        "id": entry.alias,
+        "display_name": entry.display_name or entry.alias,
+        "created_at": created,
+        "lifecycle": "active",
+        "max_input_tokens": max(d.context_window for d in entry.deployments),
+        # Only where the registry says (otherwise the gateway-wide IC_MAX_TOKENS_CAP applies).
+        "max_tokens": max((d.max_output_tokens or 0) for d in entry.deployments) or None,
+    }
+
+
+def _speaks_anthropic(request: Request) -> bool:
+    """Anthropic's clients send `anthropic-version` on every request; OpenAI's never do."""
+    return "anthropic-version" in request.headers
+
+
 @router.get("/v1/models")
 async def list_models(
+    request: Request,
     principal: Annotated[Principal, Depends(get_principal)],
     registry: Annotated[ModelRegistry, Depends(get_registry)],
 ) -> dict[str, Any]:
-    return {
-        "object": "list",
-        "data": [_model_card(e) for e in registry.entries() if principal.can_use(e.alias)],
-    }
+    entries = [e for e in registry.entries() if principal.can_use(e.alias)]
+    if _speaks_anthropic(request):
+        data = [_anthropic_model(e) for e in entries]
+        return {
+            "data": data,
+            "has_more": False,
+            "first_id": data[0]["id"] if data else None,
+            "last_id": data[-1]["id"] if data else None,
+        }
+    return {"object": "list", "data": [_model_card(e) for e in entries]}
 
 
 @router.get("/v1/models/{model_id:path}")
 async def retrieve_model(
+    request: Request,
     model_id: str,
     principal: Annotated[Principal, Depends(get_principal)],
     registry: Annotated[ModelRegistry, Depends(get_registry)],
@@ -183,6 +212,8 @@ async def retrieve_model(
             f"The model '{model_id}' does not exist or you do not have access to it.",
             code="model_not_found",
         )
+    if _speaks_anthropic(request):
+        return _anthropic_model(entry)
     return _model_card(entry)
 
 

@@ -1,0 +1,77 @@
+"""moto's server with DynamoDB's isolation: one DynamoDB operation at a time.
+
+moto's `TransactWriteItems` is not atomic across threads (it checks conditions and writes without
+a lock, and rolls back by restoring a copy of the whole table), so two concurrent admissions could
+both pass a condition that real DynamoDB would let only one of pass (the other gets a
+`TransactionConflict` or fails its condition). Serializing moto's DynamoDB requests restores what
+DynamoDB guarantees; everything else (SQS long polls, S3, SES) stays concurrent. The local stack
+(`make dev`) and the concurrency tests run this server, so budgets and limits hold exactly there
+as they do on AWS.
+
+Run: `python -m inference_core.local.moto_server -H 127.0.0.1 -p 5001`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import threading
+from collections.abc import Iterable
+from typing import Any
+
+from moto.moto_server.threaded_moto_server import ThreadedMotoServer
+from moto.moto_server.werkzeug_app import (
+    DomainDispatcherApplication,
+    MotoRequestHandler,
+    create_backend_app,
+)
+from werkzeug.serving import make_server
+
+
+class SerializedDynamoDB:
+    """WSGI middleware: DynamoDB requests (X-Amz-Target `DynamoDB_…`) run one at a time."""
+
+    def __init__(self, app: Any):
+        self.app = app
+        self._lock = threading.Lock()
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        target = str(environ.get("HTTP_X_AMZ_TARGET", ""))
+        if not target.startswith("DynamoDB_"):
+            return self.app(environ, start_response)  # type: ignore[no-any-return]
+        with self._lock:
+            # Materialize the body inside the lock: the operation runs while it is produced.
+            return list(self.app(environ, start_response))
+
+
+def create_app() -> SerializedDynamoDB:
+    return SerializedDynamoDB(DomainDispatcherApplication(create_backend_app))
+
+
+class SerializedMotoServer(ThreadedMotoServer):
+    """`ThreadedMotoServer` (in a thread, for tests) over the serialized app."""
+
+    def _server_entry(self) -> None:
+        self._server = make_server(
+            self._ip_address,
+            self._port,
+            create_app(),
+            True,
+            request_handler=MotoRequestHandler,
+        )
+        self._server_ready_event.set()
+        self._server.serve_forever()
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("-H", "--host", default="127.0.0.1")
+    parser.add_argument("-p", "--port", type=int, default=5001)
+    args = parser.parse_args(argv)
+    server = make_server(
+        args.host, args.port, create_app(), True, request_handler=MotoRequestHandler
+    )
+    server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()
