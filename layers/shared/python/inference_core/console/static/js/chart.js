@@ -5,7 +5,7 @@ import { h, uid } from "./dom.js";
 
 const W = 560;
 const H = 240;
-const M = { top: 18, right: 12, bottom: 36, left: 58 };
+const MARGIN = { top: 18, right: 12, bottom: 36 };
 
 export function niceStep(max, ticks = 4, integer = false) {
   if (!(max > 0)) return 1;
@@ -40,6 +40,10 @@ export function barChart({ id, title, labels, series, format = String, compact =
   const max = Math.max(...totals);
   const step = niceStep(max, 4, integer);
   const top = Math.ceil(max / step) * step;
+  const ticks = [];
+  for (let v = 0; v <= top + step / 2; v += step) ticks.push(v);
+  // Room on the left for the longest tick label (up to 8.5 units a character: the phone stylesheet enlarges them).
+  const M = { ...MARGIN, left: Math.max(36, 10 + 8.5 * Math.max(...ticks.map((v) => String(compact(v)).length))) };
   const plotW = W - M.left - M.right;
   const plotH = H - M.top - M.bottom;
   const y = (v) => M.top + plotH - (v / top) * plotH;
@@ -53,7 +57,7 @@ export function barChart({ id, title, labels, series, format = String, compact =
     className: "chart-svg",
   });
   // y axis: gridlines and tick labels
-  for (let v = 0; v <= top + step / 2; v += step) {
+  for (const v of ticks) {
     svg.append(
       h("svg:line", { x1: M.left, x2: W - M.right, y1: y(v), y2: y(v), className: "grid" }),
       h("svg:text", { x: M.left - 6, y: y(v) + 4, className: "tick", "text-anchor": "end" }, compact(v)),
