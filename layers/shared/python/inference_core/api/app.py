@@ -16,6 +16,7 @@ from inference_core.api.middleware import (
 
 def create_app() -> FastAPI:
     from inference_core.api.routes import (
+        admin,
         anthropic_compat,
         auth,
         batches,
@@ -24,6 +25,7 @@ def create_app() -> FastAPI:
         health,
         native,
         openai_compat,
+        text_processing,
         usage,
         webhooks,
     )
@@ -44,9 +46,11 @@ def create_app() -> FastAPI:
     app.include_router(openai_compat.router)
     app.include_router(anthropic_compat.router)
     app.include_router(native.router)
+    app.include_router(text_processing.router)
     app.include_router(files.router)
     app.include_router(batches.router)
     app.include_router(webhooks.router)
     app.include_router(usage.router)
+    app.include_router(admin.router)
     app.include_router(console.router)
     return app

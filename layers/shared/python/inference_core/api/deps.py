@@ -10,6 +10,7 @@ from inference_core import wiring
 from inference_core.inference.chat_sessions import ChatSessionService
 from inference_core.inference.service import InferenceService
 from inference_core.registry import ModelRegistry
+from inference_core.text_processing.service import TextProcessingService
 
 
 def get_registry() -> ModelRegistry:
@@ -24,11 +25,17 @@ def get_chat_sessions() -> ChatSessionService:
     return wiring.get_chat_sessions()
 
 
+def get_text_processing() -> TextProcessingService:
+    return wiring.get_text_processing()
+
+
 def reset_dependencies() -> None:
     """Forget every cached dependency (tests, and the CLI after it changes settings)."""
+    from inference_core.api.admin_deps import get_admin_service
     from inference_core.auth.deps import reset_auth_dependencies
 
     reset_auth_dependencies()
+    get_admin_service.cache_clear()
     wiring.reset_wiring()
 
 
