@@ -3,6 +3,9 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
+# The console's browser tests drive Debian's chromium through Playwright (no browser download).
+CHROMIUM := /usr/bin/chromium
+SUDO   := $(if $(filter 0,$(shell id -u)),,sudo)
 # Supply-chain tools (pip-audit, cyclonedx-bom, pip-tools) in their own venv, from a hashed lock.
 TOOLS  := .venv-tools
 TOOLS_STAMP := $(TOOLS)/.installed-stamp
@@ -38,7 +41,15 @@ $(STAMP): pyproject.toml constraints.txt $(LLAMA_WHEEL_STAMP)
 		-e '.[providers,local,dev]'
 	touch $(STAMP)
 
-install: $(STAMP)
+$(CHROMIUM):
+	@if command -v apt-get >/dev/null 2>&1; then \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update -q && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; \
+	else \
+	  echo "warning: no apt-get; install Chromium at $(CHROMIUM) for the console's e2e tests" >&2; \
+	fi
+
+install: $(STAMP) $(CHROMIUM)
 
 # The dev environment exactly as locked (every package by hash). Not yet what `install` does:
 # the lock must first be proven to install from a clean clone (see docs/security.md).
