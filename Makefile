@@ -69,7 +69,7 @@ dev: install
 lint: install
 	$(BIN)/ruff check layers functions infra tests bench
 
-test: install lint typecheck
+test: install lint format-check typecheck
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
 # Everything but the e2e suite (which starts the local stack and the real model).
@@ -80,7 +80,6 @@ test-fast: install
 typecheck: install
 	$(BIN)/mypy layers/shared/python/inference_core bench
 
-# Not part of `make test` yet: the tree is reformatted once, then this joins the gate.
 format-check: install
 	$(BIN)/ruff format --check layers functions infra tests bench
 
