@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 ROLE_USER = "user"
@@ -24,6 +25,10 @@ class Principal:
     key_hash: str | None = None
     token_issued_at: float | None = None
     team_id: str | None = None
+    # Guardrail policies of the team and of the key items (admin API), as the guardrail engine
+    # reads them (`guardrails.engine.policy_for`); None: the settings' policies only.
+    team_guardrails: Mapping[str, str] | None = None
+    guardrails: Mapping[str, str] | None = None
 
     @property
     def tenant_id(self) -> str:
