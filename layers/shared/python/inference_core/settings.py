@@ -8,10 +8,13 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+if TYPE_CHECKING:
+    from inference_core.resilience import ResiliencePolicy
 
 PLACEHOLDER_SECRETS = {"", "change-me", "changeme", "secret", "dev", "test"}
 MIN_JWT_SECRET_BYTES = 32  # 256 bits
@@ -98,6 +101,9 @@ class InferenceSettings(BaseSettings):
     # A deployment that fails this many times in a row is skipped for the cooldown (per process).
     circuit_breaker_failures: int = 5
     circuit_breaker_cooldown_seconds: float = 30.0
+    # `simple` | `development` | `production` | a JSON override; when set it replaces the three
+    # settings above (see `inference_core.resilience`).
+    resilience_preset: str | None = None
     retry_base_delay_seconds: float = 0.25
     retry_max_delay_seconds: float = 4.0
     max_prompt_chars: int = 200_000
@@ -105,6 +111,24 @@ class InferenceSettings(BaseSettings):
     cache_ttl_seconds: int = 3600
     chat_session_ttl_seconds: int = 2 * 3600
     cache_enabled: bool = True
+
+    @model_validator(mode="after")
+    def _check_resilience_preset(self) -> InferenceSettings:
+        self.resilience  # noqa: B018 - parsing is the check: a bad preset refuses to start
+        return self
+
+    @property
+    def resilience(self) -> tuple[str, ResiliencePolicy]:
+        """The active (preset name, policy): the preset, or the individual settings."""
+        from inference_core.resilience import ResiliencePolicy, parse_preset
+
+        if self.resilience_preset:
+            return parse_preset(self.resilience_preset)
+        return "settings", ResiliencePolicy(
+            retries=max(0, self.max_attempts_per_deployment - 1),
+            breaker_failures=max(1, self.circuit_breaker_failures),
+            breaker_recovery_seconds=self.circuit_breaker_cooldown_seconds,
+        )
 
 
 BudgetPeriod = Literal["day", "month", "total"]
