@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 ROLE_USER = "user"
 ROLE_SUPERUSER = "superuser"
@@ -27,8 +27,9 @@ class Principal:
     team_id: str | None = None
     # Guardrail policies of the team and of the key items (admin API), as the guardrail engine
     # reads them (`guardrails.engine.policy_for`); None: the settings' policies only.
-    team_guardrails: Mapping[str, str] | None = None
-    guardrails: Mapping[str, str] | None = None
+    # (Left out of the hash: a principal stays hashable.)
+    team_guardrails: Mapping[str, str] | None = field(default=None, hash=False)
+    guardrails: Mapping[str, str] | None = field(default=None, hash=False)
 
     @property
     def tenant_id(self) -> str:
