@@ -114,3 +114,31 @@ def test_a_revoked_key_fails_its_remaining_lines(api: Any, drain: Any, governed:
     done = batch(api, created["id"])
     assert done["request_counts"]["failed"] == 2
     assert {e["error"]["code"] for e in output(api, done["error_file_id"])} == {"invalid_api_key"}
+
+
+def test_lines_get_the_team_and_key_guardrail_policies_of_the_items(
+    api: Any, drain: Any, governed: Any, upstream: Any
+) -> None:
+    from inference_core.db.models import TeamModel, UserModel
+
+    TeamModel("team-legal", name="legal", created_at=1, guardrails={"pii.email": "block"}).save()
+    UserModel.get("user-alice").update(actions=[UserModel.team_id.set("team-legal")])
+    governed.key(guardrails={"pii.ip_address": "block"})
+    created = start_batch(
+        api,
+        [
+            chat_line("mail", "write to ada@example.com"),
+            chat_line("ip", "ping 10.1.2.3 please"),
+            chat_line("clean", "Say hi"),
+        ],
+    )
+    drain()
+    done = batch(api, created["id"])
+    errors = {e["custom_id"]: e["error"] for e in output(api, done["error_file_id"])}
+    assert set(errors) == {"mail", "ip"}
+    assert (
+        errors["mail"]["code"] == "guardrail_blocked" and "pii.email" in errors["mail"]["message"]
+    )
+    assert "pii.ip_address" in errors["ip"]["message"]
+    assert [ok["custom_id"] for ok in output(api, done["output_file_id"])] == ["clean"]
+    assert upstream.total_calls == 1

@@ -56,6 +56,8 @@ class ScriptedUpstream(Provider):
     name: str = "sagemaker"
     calls: list[str] = field(default_factory=list)
     failures: dict[str, list[Exception]] = field(default_factory=dict)
+    # What the provider was asked (after the guardrails), in order.
+    requests: list[ChatRequest] = field(default_factory=list)
 
     def _maybe_fail(self, deployment: Deployment) -> None:
         self.calls.append(deployment.model)
@@ -64,6 +66,7 @@ class ScriptedUpstream(Provider):
             raise pending.pop(0)
 
     async def chat(self, request: ChatRequest, deployment: Deployment) -> ChatResult:
+        self.requests.append(request)
         self._maybe_fail(deployment)
         return ChatResult(f"Hello from {deployment.model}", "stop", Usage(11, 5))
 

@@ -6,9 +6,12 @@ a limit ("no limit at this level").
 
 from __future__ import annotations
 
+from enum import Enum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from inference_core.settings import check_guardrail_policy
 
 ModelName = Annotated[str, Field(min_length=1, max_length=200)]
 Name = Annotated[str, Field(min_length=1, max_length=200)]
@@ -21,6 +24,15 @@ LIMIT_FIELDS = (
     "budget_period",
     "allowed_models",
 )
+
+
+class Unset(Enum):
+    """A PATCH field the body does not name (None would mean "remove it")."""
+
+    UNSET = "unset"
+
+
+UNSET = Unset.UNSET
 
 
 class _Request(BaseModel):
@@ -40,16 +52,30 @@ class LimitsFields(_Request):
         return {name: getattr(self, name) for name in LIMIT_FIELDS if name in self.model_fields_set}
 
 
+class GuardrailsField(_Request):
+    """A guardrail policy, `{"<check>[.<rule>]": "off|detect|redact|block"}` (docs/guardrails.md);
+    null or `{}` removes it (the settings' policies apply)."""
+
+    guardrails: dict[str, str] | None = Field(default=None, max_length=100)
+
+    @field_validator("guardrails")
+    @classmethod
+    def _known_checks(cls, value: dict[str, str] | None) -> dict[str, str] | None:
+        if value is not None:
+            check_guardrail_policy(value, "guardrails")
+        return value
+
+
 class UserUpdate(LimitsFields):
     role: Literal["user", "superuser"] | None = None
     active: bool | None = None
 
 
-class TeamCreate(LimitsFields):
+class TeamCreate(LimitsFields, GuardrailsField):
     name: Name
 
 
-class TeamUpdate(LimitsFields):
+class TeamUpdate(LimitsFields, GuardrailsField):
     name: Name | None = None
 
 
@@ -57,7 +83,7 @@ class TeamMemberAdd(_Request):
     user_id: Annotated[str, Field(min_length=1, max_length=200)]
 
 
-class KeyUpdate(LimitsFields):
+class KeyUpdate(LimitsFields, GuardrailsField):
     name: Name | None = None
     expires_at: Annotated[int, Field(ge=0)] | None = None
 

@@ -17,10 +17,13 @@ from typing import TYPE_CHECKING, Any
 
 from inference_core.admin_schemas import (
     LIMIT_FIELDS,
+    UNSET,
     CacheInvalidate,
+    GuardrailsField,
     KeyUpdate,
     TeamCreate,
     TeamUpdate,
+    Unset,
     UserUpdate,
 )
 from inference_core.db.audit import AuditRepository
@@ -53,6 +56,22 @@ def _limits(item: Any) -> dict[str, Any]:
     return values
 
 
+def _guardrails(item: Any) -> dict[str, str] | None:
+    """The item's own guardrail policy (None: the settings' policies apply)."""
+    raw = item.guardrails
+    if raw is None:
+        return None
+    values = raw.as_dict() if hasattr(raw, "as_dict") else dict(raw)
+    return {str(k): str(v) for k, v in values.items()} or None
+
+
+def _guardrail_change(body: GuardrailsField) -> dict[str, str] | Unset | None:
+    """The policy the body sets (None or {}: remove it), or UNSET when it names none."""
+    if "guardrails" not in body.model_fields_set:
+        return UNSET
+    return body.guardrails or None
+
+
 def _spend(item: Any) -> dict[str, float]:
     raw = item.spend.as_dict() if hasattr(item.spend, "as_dict") else dict(item.spend or {})
     return {period: round(float(value or 0), 10) for period, value in raw.items()}
@@ -81,6 +100,7 @@ def team_view(team: TeamModel, members: list[UserModel] | None = None) -> dict[s
         "name": team.name,
         "created_at": int(team.created_at),
         **_limits(team),
+        "guardrails": _guardrails(team),
         "spend": _spend(team),
     }
     if members is not None:
@@ -99,6 +119,7 @@ def key_view(key: ApiKeyModel) -> dict[str, Any]:
         "created_at": int(key.created_at),
         "expires_at": int(key.expires_at) if key.expires_at is not None else None,
         **_limits(key),
+        "guardrails": _guardrails(key),
         "spend": _spend(key),
     }
 
@@ -238,6 +259,7 @@ class AdminService:
             created_at=now,
             updated_at=now,
             deleted=False,
+            guardrails=body.guardrails or None,
             **limits,
         )
         self.teams.create(team)
@@ -257,7 +279,9 @@ class AdminService:
         if "name" in body.model_fields_set and body.name is None:
             raise InvalidRequestError("A team needs a name.", param="name")
         before = team_view(team)
-        self.teams.update(team, name=body.name, limits=body.limit_changes())
+        self.teams.update(
+            team, name=body.name, limits=body.limit_changes(), guardrails=_guardrail_change(body)
+        )
         after = team_view(self._team(team_id))
         self._record(actor_id, "team.update", "team", team_id, before, after)
         return after
@@ -322,7 +346,11 @@ class AdminService:
         key = self._key(key_id)
         before = key_view(key)
         self.directory.update_key(
-            key, name=body.name, expires_at=body.expires_at, limits=body.limit_changes()
+            key,
+            name=body.name,
+            expires_at=body.expires_at,
+            limits=body.limit_changes(),
+            guardrails=_guardrail_change(body),
         )
         after = key_view(self._key(key_id))
         self._record(actor_id, "key.update", "key", key_id, before, after)

@@ -89,6 +89,9 @@ class Resolution:
     levels: tuple[LevelSnapshot, ...]
     user_item: Item = field(repr=False, default_factory=dict)
     key_item: Item | None = field(repr=False, default=None)
+    # The guardrail policies the team and key items carry (set by the admin API; None: none).
+    team_guardrails: dict[str, str] | None = None
+    key_guardrails: dict[str, str] | None = None
 
     @property
     def allowed_models(self) -> frozenset[str] | None:
@@ -129,6 +132,14 @@ def _models(item: Item) -> frozenset[str] | None:
     if "L" not in value:
         return None
     return frozenset(str(v.get("S")) for v in value["L"] if "S" in v)
+
+
+def guardrails_of(item: Item | None) -> dict[str, str] | None:
+    """An item's `guardrails` map (check → mode), read with the item the resolution already has."""
+    value = (item or {}).get("guardrails") or {}
+    if "M" not in value:
+        return None
+    return {str(k): str(v["S"]) for k, v in value["M"].items() if "S" in v} or None
 
 
 def limits_of(item: Item, *, defaults: Limits | None = None, period: str = "month") -> Limits:
@@ -301,11 +312,13 @@ class Governance:
             )
         )
         team_id = _s(item, "team_id")
+        team_guardrails = None
         if team_id:
             team = self.reads.team(team_id)
             if team is None or _bool(team, "deleted"):
                 team_id = None
             else:
+                team_guardrails = guardrails_of(team)
                 levels.append(
                     self._snapshot(
                         "team",
@@ -327,6 +340,8 @@ class Governance:
             levels=tuple(levels),
             user_item=item,
             key_item=key_item,
+            team_guardrails=team_guardrails,
+            key_guardrails=guardrails_of(key_item),
         )
 
     def _snapshot(

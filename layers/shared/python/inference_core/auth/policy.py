@@ -105,6 +105,8 @@ def _principal_from_resolution(
         key_hash=key_hash,
         token_issued_at=issued_at,
         team_id=resolution.team_id,
+        team_guardrails=resolution.team_guardrails,
+        guardrails=resolution.key_guardrails,
     )
 
 

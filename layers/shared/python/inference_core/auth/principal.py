@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 ROLE_USER = "user"
 ROLE_SUPERUSER = "superuser"
@@ -30,6 +31,11 @@ class Principal:
     key_hash: str | None = None
     token_issued_at: float | None = None
     team_id: str | None = None
+    # Guardrail policies of the team and of the key items (admin API), as the guardrail engine
+    # reads them (`guardrails.engine.policy_for`); None: the settings' policies only.
+    # (Left out of the hash: a principal stays hashable.)
+    team_guardrails: Mapping[str, str] | None = field(default=None, hash=False)
+    guardrails: Mapping[str, str] | None = field(default=None, hash=False)
 
     @property
     def tenant_id(self) -> str:

@@ -133,6 +133,26 @@ def job_principal(job: BatchJobModel) -> Principal:
     )
 
 
+async def with_guardrail_policies(service: Any, principal: Principal) -> Principal:
+    """The job's principal with its team and the team's and key's guardrail policies, from the
+    governance resolution the line's admission reads next anyway (cached: no extra call)."""
+    governance = getattr(service, "governance", None)
+    if governance is None:
+        return principal
+    import asyncio
+    import dataclasses
+
+    resolution = await asyncio.to_thread(governance.resolve, principal)
+    if resolution is None:
+        return principal
+    return dataclasses.replace(
+        principal,
+        team_id=resolution.team_id,
+        team_guardrails=resolution.team_guardrails,
+        guardrails=resolution.key_guardrails,
+    )
+
+
 def line_request_id(batch_id: str, index: int) -> str:
     return "batch_req_" + hashlib.sha256(f"{batch_id}:{index}".encode()).hexdigest()[:24]
 
@@ -164,8 +184,8 @@ async def run_line(runtime: BatchRuntime, job: BatchJobModel, message: LineMessa
     """Call the model for one line; raises our errors (the caller classifies them)."""
     body = await line_body(runtime, message)
     request = validate_body(message.url, body)
-    principal = job_principal(job)
     service = runtime.inference()
+    principal = await with_guardrail_policies(service, job_principal(job))
     request_id = f"{message.batch_id}-{message.index}"
     created = int(time.time())
     response_id = f"req_{uuid.uuid4().hex}"

@@ -15,8 +15,9 @@ from typing import Any
 
 from pynamodb.exceptions import PynamoDBException
 
+from inference_core.admin_schemas import UNSET, Unset
 from inference_core.db.models import ApiKeyModel, UserModel
-from inference_core.db.teams import limit_actions
+from inference_core.db.teams import guardrail_actions, limit_actions
 from inference_core.errors import ServiceUnavailableError
 
 
@@ -120,8 +121,9 @@ class DirectoryRepository:
         name: str | None,
         expires_at: float | None,
         limits: dict[str, Any],
+        guardrails: dict[str, str] | Unset | None = UNSET,
     ) -> ApiKeyModel:
-        actions = limit_actions(ApiKeyModel, limits)
+        actions = limit_actions(ApiKeyModel, limits) + guardrail_actions(ApiKeyModel, guardrails)
         if name is not None:
             actions.append(ApiKeyModel.name.set(name))
         if expires_at is not None:

@@ -153,6 +153,7 @@ class ApiKeyModel(Model):
     max_budget_usd = NumberAttribute(null=True)
     budget_period = UnicodeAttribute(null=True)  # "day" | "month" | "total"
     allowed_models = ListAttribute(of=UnicodeAttribute, null=True)  # None: every model
+    guardrails = MapAttribute[str, Any](null=True)  # the key's guardrail policy (admin API)
     request_window = MapAttribute[str, Any](default=dict)
     token_window = MapAttribute[str, Any](default=dict)
     spend = MapAttribute[str, Any](default=dict)
@@ -277,6 +278,7 @@ class TeamModel(Model):
     max_budget_usd = NumberAttribute(null=True)
     budget_period = UnicodeAttribute(null=True)
     allowed_models = ListAttribute(of=UnicodeAttribute, null=True)
+    guardrails = MapAttribute[str, Any](null=True)  # the team's guardrail policy (admin API)
     request_window = MapAttribute[str, Any](default=dict)
     token_window = MapAttribute[str, Any](default=dict)
     spend = MapAttribute[str, Any](default=dict)

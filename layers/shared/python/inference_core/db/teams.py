@@ -14,6 +14,7 @@ from typing import Any
 
 from pynamodb.exceptions import PutError, PynamoDBException, UpdateError
 
+from inference_core.admin_schemas import UNSET, Unset
 from inference_core.db.models import TeamModel, UserModel
 from inference_core.errors import ConflictError, NotFoundError, ServiceUnavailableError
 
@@ -30,6 +31,13 @@ def limit_actions(model: Any, changes: dict[str, Any]) -> list[Any]:
         attribute = getattr(model, name)
         actions.append(attribute.remove() if value is None else attribute.set(value))
     return actions
+
+
+def guardrail_actions(model: Any, policy: dict[str, str] | Unset | None) -> list[Any]:
+    """The update action for an item's guardrail policy (None removes it; UNSET: no change)."""
+    if policy is UNSET:
+        return []
+    return [model.guardrails.remove() if not policy else model.guardrails.set(policy)]
 
 
 class TeamsRepository:
@@ -68,8 +76,15 @@ class TeamsRepository:
             raise ServiceUnavailableError("The team store is unavailable.") from exc
         return found[:limit], len(found) > limit
 
-    def update(self, team: TeamModel, *, name: str | None, limits: dict[str, Any]) -> TeamModel:
-        actions = limit_actions(TeamModel, limits)
+    def update(
+        self,
+        team: TeamModel,
+        *,
+        name: str | None,
+        limits: dict[str, Any],
+        guardrails: dict[str, str] | Unset | None = UNSET,
+    ) -> TeamModel:
+        actions = limit_actions(TeamModel, limits) + guardrail_actions(TeamModel, guardrails)
         if name is not None:
             actions.append(TeamModel.name.set(name))
         actions.append(TeamModel.updated_at.set(int(self._now())))
