@@ -298,3 +298,38 @@ def test_an_upstream_failure_mid_stream_settles_the_tokens_so_far_and_frees_the_
     [line] = items.dynamodb.scan(TableName="ic-usage")["Items"]
     assert line["status"]["S"] == "upstream_unavailable"
     assert (line["input_tokens"]["N"], line["output_tokens"]["N"]) == ("5", "5")
+
+
+def test_a_throttled_admission_is_a_503_with_retry_after_and_never_reaches_a_provider(
+    client: TestClient, make_account: Any, upstream: Any, monkeypatch: Any
+) -> None:
+    from botocore.exceptions import ClientError
+
+    from inference_core.db.admission import AdmissionStore
+
+    account = make_account()
+    assert _chat(client, account.access_token).status_code == 200
+    calls = len(upstream.calls)
+
+    class Throttled:
+        def transact_write_items(self, **_: Any) -> None:
+            raise ClientError(
+                {"Error": {"Code": "ThrottlingException", "Message": "slow down"}},
+                "TransactWriteItems",
+            )
+
+    monkeypatch.setattr(AdmissionStore, "client", property(lambda self: Throttled()))
+    response = _chat(client, account.access_token)
+    assert response.status_code == 503 and response.headers["retry-after"] == "1"
+    assert response.json()["error"]["code"] == "service_unavailable"
+    anthropic = client.post(
+        "/v1/messages",
+        json={
+            "model": "scripted",
+            "max_tokens": 5,
+            "messages": [{"role": "user", "content": "Hi"}],
+        },
+        headers=account.auth,
+    )
+    assert anthropic.status_code == 503 and anthropic.json()["type"] == "error"
+    assert len(upstream.calls) == calls

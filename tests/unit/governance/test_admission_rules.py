@@ -114,8 +114,22 @@ def test_the_reservation_is_prompt_plus_max_tokens_at_the_dearest_deployment() -
     entry = ModelEntry(
         alias="m",
         deployments=(
-            Deployment("openai", "cheap", 1.0, 2.0, 1000),
-            Deployment("openai", "dear", 3.0, 15.0, 1000),
+            Deployment(
+                "openai",
+                "cheap",
+                input_price_per_mtok=1.0,
+                output_price_per_mtok=2.0,
+                context_window=1000,
+                max_output_tokens=300,
+            ),
+            Deployment(
+                "openai",
+                "dear",
+                input_price_per_mtok=3.0,
+                output_price_per_mtok=15.0,
+                context_window=1000,
+                max_output_tokens=200,
+            ),
         ),
     )
     nothing: Any = None  # the reservation needs no registry, router or repositories
@@ -126,6 +140,6 @@ def test_the_reservation_is_prompt_plus_max_tokens_at_the_dearest_deployment() -
     tokens, cost = service.reservation(entry, request)
     assert tokens == (4 + 10) + 100
     assert cost == pytest.approx((14 * 3.0 + 100 * 15.0) / 1e6)
-    # without max_tokens: what fits the smallest context window, capped by max_tokens_cap
+    # without max_tokens: the largest output cap of the deployments it may fall back to
     tokens, _ = service.reservation(entry, ChatRequest(messages=request.messages))
-    assert tokens == 14 + min(settings.inference.max_tokens_cap, 1000 - 14)
+    assert tokens == 14 + 300

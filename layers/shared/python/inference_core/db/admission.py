@@ -43,8 +43,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import ClientError
 
+from inference_core.db.availability import StoreGuard, error_code
 from inference_core.db.usage import aggregate_keys
 from inference_core.errors import (
     BudgetExceededError,
@@ -308,7 +309,9 @@ class AdmissionStore:
                 self._sleep(random.uniform(0.005, 0.02 * (attempt + 1)))  # noqa: S311 (jitter)
             elif not (conflict or retry_now):
                 break
-        raise ServiceUnavailableError("The request could not be admitted; please retry.")
+        raise ServiceUnavailableError(
+            "The request could not be admitted; please retry.", retry_after=1
+        )
 
     def _admit_item(
         self,
@@ -539,22 +542,23 @@ class AdmissionStore:
     # ---- the one call ----
 
     def _transact(self, items: list[Item]) -> tuple[bool, list[dict[str, Any]]]:
-        """(True, []) on success; (False, reasons) when cancelled; 503 when DynamoDB fails."""
+        """(True, []) on success; (False, reasons) when cancelled or in conflict (answers, not
+        failures); DynamoDB failing or throttling is a 503 with Retry-After (`StoreGuard`)."""
         try:
-            self.client.transact_write_items(TransactItems=items)
+            with _GOVERNANCE_STORE:
+                self.client.transact_write_items(TransactItems=items)
         except ClientError as exc:
-            error = exc.response.get("Error", {})
-            if error.get("Code") == "TransactionCanceledException":
+            if error_code(exc) == "TransactionCanceledException":
                 reasons: Any = exc.response.get("CancellationReasons") or []  # type: ignore[typeddict-item]
                 return False, [dict(r) for r in reasons]
-            if error.get("Code") in ("TransactionConflictException", "ThrottlingException"):
-                return False, [{"Code": "TransactionConflict"}]
-            raise ServiceUnavailableError("The governance store is unavailable.") from exc
-        except BotoCoreError as exc:
-            raise ServiceUnavailableError("The governance store is unavailable.") from exc
+            return False, [{"Code": "TransactionConflict"}]
         return True, []
 
 
+_TRANSACTION_ANSWERS = frozenset({"TransactionCanceledException", "TransactionConflictException"})
+_GOVERNANCE_STORE = StoreGuard("The governance store is unavailable.").passing(
+    lambda exc: error_code(exc) in _TRANSACTION_ANSWERS
+)
 _ALIASES = {"request_window": "#rq", "token_window": "#tk", "spend": "#sp"}
 
 

@@ -11,10 +11,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import ClientError
 
+from inference_core.db.availability import StoreGuard, is_condition_failure
 from inference_core.db.models import ApiKeyModel, TeamModel, UserModel
-from inference_core.errors import ServiceUnavailableError
+
+_CREDENTIALS = StoreGuard("The credentials store is unavailable.")
+_CREDENTIAL_WRITES = _CREDENTIALS.passing_condition_failures()
 
 Item = dict[str, Any]
 
@@ -41,10 +44,8 @@ class GovernanceReads:
         return str(TeamModel.Meta.table_name)
 
     def _get(self, table: str, key: Item) -> Item | None:
-        try:
+        with _CREDENTIALS:
             response = self.client.get_item(TableName=table, Key=key, ConsistentRead=True)
-        except (ClientError, BotoCoreError) as exc:
-            raise ServiceUnavailableError("The credentials store is unavailable.") from exc
         item = response.get("Item")
         return dict(item) if item else None
 
@@ -59,12 +60,10 @@ class GovernanceReads:
 
     def key_hash_for(self, owner_id: str, key_id: str) -> str | None:
         """The hash (primary key) of the owner's key with this id (batch lines know the id)."""
-        try:
+        with _CREDENTIALS:
             for key in ApiKeyModel.owner_index.query(owner_id):
                 if key.key_id == key_id:
                     return str(key.key_hash)
-        except Exception as exc:  # PynamoDB wraps botocore errors in its own
-            raise ServiceUnavailableError("The key store is unavailable.") from exc
         return None
 
     def ensure_state_maps(self, table: str, key: Item, hash_attribute: str, item: Item) -> None:
@@ -75,20 +74,19 @@ class GovernanceReads:
         names = {"#pk": hash_attribute} | {f"#a{i}": name for i, name in enumerate(missing)}
         sets = ", ".join(f"#a{i} = if_not_exists(#a{i}, :empty)" for i in range(len(missing)))
         try:
-            self.client.update_item(
-                TableName=table,
-                Key=key,
-                ConditionExpression="attribute_exists(#pk)",
-                UpdateExpression=f"SET {sets}",
-                ExpressionAttributeNames=names,
-                ExpressionAttributeValues={":empty": {"M": {}}},
-            )
+            with _CREDENTIAL_WRITES:
+                self.client.update_item(
+                    TableName=table,
+                    Key=key,
+                    ConditionExpression="attribute_exists(#pk)",
+                    UpdateExpression=f"SET {sets}",
+                    ExpressionAttributeNames=names,
+                    ExpressionAttributeValues={":empty": {"M": {}}},
+                )
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
-                return
-            raise ServiceUnavailableError("The credentials store is unavailable.") from exc
-        except BotoCoreError as exc:
-            raise ServiceUnavailableError("The credentials store is unavailable.") from exc
+            if is_condition_failure(exc):
+                return  # the item is gone: nothing to repair
+            raise
         for name in missing:
             item[name] = {"M": {}}
 
@@ -115,23 +113,20 @@ class GovernanceReads:
             ]
             if stale:
                 names |= {f"#o{i}": sid for i, sid in enumerate(stale[:50])}
-                expression += " REMOVE " + ", ".join(
-                    f"#rs.#o{i}" for i in range(len(stale[:50]))
-                )
+                expression += " REMOVE " + ", ".join(f"#rs.#o{i}" for i in range(len(stale[:50])))
         if revoked is None:
             names = {"#pk": "user_id", "#rs": "revoked_sessions"}
         try:
-            self.client.update_item(
-                TableName=self.users_table,
-                Key={"user_id": {"S": user_id}},
-                ConditionExpression="attribute_exists(#pk)",
-                UpdateExpression=expression,
-                ExpressionAttributeNames=names,
-                ExpressionAttributeValues=values,
-            )
+            with _CREDENTIAL_WRITES:
+                self.client.update_item(
+                    TableName=self.users_table,
+                    Key={"user_id": {"S": user_id}},
+                    ConditionExpression="attribute_exists(#pk)",
+                    UpdateExpression=expression,
+                    ExpressionAttributeNames=names,
+                    ExpressionAttributeValues=values,
+                )
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
-                return
-            raise ServiceUnavailableError("The user store is unavailable.") from exc
-        except BotoCoreError as exc:
-            raise ServiceUnavailableError("The user store is unavailable.") from exc
+            if is_condition_failure(exc):
+                return  # the user is gone
+            raise

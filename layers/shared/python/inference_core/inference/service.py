@@ -545,13 +545,14 @@ class InferenceService:
     def reservation(
         self, entry: ModelEntry, request: ChatRequest | CompletionRequest
     ) -> tuple[int, float]:
-        """(tokens, USD) to reserve: the estimated prompt plus max_tokens (or the deployment's
-        output cap: what fits the context window, at most max_tokens_cap), priced at the most
-        expensive deployment the router may fall back to."""
+        """(tokens, USD) to reserve: the estimated prompt plus max_tokens (or the deployments'
+        output cap, `max_output_tokens` or else `IC_MAX_TOKENS_CAP`, within the context window),
+        priced at the most expensive deployment the router may fall back to."""
         prompt = estimate.prompt_tokens(request)
         output = request.max_tokens
         if output is None:
-            cap = self.settings.inference.max_tokens_cap
+            default_cap = self.settings.inference.max_tokens_cap
+            cap = max(d.max_output_tokens or default_cap for d in entry.deployments)
             output = max(0, min(cap, entry.context_window - prompt))
         cost = max(d.cost(Usage(prompt, output)) for d in entry.deployments)
         return prompt + output, cost
