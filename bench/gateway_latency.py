@@ -121,9 +121,7 @@ def main() -> None:
             "IC_CACHE_ENABLED": "1",
             "IC_DEFAULT_RPM": "1000000",
         }
-        variants = {
-            "aws": ("latency_app:create_app", {"BENCH_DYNAMODB_LATENCY_MS": DYNAMODB_MS})
-        }
+        variants = {"aws": ("latency_app:create_app", {"BENCH_DYNAMODB_LATENCY_MS": DYNAMODB_MS})}
         try:
             with seeded_stack(Path(tmp), extra_env, variants) as (api_url, key):
                 auth = {"Authorization": f"Bearer {key}"}
@@ -145,8 +143,7 @@ def main() -> None:
                 _wait_floor(targets)
                 samples = run_rounds(targets)
                 concurrent = {
-                    label: asyncio.run(load(*targets[label]))
-                    for label in list(targets)[1:3]
+                    label: asyncio.run(load(*targets[label])) for label in list(targets)[1:3]
                 }
         finally:
             for child in children:
