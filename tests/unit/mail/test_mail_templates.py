@@ -21,6 +21,14 @@ MINIMAL_CONTEXTS = {
     "account_exists": {},
     "batch_completed": {"batch_id": "batch_1"},
     "batch_failed": {"batch_id": "batch_1"},
+    "budget_alert": {
+        "level": "team",
+        "level_name": "research",
+        "percent": 80,
+        "budget_usd": 10,
+        "spent_usd": 8.2,
+        "period": "m2026-12",
+    },
 }
 
 

@@ -133,6 +133,9 @@ def build_parser() -> argparse.ArgumentParser:
     from inference_core.batch.cli import add_batch_commands
 
     add_batch_commands(sub)
+    from inference_core.admin_cli import add_admin_commands
+
+    add_admin_commands(sub)
     return parser
 
 

@@ -14,6 +14,7 @@ seen output and a failure ends the stream.
 from __future__ import annotations
 
 import asyncio
+import collections
 import random
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -47,6 +48,9 @@ ProviderCall = Callable[[Provider, Deployment], Awaitable[T]]
 # `circuit_breaker_cooldown_seconds` on the inference settings) once they exist there.
 BREAKER_FAILURES = 5
 BREAKER_COOLDOWN_SECONDS = 30.0
+# The admin API's recent error rate: the last calls of each deployment within this window.
+RECENT_CALLS = 200
+RECENT_SECONDS = 300.0
 
 
 
@@ -81,15 +85,42 @@ class CircuitBreaker:
         self._clock = clock
         self._consecutive: dict[str, int] = {}
         self._open_until: dict[str, float] = {}
+        # (time, failed) of recent calls per deployment, for the admin API's error rate.
+        self._recent: dict[str, collections.deque[tuple[float, bool]]] = {}
 
     def is_open(self, deployment: Deployment) -> bool:
         return self._clock() < self._open_until.get(deployment.label, float("-inf"))
 
+    def _remember(self, deployment: Deployment, failed: bool) -> None:
+        recent = self._recent.setdefault(deployment.label, collections.deque(maxlen=RECENT_CALLS))
+        recent.append((self._clock(), failed))
+
+    def health(self, deployment: Deployment) -> dict[str, Any]:
+        """`state` (closed | open | half_open), consecutive failures, and the error rate of this
+        process's calls in the last `RECENT_SECONDS` (None without calls)."""
+        label = deployment.label
+        now = self._clock()
+        if now < self._open_until.get(label, float("-inf")):
+            state = "open"
+        elif label in self._open_until:
+            state = "half_open"
+        else:
+            state = "closed"
+        recent = [failed for at, failed in self._recent.get(label, ()) if now - at <= RECENT_SECONDS]
+        return {
+            "circuit_state": state,
+            "consecutive_failures": self._consecutive.get(label, 0),
+            "recent_calls": len(recent),
+            "recent_error_rate": round(sum(recent) / len(recent), 4) if recent else None,
+        }
+
     def record_success(self, deployment: Deployment) -> None:
+        self._remember(deployment, False)
         self._consecutive.pop(deployment.label, None)
         self._open_until.pop(deployment.label, None)
 
     def record_failure(self, deployment: Deployment) -> None:
+        self._remember(deployment, True)
         count = self._consecutive.get(deployment.label, 0) + 1
         self._consecutive[deployment.label] = count
         if count >= self.failures:

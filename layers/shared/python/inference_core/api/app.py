@@ -15,6 +15,7 @@ from inference_core.api.middleware import (
 
 def create_app() -> FastAPI:
     from inference_core.api.routes import (
+        admin,
         anthropic_compat,
         auth,
         batches,
@@ -49,4 +50,5 @@ def create_app() -> FastAPI:
     app.include_router(batches.router)
     app.include_router(webhooks.router)
     app.include_router(usage.router)
+    app.include_router(admin.router)
     return app

@@ -26,9 +26,11 @@ def get_chat_sessions() -> ChatSessionService:
 
 def reset_dependencies() -> None:
     """Forget every cached dependency (tests, and the CLI after it changes settings)."""
+    from inference_core.api.admin_deps import get_admin_service
     from inference_core.auth.deps import reset_auth_dependencies
 
     reset_auth_dependencies()
+    get_admin_service.cache_clear()
     wiring.reset_wiring()
 
 

@@ -27,6 +27,7 @@ TemplateName = Literal[
     "account_exists",
     "batch_completed",
     "batch_failed",
+    "budget_alert",
 ]
 TEMPLATE_NAMES: tuple[str, ...] = get_args(TemplateName)
 
@@ -123,6 +124,20 @@ class BatchFailedContext(BatchCompletedContext):
         return _clean_text(value, 500)
 
 
+class BudgetAlertContext(MailContext):
+    level: Literal["key", "user", "team"]
+    level_name: str = Field(min_length=1, max_length=200)
+    percent: int = Field(ge=1, le=1000)
+    budget_usd: float = Field(ge=0)
+    spent_usd: float = Field(ge=0)
+    period: str = Field(min_length=1, max_length=32)
+
+    @field_validator("level_name")
+    @classmethod
+    def _trim_level_name(cls, value: str) -> str:
+        return _clean_text(value, 200) or "-"
+
+
 CONTEXTS: dict[str, type[MailContext]] = {
     "verify_email": TokenLinkContext,
     "password_reset": TokenLinkContext,
@@ -130,6 +145,7 @@ CONTEXTS: dict[str, type[MailContext]] = {
     "account_exists": AccountExistsContext,
     "batch_completed": BatchCompletedContext,
     "batch_failed": BatchFailedContext,
+    "budget_alert": BudgetAlertContext,
 }
 
 # Subjects are Jinja too (rendered without autoescape: a header is not HTML).
@@ -140,6 +156,7 @@ SUBJECTS: dict[str, str] = {
     "account_exists": "You already have an account on {{ product_name }}",
     "batch_completed": "Your batch {{ batch_id }} has finished",
     "batch_failed": "Your batch {{ batch_id }} failed",
+    "budget_alert": "{{ percent }}% of the {{ level }} budget for {{ level_name }} is spent",
 }
 
 

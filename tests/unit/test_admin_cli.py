@@ -1,0 +1,76 @@
+"""The admin CLI's own parts: limit flags to a PATCH body (`none` clears), the usage table, and how
+it finds the API (flags, environment, the local stack's state file), with no network."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from inference_core.admin_cli import AdminClient, limits_from, table
+from inference_core.cli import build_parser
+
+
+def _args(*argv: str) -> Any:
+    return build_parser().parse_args(list(argv))
+
+
+def test_limit_flags_become_the_fields_they_name_and_none_clears() -> None:
+    args = _args(
+        "teams", "set-limits", "team_1", "--budget", "5.5", "--rpm", "none", "--models", "a, b"
+    )
+    assert limits_from(args) == {
+        "max_budget_usd": 5.5,
+        "rpm_limit": None,
+        "allowed_models": ["a", "b"],
+    }
+    assert limits_from(_args("keys", "set-limits", "key_1")) == {}
+    with pytest.raises(SystemExit):
+        limits_from(_args("users", "set-limits", "u", "--tpm", "lots"))
+
+
+def test_usage_flags_are_one_scope_and_a_known_grouping() -> None:
+    with pytest.raises(SystemExit):
+        _args("usage", "--team", "t", "--user", "u")
+    with pytest.raises(SystemExit):
+        _args("usage", "--by", "week")
+    assert _args("usage", "--key", "k", "--by", "model").by == "model"
+
+
+def test_a_table_lines_up_its_columns_and_shows_missing_values() -> None:
+    text = table(
+        [{"model": "smollm2", "requests": 12, "cost_usd": 0.00012}, {"model": "x", "requests": 3}],
+        ["model", "requests", "cost_usd"],
+    )
+    assert text.splitlines() == [
+        "model    requests  cost_usd",
+        "smollm2  12        0.00012",
+        "x        3         -",
+    ]
+
+
+def test_the_api_comes_from_flags_then_environment_then_the_stack_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("INFERENCE_CORE_BASE_URL", raising=False)
+    monkeypatch.delenv("INFERENCE_CORE_API_KEY", raising=False)
+    state = tmp_path / "stack.json"
+    state.write_text(json.dumps({"api_url": "http://127.0.0.1:9", "api_key": "sk-ic-local"}))
+    local = AdminClient.from_args(_args("--state-dir", str(tmp_path), "teams", "list"))
+    assert str(local._http.base_url) == "http://127.0.0.1:9/v1/admin/"
+    assert local._http.headers["authorization"] == "Bearer sk-ic-local"
+
+    monkeypatch.setenv("INFERENCE_CORE_API_KEY", "sk-ic-env")
+    flagged = AdminClient.from_args(
+        _args("--state-dir", str(tmp_path), "teams", "list", "--base-url", "https://x.test/v1")
+    )
+    assert str(flagged._http.base_url) == "https://x.test/v1/admin/"
+    assert flagged._http.headers["authorization"] == "Bearer sk-ic-env"
+
+    monkeypatch.delenv("INFERENCE_CORE_API_KEY")
+    with pytest.raises(SystemExit):  # --aws never falls back to the local stack's key
+        AdminClient.from_args(
+            _args("--state-dir", str(tmp_path), "teams", "list", "--aws", "--base-url", "https://x")
+        )
