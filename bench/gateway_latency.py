@@ -58,7 +58,12 @@ def percentile(samples: list[float], p: float) -> float:
 
 
 def one(client: httpx.Client, url: str, headers: dict[str, str], stream: bool) -> float:
-    """Milliseconds to the whole answer (plain) or to the first content chunk (stream)."""
+    """Milliseconds to the whole answer (plain) or to the first content chunk (stream).
+
+    One connection per request, for every target alike: the gateway keeps a response open after
+    its last byte while it settles, and on a reused connection the next request would wait for
+    that (behind API Gateway every request is its own invocation, so no client ever does)."""
+    headers = {**headers, "Connection": "close"}
     start = time.perf_counter()
     if not stream:
         response = client.post(url, json=body(False), headers=headers)
