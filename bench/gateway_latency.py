@@ -57,7 +57,10 @@ def percentile(samples: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
-def one(client: httpx.Client, url: str, headers: dict[str, str], stream: bool) -> float:
+FAILURES: dict[str, int] = {}
+
+
+def one(client: httpx.Client, url: str, headers: dict[str, str], stream: bool) -> float | None:
     """Milliseconds to the whole answer (plain) or to the first content chunk (stream).
 
     One connection per request, for every target alike: the gateway keeps a response open after
@@ -67,11 +70,19 @@ def one(client: httpx.Client, url: str, headers: dict[str, str], stream: bool) -
     start = time.perf_counter()
     if not stream:
         response = client.post(url, json=body(False), headers=headers)
-        response.raise_for_status()
+        if response.status_code != 200:
+            FAILURES[f"{url} {response.status_code}"] = (
+                FAILURES.get(f"{url} {response.status_code}", 0) + 1
+            )
+            return None
         return (time.perf_counter() - start) * 1000
     first = None
     with client.stream("POST", url, json=body(True), headers=headers) as response:
-        response.raise_for_status()
+        if response.status_code != 200:
+            FAILURES[f"{url} {response.status_code}"] = (
+                FAILURES.get(f"{url} {response.status_code}", 0) + 1
+            )
+            return None
         for line in response.iter_lines():
             if first is None and '"content":"word' in line.replace(" ", ""):
                 first = (time.perf_counter() - start) * 1000
@@ -179,7 +190,8 @@ def run_rounds(
             for stream in (False, True):
                 for label, (url, headers) in targets.items():
                     bucket = samples.setdefault((label, stream), [])
-                    bucket += [one(client, url, headers, stream) for _ in range(PER_ROUND)]
+                    got = [one(client, url, headers, stream) for _ in range(PER_ROUND)]
+                    bucket += [ms for ms in got if ms is not None]
     return samples
 
 
@@ -213,6 +225,8 @@ def report(
             f"  {label:60s} {cells[0][0]:9.2f} / {cells[0][1]:6.2f} ms"
             f" {cells[1][0]:15.2f} / {cells[1][1]:6.2f} ms"
         )
+    for where, count in FAILURES.items():
+        print(f"  non-200 answers (left out of the figures): {count} from {where}")
     print(f"\n{CLIENTS} concurrent clients x {PER_CLIENT} plain requests each")
     for label, (rps, p99, failures) in concurrent.items():
         failed = f"  ({failures} non-200 answers)" if failures else ""

@@ -169,7 +169,13 @@ def _call_asgi(app: FastAPI, timeline: Timeline, key: str, body: dict[str, Any])
         if not message.get("more_body", False):
             timeline.mark("response-ended")
 
-    asyncio.run(app(scope, receive, send))
+    # A loop of its own, never made current: asyncio.run would leave none behind, and the
+    # session's Mangum handler (other tests) runs on the current one.
+    loop = asyncio.new_event_loop()
+    try:
+        loop.run_until_complete(app(scope, receive, send))
+    finally:
+        loop.close()
     return bytes(received)
 
 
