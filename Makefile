@@ -28,6 +28,8 @@ $(LLAMA_WHEEL_STAMP): constraints.txt
 	touch $@
 
 $(STAMP): pyproject.toml constraints.txt $(LLAMA_WHEEL_STAMP)
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip wheel
 	$(BIN)/python -m pip install --quiet --find-links $(WHEELS) -c constraints.txt \
 		-e '.[providers,local,dev]'
 	touch $(STAMP)

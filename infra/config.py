@@ -52,7 +52,8 @@ class SageMakerConfig:
     num_gpus: int = 1
     # TGI container: the Hugging Face LLM DLC. `image_uri` overrides the resolved one entirely.
     image_uri: str | None = None
-    tgi_image_tag: str = "2.4.0-tgi3.0.1-gpu-py311-cu124-ubuntu22.04"
+    # The TGI version of the Hugging Face LLM DLC, resolved by the pinned SageMaker SDK.
+    tgi_version: str = "3.0.1"
     max_input_tokens: int = 6144
     max_total_tokens: int = 8192
     min_instances: int = 1
@@ -61,6 +62,17 @@ class SageMakerConfig:
     invocations_per_instance: int = 60
     input_price_per_mtok: float = 0.0
     output_price_per_mtok: float = 0.0
+    # Deploy the model as an inference component that scales to `min_copies` copies after
+    # `idle_minutes` without a request (instances follow the copies, down to none).
+    scale_to_zero: bool = False
+    min_copies: int = 0
+    idle_minutes: int = 15
+    # Memory one copy reserves on its instance (an inference component must say).
+    min_memory_mb: int = 8192
+
+    @property
+    def inference_component_name(self) -> str | None:
+        return f"{self.endpoint_name}-model" if self.scale_to_zero else None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -162,7 +174,7 @@ class InfraConfig:
             instance_type=str(ctx("sagemaker_instance_type", sm.instance_type)),
             num_gpus=int(ctx("sagemaker_num_gpus", sm.num_gpus)),
             image_uri=ctx("sagemaker_image_uri") or None,
-            tgi_image_tag=str(ctx("sagemaker_tgi_image_tag", sm.tgi_image_tag)),
+            tgi_version=str(ctx("sagemaker_tgi_version", sm.tgi_version)),
             max_input_tokens=int(ctx("sagemaker_max_input_tokens", sm.max_input_tokens)),
             max_total_tokens=int(ctx("sagemaker_max_total_tokens", sm.max_total_tokens)),
             min_instances=int(ctx("sagemaker_min_instances", sm.min_instances)),
@@ -172,6 +184,10 @@ class InfraConfig:
             ),
             input_price_per_mtok=float(ctx("sagemaker_input_price_per_mtok", 0.0)),
             output_price_per_mtok=float(ctx("sagemaker_output_price_per_mtok", 0.0)),
+            scale_to_zero=_truthy(ctx("sagemaker_scale_to_zero", sm.scale_to_zero)),
+            min_copies=int(ctx("sagemaker_min_copies", sm.min_copies)),
+            idle_minutes=int(ctx("sagemaker_idle_minutes", sm.idle_minutes)),
+            min_memory_mb=int(ctx("sagemaker_min_memory_mb", sm.min_memory_mb)),
         )
         d = cls()
         config = cls(
@@ -245,3 +261,7 @@ class InfraConfig:
             or self.sagemaker.max_instances < self.sagemaker.min_instances
         ):
             raise ValueError("sagemaker_min_instances >= 1 and max >= min")
+        if not 0 <= self.sagemaker.min_copies <= self.sagemaker.max_instances:
+            raise ValueError("sagemaker_min_copies must be between 0 and sagemaker_max_instances")
+        if not 1 <= self.sagemaker.idle_minutes <= 1440:
+            raise ValueError("sagemaker_idle_minutes must be between 1 and 1440")

@@ -250,6 +250,11 @@ def build_registry(*, base_registry: Path, sagemaker: SageMakerConfig) -> dict[s
                     "input_price_per_mtok": sagemaker.input_price_per_mtok,
                     "output_price_per_mtok": sagemaker.output_price_per_mtok,
                     "context_window": sagemaker.max_total_tokens,
+                    **(
+                        {"inference_component": sagemaker.inference_component_name}
+                        if sagemaker.inference_component_name
+                        else {}
+                    ),
                 }
             ],
         }

@@ -56,9 +56,12 @@ def local_stack(
     registry = state_dir / "models.json"
     registry.write_text(json.dumps(E2E_REGISTRY))
     env = {k: v for k, v in os.environ.items() if not k.startswith("IC_")}
-    env.update({"IC_MODEL_REGISTRY_PATH": str(registry), "IC_DEFAULT_RPM": "600"})
     env.update(
         {
+            "IC_MODEL_REGISTRY_PATH": str(registry),
+            "IC_DEFAULT_RPM": "600",
+            # Input checks only: output checks would hold back the first streamed characters.
+            "IC_GUARDRAILS_POLICY": json.dumps({"injection": "detect", "secrets": "block"}),
             "IC_ANTHROPIC_BASE_URL": recorded_anthropic.url,
             "IC_ANTHROPIC_API_KEY": "sk-ant-e2e-recorded-upstream",
         }

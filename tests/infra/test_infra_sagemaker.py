@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import tomllib
 
-from infra.config import SageMakerConfig
+import pytest
+from infra.config import PROJECT_ROOT, SageMakerConfig
 from infra.model_endpoint import tgi_image_uri
 
 from tests.infra.cfn import actions_of, policy_statements, ref_id
-from tests.infra.conftest import Synth
+from tests.infra.conftest import Synth, synthesize
 
 
 def test_off_by_default(default_synth):
@@ -30,7 +32,8 @@ def test_off_by_default(default_synth):
 def test_the_endpoint_runs_the_tgi_container_on_a_gpu_instance(full_synth):
     (model,) = full_synth.of_type("AWS::SageMaker::Model").values()
     container = model["Properties"]["PrimaryContainer"]
-    assert container["Image"] == (
+    assert container["Image"] == tgi_image_uri(region="us-east-1", version="3.0.1")
+    assert container["Image"].startswith(
         "763104351884.dkr.ecr.us-east-1.amazonaws.com/huggingface-pytorch-tgi-inference:"
         "2.4.0-tgi3.0.1-gpu-py311-cu124-ubuntu22.04"
     )
@@ -117,17 +120,44 @@ def test_the_deployed_registry_routes_an_alias_to_the_endpoint(default_synth, fu
     assert without["default_model"] in without["models"]
 
 
-def test_image_uri_follows_the_dlc_registry_of_the_region():
-    tag = "2.4.0-tgi3.0.1-gpu-py311-cu124-ubuntu22.04"
-    assert tgi_image_uri(region="eu-west-1", tag=tag).startswith(
-        "763104351884.dkr.ecr.eu-west-1.amazonaws.com/"
+@pytest.mark.parametrize(
+    ("region", "account", "domain"),
+    [
+        ("eu-west-1", "763104351884", "amazonaws.com"),
+        ("af-south-1", "626614931356", "amazonaws.com"),
+        ("ap-southeast-3", "907027046896", "amazonaws.com"),
+        ("cn-north-1", "727897471807", "amazonaws.com.cn"),
+    ],
+)
+def test_the_image_is_the_sagemaker_sdks_for_the_region(region, account, domain):
+    from sagemaker.core import image_uris
+
+    expected = image_uris.retrieve(
+        "huggingface-llm",
+        region=region,
+        version="3.0.1",
+        image_scope="inference",
+        instance_type="ml.g5.xlarge",
     )
-    assert tgi_image_uri(region="af-south-1", tag=tag).startswith(
-        "626614931356.dkr.ecr.af-south-1.amazonaws.com/"
-    )
-    assert tgi_image_uri(region="cn-north-1", tag=tag).startswith(
-        "727897471807.dkr.ecr.cn-north-1.amazonaws.com.cn/"
-    )
-    assert tgi_image_uri(region="us-east-1", tag=tag).endswith(
-        f"/huggingface-pytorch-tgi-inference:{tag}"
-    )
+    uri = tgi_image_uri(region=region, version="3.0.1")
+    assert uri == expected
+    assert uri.startswith(f"{account}.dkr.ecr.{region}.{domain}/huggingface-pytorch-tgi-inference:")
+    assert "tgi3.0.1" in uri
+
+
+def test_sagemaker_image_uri_overrides_the_sdk(tmp_path):
+    image = "123456789012.dkr.ecr.us-east-1.amazonaws.com/my-tgi:1.0"
+    synth = synthesize(tmp_path, sagemaker=True, sagemaker_image_uri=image)
+    (model,) = synth.of_type("AWS::SageMaker::Model").values()
+    assert model["Properties"]["PrimaryContainer"]["Image"] == image
+
+
+def test_the_sdk_is_not_a_lambda_dependency():
+    """It resolves the image at synth time only: neither the layer's pins nor the package's
+    runtime dependencies carry it."""
+    pins = (PROJECT_ROOT / "layers" / "shared" / "requirements.txt").read_text().lower()
+    assert "sagemaker" not in pins
+    project = tomllib.loads((PROJECT_ROOT / "pyproject.toml").read_text())["project"]
+    runtime = project["dependencies"] + project["optional-dependencies"]["providers"]
+    assert not [r for r in runtime if r.lower().startswith("sagemaker")]
+    assert any(r.startswith("sagemaker-core") for r in project["optional-dependencies"]["dev"])

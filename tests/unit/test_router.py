@@ -297,20 +297,21 @@ async def test_an_open_circuit_skips_its_deployment_until_the_cooldown_is_over()
     assert not breaker.is_open(PRIMARY)
 
 
-async def test_when_every_circuit_is_open_the_deployments_are_still_tried():
+async def test_when_every_circuit_is_open_the_request_fails_fast_without_a_call():
     clock = Clock()
     breaker = CircuitBreaker(failures=1, cooldown_seconds=30, clock=clock)
     breaker.record_failure(PRIMARY)
     breaker.record_failure(FALLBACK)
-    h = Harness(
-        ScriptedProvider("openai", answer("a chance beats a certain refusal")),
-        ScriptedProvider("anthropic"),
-        breaker=breaker,
-    )
+    primary, fallback = ScriptedProvider("openai"), ScriptedProvider("anthropic")
+    h = Harness(primary, fallback, breaker=breaker)
 
-    routed = await h.router.chat(h.entry, REQUEST)
+    with pytest.raises(UpstreamUnavailableError) as raised:
+        await h.router.chat(h.entry, REQUEST)
 
-    assert routed.deployment == PRIMARY
+    assert raised.value.code == "circuit_open"
+    assert raised.value.status_code == 503
+    assert raised.value.retry_after == 30
+    assert primary.calls == fallback.calls == 0
 
 
 async def test_a_circuit_that_opens_during_retries_stops_them_and_moves_on():

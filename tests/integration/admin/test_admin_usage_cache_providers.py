@@ -155,3 +155,21 @@ def test_providers_show_each_deployment_its_breaker_and_error_rate(
     assert primary["recent_error_rate"] == 1.0 and primary["recent_calls"] == 5
     fallback = rows[("scripted", "sagemaker:fallback")]
     assert (fallback["circuit_state"], fallback["recent_error_rate"]) == ("closed", 0.0)
+
+
+def test_spending_a_keys_budget_through_the_api_mails_its_owner_at_80_and_100_percent(
+    aws: Any, client: Any, make_account: Any, make_key: Any, upstream: Any
+) -> None:
+    owner = make_account("spender@example.com")
+    # Ten reservations' worth: requests are admitted until less than one reservation is left,
+    # so the real spend crosses 80 % on the way (and 100 % only if a request overshoots).
+    key = make_key(owner, max_budget_usd=round(10 * RESERVE, 8), budget_period="day")
+    aws.mail()  # whatever sign-up sent
+    statuses = [chat(client, key["key"]).status_code for _ in range(40)]
+    assert 429 in statuses
+    spent = statuses.index(429) * COST
+    alerts = [m for m in aws.mail() if m["template"] == "budget_alert"]
+    crossed = [80] + ([100] if spent >= 10 * RESERVE else [])
+    assert [m["context"]["percent"] for m in alerts] == crossed  # once each, never per request
+    assert {m["to"] for m in alerts} == {"spender@example.com"}
+    assert alerts[0]["context"]["level"] == "key"

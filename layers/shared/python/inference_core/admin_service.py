@@ -499,6 +499,13 @@ class AdminService:
                 )
         return {"object": "list", "data": data}
 
+    def resilience(self) -> dict[str, Any]:
+        """The active resilience preset and its figures, and each deployment's breaker and cold
+        state (this process's view)."""
+        if self.router is None:
+            return {"object": "resilience", "preset": None, "policy": None, "models": {}}
+        return {"object": "resilience", **self.router.describe()}
+
     # ---- audit ----
 
     def audit_log(

@@ -11,7 +11,6 @@ threshold was crossed by this very request.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from typing import Any, Literal
 
@@ -19,9 +18,8 @@ from inference_core.auth.principal import ROLE_SUPERUSER
 from inference_core.db.budget_alerts import BudgetAlertMarkers
 from inference_core.db.directory import DirectoryRepository
 from inference_core.db.teams import TeamsRepository
+from inference_core.observability import get_logger
 from inference_core.settings import Settings
-
-logger = logging.getLogger("inference_core.budget_alerts")
 
 AlertLevel = Literal["key", "user", "team"]
 THRESHOLDS = (80, 100)  # percent of the budget
@@ -102,7 +100,7 @@ class BudgetAlerts:
                 )
                 sent.append(pct)
             except Exception as exc:  # an alert never fails the request that crossed the line
-                logger.warning(
+                get_logger().warning(
                     "budget alert not sent",
                     extra={"level": level, "percent": pct, "error": type(exc).__name__},
                 )
@@ -128,7 +126,7 @@ class BudgetAlerts:
         try:
             after = self.markers.period_spend(table, key, period)
         except Exception as exc:  # never fails the request
-            logger.warning("budget alert check skipped", extra={"error": type(exc).__name__})
+            get_logger().warning("budget alert check skipped", extra={"error": type(exc).__name__})
             return []
         return self.check(
             level,

@@ -30,6 +30,8 @@ class Deployment:
     # Serve requests whose untranslatable fields are dropped (named in `x-ic-dropped-params`)
     # instead of refusing them with a 400.
     drop_unsupported: bool = False
+    # SageMaker only: the inference component on the endpoint `model` (one that can scale to zero).
+    inference_component: str | None = None
 
     @property
     def label(self) -> str:

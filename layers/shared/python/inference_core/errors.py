@@ -8,7 +8,8 @@ botocore) are wrapped at the boundary where they enter with `raise ... from exc`
     InferenceCoreError
     ├── InvalidRequestError        400  bad input; never reaches a provider
     │   ├── ContextWindowExceededError
-    │   └── PayloadTooLargeError   413  the body is over the configured size
+    │   ├── PayloadTooLargeError   413  the body is over the configured size
+    │   └── GuardrailBlockedError  400  a guardrail check in `block` mode fired (names the check)
     ├── AuthenticationError        401  missing, malformed, expired or revoked credentials
     ├── PermissionDeniedError      403  authenticated, but not allowed
     ├── NotFoundError              404  unknown model, key, session... (or not yours)
@@ -17,6 +18,7 @@ botocore) are wrapped at the boundary where they enter with `raise ... from exc`
     │   └── BudgetExceededError    429  `insufficient_quota`: a budget is spent
     ├── ProviderError              an upstream failed; `retryable` tells the router what to do
     │   ├── UpstreamBadResponseError   502
+    │   │   └── ModelOutputError       502  a text operation's answer did not fit its schema
     │   ├── UpstreamUnavailableError   503
     │   └── UpstreamTimeoutError       504
     └── ServiceUnavailableError    503  our own dependencies (DynamoDB, SQS) are failing; may carry
@@ -52,6 +54,16 @@ class ContextWindowExceededError(InvalidRequestError):
 class PayloadTooLargeError(InvalidRequestError):
     status_code = 413
     code = "request_too_large"
+
+
+class GuardrailBlockedError(InvalidRequestError):
+    """Names the checks that fired, never the text they matched."""
+
+    code = "guardrail_blocked"
+
+    def __init__(self, message: str, *, checks: list[str]):
+        super().__init__(message)
+        self.checks = checks
 
 
 class AuthenticationError(InferenceCoreError):
@@ -130,6 +142,12 @@ class ProviderError(InferenceCoreError):
 class UpstreamBadResponseError(ProviderError):
     status_code = 502
     code = "upstream_bad_response"
+
+
+class ModelOutputError(UpstreamBadResponseError):
+    """The model answered, but not in the shape the operation needs (after one repair attempt)."""
+
+    code = "model_output_invalid"
 
 
 class UpstreamUnavailableError(ProviderError):

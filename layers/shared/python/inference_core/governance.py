@@ -17,7 +17,6 @@ many share a level. Limits themselves are enforced exactly by DynamoDB.
 from __future__ import annotations
 
 import contextvars
-import logging
 import threading
 import time
 import uuid
@@ -39,9 +38,8 @@ from inference_core.db.admission import (
 )
 from inference_core.db.governance import GovernanceReads
 from inference_core.errors import AuthenticationError, RateLimitError
+from inference_core.observability import get_logger
 from inference_core.settings import Settings
-
-logger = logging.getLogger("inference_core.governance")
 
 # Response headers the governance adds (x-ratelimit-*); the request middleware puts a fresh dict
 # here per request and copies it onto the response.
@@ -211,6 +209,7 @@ class Governance:
         self._cache: dict[str, tuple[float, Resolution]] = {}
         self._lock = threading.Lock()
         self._counts = _Counts()
+        self._alerts: Any = None  # BudgetAlerts, built on the first settle that spends a budget
 
     # ---- resolution (cached ≤ resolution_cache_seconds) ----
 
@@ -385,7 +384,7 @@ class Governance:
                 lease_seconds=self.settings.governance.lease_seconds,
             )
         except RateLimitError as exc:
-            logger.info(
+            get_logger().info(
                 "admission refused",
                 extra={"request_id": request_id, "level": exc.level, "limit": exc.limit},
             )
@@ -462,13 +461,39 @@ class Governance:
             aggregate_expires_at=int(now) + retention,
         )
         try:
-            return self.store.settle(admission, outcome, now=now)
+            settled = self.store.settle(admission, outcome, now=now)
         except Exception as exc:  # a settle never fails the request; the lease is reclaimed later
-            logger.warning(
+            get_logger().warning(
                 "usage not settled",
                 extra={"lease_id": admission.lease_id, "error": type(exc).__name__},
             )
             return False
+        if settled and outcome.cost_usd > 0:
+            self._alert_budgets(admission, outcome)
+        return settled
+
+    def _alert_budgets(self, admission: Admission, outcome: Settlement) -> None:
+        """80 % / 100 % budget alerts for each level with a budget that this spend moved (one
+        read per such level, after the settle; alerts never raise)."""
+        levels = [lv for lv in admission.levels if lv.limits.budget_usd is not None]
+        if not levels:
+            return
+        if self._alerts is None:
+            from inference_core.budget_alerts import BudgetAlerts
+
+            self._alerts = BudgetAlerts(settings=self.settings)
+        for level in levels:
+            level_id = str(level.key[level.hash_attribute]["S"])
+            self._alerts.check_settled(
+                level.name,  # type: ignore[arg-type]
+                level_id,
+                table=level.table,
+                key=level.key,
+                budget_usd=level.limits.budget_usd,
+                period=admission.periods[level.name],
+                cost_usd=outcome.cost_usd,
+                owner_id=outcome.user_id or None,
+            )
 
 
 def _key_guard(now: float) -> Guard:

@@ -160,6 +160,20 @@ def emit_request_metrics(usage: RequestUsage) -> None:
     metrics.flush_metrics()
 
 
+def emit_guardrail_metrics(checks: list[str], direction: str) -> None:
+    """`GuardrailFindings` per check name (`pii.email`), by direction; never the matched text."""
+    if _metrics_disabled():
+        return
+    from aws_lambda_powertools.metrics import MetricUnit
+
+    for check in checks:
+        metrics = invocation_metrics()
+        metrics.add_dimension(name="check", value=check)
+        metrics.add_dimension(name="direction", value=direction)
+        metrics.add_metric(name="GuardrailFindings", unit=MetricUnit.Count, value=1)
+        metrics.flush_metrics()
+
+
 def log_request(usage: RequestUsage) -> None:
     usages = _request_usages.get()
     if usages is not None:

@@ -15,17 +15,17 @@ the failure is raised (the provider then reports itself not configured).
 from __future__ import annotations
 
 import json
-import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
+from inference_core.observability import get_logger
+
 if TYPE_CHECKING:
     from inference_core.settings import Settings
 
-log = logging.getLogger(__name__)
 
 KeyResolver = Callable[[str], "str | None"]
 
@@ -75,7 +75,7 @@ class ProviderKeys:
                 if self._keys is None:
                     raise
                 # Keep the last good copy; try again after another max_age.
-                log.warning("provider-keys secret could not be re-read; keeping the cached copy")
+                get_logger().warning("provider-keys secret could not be re-read; keeping the cached copy")
                 self._read_at = self._clock()
                 return self._keys
             self._keys, self._read_at = keys, self._clock()

@@ -82,6 +82,7 @@ class ModelRegistry:
                             else None
                         ),
                         drop_unsupported=bool(d.get("drop_unsupported", False)),
+                        inference_component=_optional_str(d, "inference_component", alias),
                     )
                 )
             if not deployments:

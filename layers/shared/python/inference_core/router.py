@@ -14,7 +14,6 @@ seen output and a failure ends the stream.
 from __future__ import annotations
 
 import asyncio
-import collections
 import random
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -33,7 +32,8 @@ from inference_core.canonical import (
 from inference_core.errors import ProviderError, UpstreamUnavailableError
 from inference_core.observability import get_logger
 from inference_core.providers.base import Provider
-from inference_core.upstream_errors import REQUEST_REJECTED
+from inference_core.resilience import CircuitBreaker, ColdTracker, describe_deployments
+from inference_core.upstream_errors import CIRCUIT_OPEN, COLD, REQUEST_REJECTED
 
 if TYPE_CHECKING:
     from aws_lambda_powertools import Tracer
@@ -43,16 +43,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 ProviderCall = Callable[[Provider, Deployment], Awaitable[T]]
-
-# Circuit breaker defaults; settings may override them (`circuit_breaker_failures`,
-# `circuit_breaker_cooldown_seconds` on the inference settings) once they exist there.
-BREAKER_FAILURES = 5
-BREAKER_COOLDOWN_SECONDS = 30.0
-# The admin API's recent error rate: the last calls of each deployment within this window.
-RECENT_CALLS = 200
-RECENT_SECONDS = 300.0
-
-
 
 @dataclass
 class RoutedResult(Generic[T]):
@@ -68,65 +58,6 @@ class RoutedStream:
     attempts: int
 
 
-class CircuitBreaker:
-    """Process-local, per deployment: `failures` consecutive failures open the circuit for
-    `cooldown_seconds`. After the cooldown the next call is a trial: one more failure reopens it
-    at once, a success closes it."""
-
-    def __init__(
-        self,
-        *,
-        failures: int = BREAKER_FAILURES,
-        cooldown_seconds: float = BREAKER_COOLDOWN_SECONDS,
-        clock: Callable[[], float] = time.monotonic,
-    ):
-        self.failures = failures
-        self.cooldown_seconds = cooldown_seconds
-        self._clock = clock
-        self._consecutive: dict[str, int] = {}
-        self._open_until: dict[str, float] = {}
-        # (time, failed) of recent calls per deployment, for the admin API's error rate.
-        self._recent: dict[str, collections.deque[tuple[float, bool]]] = {}
-
-    def is_open(self, deployment: Deployment) -> bool:
-        return self._clock() < self._open_until.get(deployment.label, float("-inf"))
-
-    def _remember(self, deployment: Deployment, failed: bool) -> None:
-        recent = self._recent.setdefault(deployment.label, collections.deque(maxlen=RECENT_CALLS))
-        recent.append((self._clock(), failed))
-
-    def health(self, deployment: Deployment) -> dict[str, Any]:
-        """`state` (closed | open | half_open), consecutive failures, and the error rate of this
-        process's calls in the last `RECENT_SECONDS` (None without calls)."""
-        label = deployment.label
-        now = self._clock()
-        if now < self._open_until.get(label, float("-inf")):
-            state = "open"
-        elif label in self._open_until:
-            state = "half_open"
-        else:
-            state = "closed"
-        recent = [failed for at, failed in self._recent.get(label, ()) if now - at <= RECENT_SECONDS]
-        return {
-            "circuit_state": state,
-            "consecutive_failures": self._consecutive.get(label, 0),
-            "recent_calls": len(recent),
-            "recent_error_rate": round(sum(recent) / len(recent), 4) if recent else None,
-        }
-
-    def record_success(self, deployment: Deployment) -> None:
-        self._remember(deployment, False)
-        self._consecutive.pop(deployment.label, None)
-        self._open_until.pop(deployment.label, None)
-
-    def record_failure(self, deployment: Deployment) -> None:
-        self._remember(deployment, True)
-        count = self._consecutive.get(deployment.label, 0) + 1
-        self._consecutive[deployment.label] = count
-        if count >= self.failures:
-            self._open_until[deployment.label] = self._clock() + self.cooldown_seconds
-
-
 class Router:
     """Routes calls for a model alias (or a resolved `ModelEntry`) to its deployments."""
 
@@ -140,6 +71,8 @@ class Router:
         rng: Callable[[], float] = random.random,
         tracer: Tracer | None = None,
         breaker: CircuitBreaker | None = None,
+        cold: ColdTracker | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ):
         self.registry = registry
         self.settings = settings
@@ -148,12 +81,14 @@ class Router:
         self._sleep = sleep
         self._rng = rng
         self._tracer = tracer
-        limits = settings.inference
+        self.preset, self.policy = settings.inference.resilience
         self.breaker = breaker or CircuitBreaker(
-            failures=getattr(limits, "circuit_breaker_failures", BREAKER_FAILURES),
-            cooldown_seconds=getattr(
-                limits, "circuit_breaker_cooldown_seconds", BREAKER_COOLDOWN_SECONDS
-            ),
+            failures=self.policy.breaker_failures,
+            cooldown_seconds=self.policy.breaker_recovery_seconds,
+            clock=clock,
+        )
+        self.cold = cold or ColdTracker(
+            recheck_seconds=self.policy.cold_recheck_seconds, clock=clock
         )
 
     # ---- what callers use ----
@@ -189,6 +124,22 @@ class Router:
             model, "complete_stream", lambda p, d: p.complete_stream(request, d)
         )
 
+    def describe(self) -> dict[str, Any]:
+        """The active policy and every deployment's breaker and cold state (for superusers)."""
+        return {
+            "preset": self.preset,
+            "policy": {
+                **self.policy.model_dump(),
+                "max_attempts_per_deployment": self.policy.max_attempts_per_deployment,
+                "retry_base_delay_seconds": self.settings.inference.retry_base_delay_seconds,
+                "retry_max_delay_seconds": self.settings.inference.retry_max_delay_seconds,
+            },
+            "models": {
+                entry.alias: describe_deployments(entry.deployments, self.breaker, self.cold)
+                for entry in self.registry.entries()
+            },
+        }
+
     def provider(self, name: str) -> Provider:
         """The adapter for `name`, made once per router (so SDK clients and pools are reused)."""
         if name not in self._providers:
@@ -210,40 +161,85 @@ class Router:
         self, model: str | ModelEntry, operation: str, call: ProviderCall[T]
     ) -> RoutedResult[T]:
         entry = self.registry.resolve(model) if isinstance(model, str) else model
-        max_attempts = max(1, self.settings.inference.max_attempts_per_deployment)
+        max_attempts = self.policy.max_attempts_per_deployment
         attempts = 0
         last_error: ProviderError | None = None
-        for deployment in self._candidates(entry.deployments):
+        for deployment in entry.deployments:
+            if not self.cold.admit(deployment):
+                last_error = self._skipped_cold(deployment)
+                continue  # cold: on to the next deployment without a call
             for attempt in range(1, max_attempts + 1):
+                grant = self.breaker.acquire(deployment)
+                if not grant:
+                    last_error = self._skipped_open(deployment)
+                    break
                 attempts += 1
+                verdict = False
                 try:
                     provider = self.provider(deployment.provider)
                     async with self._subsegment(operation, deployment, attempt):
                         result = await call(provider, deployment)
+                    verdict = True
                 except ProviderError as exc:
                     last_error = exc
                     if exc.code == REQUEST_REJECTED:
                         raise  # the request itself is bad; the next deployment would agree
-                    self.breaker.record_failure(deployment)
+                    if exc.code == COLD:
+                        # Not broken, just not there yet: no retries burned, no breaker count.
+                        self.cold.mark_cold(deployment)
+                        self._log_failure(deployment, operation, attempt, exc, None)
+                        break
+                    verdict = True
+                    self.breaker.record_failure(deployment, trial=grant == "trial")
                     delay = self._retry_delay(exc, attempt, max_attempts, deployment)
-                    get_logger().warning(
-                        "provider call failed",
-                        extra={
-                            "deployment": deployment.label,
-                            "operation": operation,
-                            "attempt": attempt,
-                            "error_code": exc.code,
-                            "retry_in_seconds": delay,
-                        },
-                    )
+                    self._log_failure(deployment, operation, attempt, exc, delay)
                     if delay is None:
                         break  # on to the next deployment
                     await self._sleep(delay)
                     continue
+                finally:
+                    if not verdict and grant == "trial":
+                        self.breaker.release(deployment)  # cancelled or refused: no verdict
+                self.cold.mark_warm(deployment)
                 self.breaker.record_success(deployment)
                 return RoutedResult(result=result, deployment=deployment, attempts=attempts)
         assert last_error is not None  # a registry entry always has a deployment
         raise last_error
+
+    def _skipped_open(self, deployment: Deployment) -> ProviderError:
+        return UpstreamUnavailableError(
+            f"The deployment '{deployment.label}' is failing; its circuit breaker is open.",
+            provider=deployment.provider,
+            retry_after=max(1.0, self.breaker.seconds_until_trial(deployment)),
+            code=CIRCUIT_OPEN,
+        )
+
+    def _skipped_cold(self, deployment: Deployment) -> ProviderError:
+        return UpstreamUnavailableError(
+            f"The deployment '{deployment.label}' is scaling up from zero; retry shortly.",
+            provider=deployment.provider,
+            retry_after=max(1.0, self.cold.seconds_until_probe(deployment)),
+            code=COLD,
+        )
+
+    def _log_failure(
+        self,
+        deployment: Deployment,
+        operation: str,
+        attempt: int,
+        exc: ProviderError,
+        delay: float | None,
+    ) -> None:
+        get_logger().warning(
+            "provider call failed",
+            extra={
+                "deployment": deployment.label,
+                "operation": operation,
+                "attempt": attempt,
+                "error_code": exc.code,
+                "retry_in_seconds": delay,
+            },
+        )
 
     async def _route_stream(
         self,
@@ -289,12 +285,6 @@ class Router:
         finally:
             # Also when the client hangs up: the upstream connection is released now.
             await _close(stream)
-
-    def _candidates(self, deployments: tuple[Deployment, ...]) -> list[Deployment]:
-        """Deployments in order, without those whose circuit is open, unless every one is (a
-        request that might succeed beats a certain refusal)."""
-        closed = [d for d in deployments if not self.breaker.is_open(d)]
-        return closed or list(deployments)
 
     def _retry_delay(
         self, error: ProviderError, attempt: int, max_attempts: int, deployment: Deployment

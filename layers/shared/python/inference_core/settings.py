@@ -8,10 +8,13 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+if TYPE_CHECKING:
+    from inference_core.resilience import ResiliencePolicy
 
 PLACEHOLDER_SECRETS = {"", "change-me", "changeme", "secret", "dev", "test"}
 MIN_JWT_SECRET_BYTES = 32  # 256 bits
@@ -98,6 +101,9 @@ class InferenceSettings(BaseSettings):
     # A deployment that fails this many times in a row is skipped for the cooldown (per process).
     circuit_breaker_failures: int = 5
     circuit_breaker_cooldown_seconds: float = 30.0
+    # `simple` | `development` | `production` | a JSON override; when set it replaces the three
+    # settings above (see `inference_core.resilience`).
+    resilience_preset: str | None = None
     retry_base_delay_seconds: float = 0.25
     retry_max_delay_seconds: float = 4.0
     max_prompt_chars: int = 200_000
@@ -105,6 +111,24 @@ class InferenceSettings(BaseSettings):
     cache_ttl_seconds: int = 3600
     chat_session_ttl_seconds: int = 2 * 3600
     cache_enabled: bool = True
+
+    @model_validator(mode="after")
+    def _check_resilience_preset(self) -> InferenceSettings:
+        self.resilience  # noqa: B018 - parsing is the check: a bad preset refuses to start
+        return self
+
+    @property
+    def resilience(self) -> tuple[str, ResiliencePolicy]:
+        """The active (preset name, policy): the preset, or the individual settings."""
+        from inference_core.resilience import ResiliencePolicy, parse_preset
+
+        if self.resilience_preset:
+            return parse_preset(self.resilience_preset)
+        return "settings", ResiliencePolicy(
+            retries=max(0, self.max_attempts_per_deployment - 1),
+            breaker_failures=max(1, self.circuit_breaker_failures),
+            breaker_recovery_seconds=self.circuit_breaker_cooldown_seconds,
+        )
 
 
 BudgetPeriod = Literal["day", "month", "total"]
@@ -259,6 +283,73 @@ class HttpSettings(BaseSettings):
     max_request_body_bytes: int = 1024 * 1024
 
 
+GuardrailMode = Literal["off", "detect", "redact", "block"]
+GUARDRAIL_CHECKS = frozenset(
+    {"injection", "pii", "secrets", "size", "content_type"}
+    | {"output_pii", "output_secrets", "output_markup"}
+)
+
+
+def check_guardrail_policy(policy: dict[str, str], where: str) -> None:
+    """Refuse an unknown check or mode (a check may be narrowed to one rule: `pii.email`)."""
+    for name, mode in policy.items():
+        if name.split(".", 1)[0] not in GUARDRAIL_CHECKS:
+            raise ValueError(f"{where}: unknown guardrail check {name!r}")
+        if mode not in ("off", "detect", "redact", "block"):
+            raise ValueError(f"{where}: {name!r} must be off, detect, redact or block")
+
+
+class GuardrailSettings(BaseSettings):
+    """The deployment's guardrail policy and its per-team and per-key overrides (docs/guardrails.md).
+
+    `IC_GUARDRAILS_POLICY` is JSON `{"<check>[.<rule>]": "off|detect|redact|block"}`;
+    `IC_GUARDRAILS_TEAM_POLICIES` and `IC_GUARDRAILS_KEY_POLICIES` map a team id or an API key id
+    to such an object. A more specific entry wins: key over team over deployment, a rule over its
+    check. A team or key item that carries its own `guardrails` map (the admin API) is applied on
+    top of these.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="IC_GUARDRAILS_", extra="ignore")
+
+    policy: dict[str, str] = Field(
+        default_factory=lambda: {"injection": "detect", "secrets": "detect"}
+    )
+    team_policies: dict[str, dict[str, str]] = Field(default_factory=dict)
+    key_policies: dict[str, dict[str, str]] = Field(default_factory=dict)
+    # A single message over this many characters trips the `size` check.
+    max_message_chars: int = 100_000
+    # Content part types a message may carry; any other trips the `content_type` check.
+    allowed_content_types: str = "text,image_url"
+
+    @model_validator(mode="after")
+    def _check_policies(self) -> GuardrailSettings:
+        check_guardrail_policy(self.policy, "IC_GUARDRAILS_POLICY")
+        for team, policy in self.team_policies.items():
+            check_guardrail_policy(policy, f"IC_GUARDRAILS_TEAM_POLICIES[{team}]")
+        for key, policy in self.key_policies.items():
+            check_guardrail_policy(policy, f"IC_GUARDRAILS_KEY_POLICIES[{key}]")
+        return self
+
+    @property
+    def content_types(self) -> frozenset[str]:
+        return frozenset(t.strip() for t in self.allowed_content_types.split(",") if t.strip())
+
+
+class TextProcessingSettings(BaseSettings):
+    """The text operations (`/v1/text_processing/*`, docs/text_processing.md)."""
+
+    model_config = SettingsConfigDict(env_prefix="IC_TEXT_PROCESSING_", extra="ignore")
+
+    # The most items one `batch_process` call takes (larger jobs go through the Batches API).
+    batch_max_items: int = 20
+    # How many items of one batch call run at once.
+    batch_concurrency: int = 4
+    max_text_chars: int = 20_000
+    # Ask the provider for JSON that fits the operation's schema (OpenAI's `json_schema`, TGI's
+    # grammar); a provider that refuses it is asked again without.
+    structured_output: bool = True
+
+
 class Settings(BaseSettings):
     """Everything the API, the worker and the mailer read; composed from the pieces above."""
 
@@ -274,6 +365,8 @@ class Settings(BaseSettings):
     mail: MailSettings = Field(default_factory=MailSettings)
     batch: BatchSettings = Field(default_factory=BatchSettings)
     webhooks: WebhookSettings = Field(default_factory=WebhookSettings)
+    guardrails: GuardrailSettings = Field(default_factory=GuardrailSettings)
+    text_processing: TextProcessingSettings = Field(default_factory=TextProcessingSettings)
     service_name: str = "inference-core"
 
     @model_validator(mode="after")

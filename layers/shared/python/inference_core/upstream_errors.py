@@ -22,6 +22,14 @@ from inference_core.errors import (
 # raises it at once instead of trying the next deployment, which would be refused the same way.
 REQUEST_REJECTED = "upstream_request_rejected"
 
+# The code of a self-hosted deployment that has no copy of its model yet (scaled to zero, still
+# loading): the router moves on at once without a retry or a breaker count, and probes it later.
+COLD = "upstream_cold"
+# Every deployment of the alias is behind an open circuit breaker (or its one trial is taken).
+CIRCUIT_OPEN = "circuit_open"
+# The router's own refusals, made without a call: they carry when to come back (Retry-After).
+ROUTER_REFUSALS = frozenset({COLD, CIRCUIT_OPEN})
+
 # A Retry-After longer than this is not worth waiting for inside one request.
 MAX_RETRY_AFTER_SECONDS = 60.0
 

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from inference_core.inference.chat_sessions import ChatSessionService
     from inference_core.inference.service import InferenceService
     from inference_core.router import Router
+    from inference_core.text_processing.service import TextProcessingService
 
 
 @lru_cache(maxsize=1)
@@ -96,6 +97,15 @@ def get_chat_sessions() -> ChatSessionService:
     )
 
 
+@lru_cache(maxsize=1)
+def get_text_processing() -> TextProcessingService:
+    from inference_core.text_processing.service import TextProcessingService
+
+    return TextProcessingService(
+        inference=get_inference_service(), settings=bound_settings().text_processing
+    )
+
+
 def reset_wiring() -> None:
     """Forget everything built here (tests, and the CLI after it changes settings)."""
     bound_settings.cache_clear()
@@ -104,4 +114,5 @@ def reset_wiring() -> None:
     get_inference_service.cache_clear()
     get_chat_history.cache_clear()
     get_chat_sessions.cache_clear()
+    get_text_processing.cache_clear()
     load_registry.cache_clear()

@@ -23,6 +23,7 @@ def create_app() -> FastAPI:
         health,
         native,
         openai_compat,
+        text_processing,
         usage,
         webhooks,
     )
@@ -46,6 +47,7 @@ def create_app() -> FastAPI:
     app.include_router(openai_compat.router)
     app.include_router(anthropic_compat.router)
     app.include_router(native.router)
+    app.include_router(text_processing.router)
     app.include_router(files.router)
     app.include_router(batches.router)
     app.include_router(webhooks.router)

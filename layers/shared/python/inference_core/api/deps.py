@@ -10,6 +10,7 @@ from inference_core import wiring
 from inference_core.inference.chat_sessions import ChatSessionService
 from inference_core.inference.service import InferenceService
 from inference_core.registry import ModelRegistry
+from inference_core.text_processing.service import TextProcessingService
 
 
 def get_registry() -> ModelRegistry:
@@ -22,6 +23,10 @@ def get_inference_service() -> InferenceService:
 
 def get_chat_sessions() -> ChatSessionService:
     return wiring.get_chat_sessions()
+
+
+def get_text_processing() -> TextProcessingService:
+    return wiring.get_text_processing()
 
 
 def reset_dependencies() -> None:

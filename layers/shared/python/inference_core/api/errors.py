@@ -8,6 +8,7 @@ never reaches a client.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -15,8 +16,14 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from inference_core.errors import InferenceCoreError, RateLimitError, ServiceUnavailableError
+from inference_core.errors import (
+    InferenceCoreError,
+    ProviderError,
+    RateLimitError,
+    ServiceUnavailableError,
+)
 from inference_core.observability import get_logger
+from inference_core.upstream_errors import ROUTER_REFUSALS
 
 ANTHROPIC_PATHS = ("/v1/messages",)
 
@@ -104,6 +111,9 @@ def install_error_handlers(app: FastAPI) -> None:
         headers = None
         if isinstance(exc, RateLimitError | ServiceUnavailableError) and exc.retry_after:
             headers = {"Retry-After": str(exc.retry_after)}
+        elif isinstance(exc, ProviderError) and exc.code in ROUTER_REFUSALS and exc.retry_after:
+            # The router's own verdicts (breaker open, model scaling up) know when to come back.
+            headers = {"Retry-After": str(math.ceil(exc.retry_after))}
         if exc.status_code >= 500:
             get_logger().warning(
                 "request failed", extra={"error_code": exc.code, "error": type(exc).__name__}

@@ -9,6 +9,8 @@ import uuid
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from inference_core.after_response import collecting, drain
+from inference_core.guardrails import HEADER as GUARDRAILS_HEADER
+from inference_core.guardrails import fired_checks
 
 # The context variable lives in `observability` (the bottom); re-exported for the routes.
 from inference_core.observability import (
@@ -58,6 +60,8 @@ class RequestContextMiddleware:
         extra: dict[str, str] = {}  # the admission's x-ratelimit-* headers land here
         headers_token = response_headers.set(extra)
         record = start_access_record()
+        fired: list[str] = []
+        fired_token = fired_checks.set(fired)
         started = time.perf_counter()
         status = 500  # what the client gets if the app raises before answering
 
@@ -74,6 +78,8 @@ class RequestContextMiddleware:
                 status = message["status"]
                 headers = list(message.get("headers", []))
                 headers.append((b"x-request-id", rid.encode()))
+                if fired:
+                    headers.append((GUARDRAILS_HEADER.encode(), ",".join(fired).encode()))
                 if 200 <= int(message.get("status", 0)) < 300:
                     headers += [(k.encode(), v.encode()) for k, v in extra.items()]
                 message["headers"] = headers
@@ -93,6 +99,7 @@ class RequestContextMiddleware:
                 status=status,
                 latency_ms=(time.perf_counter() - started) * 1000,
             )
+            fired_checks.reset(fired_token)
             correlation_id.reset(token)
             response_headers.reset(headers_token)
 
@@ -186,6 +193,7 @@ class LazyCorsMiddleware:
                 "x-cache",
                 "x-request-id",
                 "retry-after",
+                "x-ic-guardrails",
                 "x-ratelimit-limit-requests",
                 "x-ratelimit-remaining-requests",
                 "x-ratelimit-reset-requests",

@@ -35,7 +35,6 @@ fails the request: after its retries a lost settle is logged, and its lease expi
 from __future__ import annotations
 
 import calendar
-import logging
 import random
 import time
 from collections.abc import Callable, Sequence
@@ -52,8 +51,7 @@ from inference_core.errors import (
     RateLimitError,
     ServiceUnavailableError,
 )
-
-logger = logging.getLogger("inference_core.admission")
+from inference_core.observability import get_logger
 
 Item = dict[str, Any]  # a raw DynamoDB item: {"attr": {"S": "..."}}
 
@@ -435,7 +433,7 @@ class AdmissionStore:
                 self._sleep(random.uniform(0.005, 0.02 * (attempt + 1)))  # noqa: S311 (jitter)
             if not reasons:
                 break
-        logger.warning(
+        get_logger().warning(
             "usage not settled; the lease expires and is reclaimed",
             extra={"lease_id": admission.lease_id},
         )

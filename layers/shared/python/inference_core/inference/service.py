@@ -14,6 +14,11 @@ calls instead: before the provider call ONE round trip, the admission transactio
 the cache fill are written). A cache hit is admitted and settled too ($0, counted as a request).
 Inside an HTTP request the settle is deferred to `inference_core.after_response`: it runs once
 the client has the last byte it needs (after a stream's `[DONE]`), before the response ends.
+
+Guardrails (`inference_core.guardrails`) wrap `chat` and `chat_stream`: the caller's input checks
+run first (a blocked request never reaches the cache or a provider; a redacted one is what the
+provider and the cache key see), the output checks run on the answer or the stream, so every door
+(OpenAI, Anthropic, native, text operations, batch lines) gets them.
 """
 
 from __future__ import annotations
@@ -54,6 +59,7 @@ if TYPE_CHECKING:
     from inference_core.db.cache import CacheRepository
     from inference_core.db.usage import UsageRepository
     from inference_core.governance import Governance, GovernedCaller
+    from inference_core.guardrails.engine import RequestGuard
     from inference_core.settings import Settings
 
 MAX_CACHED_RESPONSE_BYTES = 300_000
@@ -309,9 +315,69 @@ class InferenceService:
             self._servable(entry, request)  # the 400 naming the field
         return TokenCount(estimate.prompt_tokens(request), entry.alias, "estimate")
 
+    # ---- guardrails (the engine loads at the first request whose policy has a check on) ----
+
+    def guard(self, caller: Caller) -> RequestGuard | None:
+        from inference_core.guardrails.engine import request_guard
+
+        return request_guard(self.settings, caller)
+
     # ---- chat and completions ----
 
     async def chat(
+        self,
+        caller: Caller,
+        request: ChatRequest | CompletionRequest,
+        *,
+        model: str | None,
+        endpoint: str,
+        request_id: str,
+        use_cache: bool = True,
+    ) -> ChatOutcome:
+        """Answer one request for the model alias `model` (None: the registry's default), with
+        the caller's guardrails on the request (before anything else) and on the answer."""
+        guard = self.guard(caller)
+        if guard is not None:
+            request = guard.check_input(request)
+        outcome = await self._chat(
+            caller,
+            request,
+            model=model,
+            endpoint=endpoint,
+            request_id=request_id,
+            use_cache=use_cache,
+        )
+        if guard is not None:
+            outcome.result = guard.check_result(outcome.result)
+        return outcome
+
+    async def chat_stream(
+        self,
+        caller: Caller,
+        request: ChatRequest | CompletionRequest,
+        *,
+        model: str | None,
+        endpoint: str,
+        request_id: str,
+        use_cache: bool = True,
+    ) -> StreamOutcome:
+        """`_chat_stream` with the caller's guardrails on the request and on the stream."""
+        guard = self.guard(caller)
+        if guard is not None:
+            request = guard.check_input(request)
+        outcome = await self._chat_stream(
+            caller,
+            request,
+            model=model,
+            endpoint=endpoint,
+            request_id=request_id,
+            use_cache=use_cache,
+        )
+        if guard is not None:
+            outcome.chunks = guard.stream(outcome.chunks)
+        return outcome
+
+    async def _chat(
         self,
         caller: Caller,
         request: ChatRequest | CompletionRequest,
@@ -353,7 +419,7 @@ class InferenceService:
             result, entry.alias, False, usage, self._dropped(request, routed.deployment)
         )
 
-    async def chat_stream(
+    async def _chat_stream(
         self,
         caller: Caller,
         request: ChatRequest | CompletionRequest,

@@ -53,7 +53,7 @@ from inference_core.translation.tgi import (
     parse_chat_response,
     parse_embeddings,
 )
-from inference_core.upstream_errors import error_for_status, retry_after_seconds
+from inference_core.upstream_errors import COLD, error_for_status, retry_after_seconds
 
 if TYPE_CHECKING:
     from inference_core.settings import Settings
@@ -81,6 +81,9 @@ _CREDENTIAL_CODES = frozenset(
         "IncompleteSignature",
     }
 )
+# SageMaker's answer for an inference component with zero copies ("... has no capacity to
+# process this request. ApplicationAutoScaling may be in-progress ...").
+_NO_CAPACITY_MESSAGE = re.compile(r"no capacity", re.IGNORECASE)
 _CONTEXT_WINDOW_MESSAGE = re.compile(
     r"context (window|length)|maximum context|must be <= \d+", re.IGNORECASE
 )
@@ -140,7 +143,7 @@ class SageMakerProvider(Provider):
 
     async def chat(self, request: ChatRequest, deployment: Deployment) -> ChatResult:
         raw = await asyncio.to_thread(
-            self._invoke, deployment.model, chat_payload(request, stream=False)
+            self._invoke, deployment, chat_payload(request, stream=False)
         )
         return parse_chat_response(raw, request, deployment.model)
 
@@ -151,7 +154,7 @@ class SageMakerProvider(Provider):
         decoder = SseDecoder()
         stream = ChatStreamState(request, deployment.model)
         yielded = False
-        parts = self._payload_parts(deployment.model, payload)
+        parts = self._payload_parts(deployment, payload)
         try:
             async for part in parts:
                 for data in decoder.feed(part):
@@ -189,7 +192,7 @@ class SageMakerProvider(Provider):
     # ---- embeddings ----
 
     async def embed(self, inputs: list[str], deployment: Deployment) -> EmbeddingResult:
-        raw = await asyncio.to_thread(self._invoke, deployment.model, {"inputs": inputs})
+        raw = await asyncio.to_thread(self._invoke, deployment, {"inputs": inputs})
         return parse_embeddings(raw, inputs, deployment.model)
 
     def is_configured(self) -> bool:
@@ -199,11 +202,12 @@ class SageMakerProvider(Provider):
 
     # ---- the one executor ----
 
-    def _invoke(self, endpoint: str, payload: dict[str, Any]) -> bytes:
+    def _invoke(self, deployment: Deployment, payload: dict[str, Any]) -> bytes:
         """`invoke_endpoint` and read its body (blocking: called through `asyncio.to_thread`)."""
+        endpoint = deployment.model
         try:
             response = self.client.invoke_endpoint(
-                EndpointName=endpoint,
+                **_target(deployment),
                 Body=json.dumps(payload).encode(),
                 ContentType=JSON,
                 Accept=JSON,
@@ -213,13 +217,14 @@ class SageMakerProvider(Provider):
             raise map_sagemaker_error(exc, endpoint) from exc
 
     async def _payload_parts(
-        self, endpoint: str, payload: dict[str, Any]
+        self, deployment: Deployment, payload: dict[str, Any]
     ) -> AsyncGenerator[bytes, None]:
         """The PayloadPart bytes of a response stream, read by a thread that feeds a queue.
 
         A dedicated thread per stream (not the shared executor): a long stream must not starve
         `asyncio.to_thread` callers. Closing this iterator closes the HTTP stream.
         """
+        endpoint = deployment.model
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
         stopping = threading.Event()
@@ -234,7 +239,7 @@ class SageMakerProvider(Provider):
         def pump() -> None:
             try:
                 response = self.client.invoke_endpoint_with_response_stream(
-                    EndpointName=endpoint,
+                    **_target(deployment),
                     Body=json.dumps(payload).encode(),
                     ContentType=JSON,
                     Accept="text/event-stream",
@@ -327,6 +332,20 @@ def map_sagemaker_error(exc: Exception, endpoint: str) -> InferenceCoreError:
             return UpstreamBadResponseError(
                 f"The model behind {where} failed the request.", provider="sagemaker"
             )
+        if code == "ModelNotReadyException" or (
+            code in ("ValidationError", "ValidationException")
+            and _NO_CAPACITY_MESSAGE.search(str(exc.response.get("Error", {}).get("Message", "")))
+        ):
+            # No copy of the model yet (an inference component scaled to zero, or still loading):
+            # the router moves on at once and probes again later; the call itself is what makes
+            # SageMaker's NoCapacityInvocationFailures alarm scale the component up.
+            return UpstreamUnavailableError(
+                f"{where} has no copy of its model ready yet (scaling up).",
+                retryable=True,
+                retry_after=retry_after,
+                provider="sagemaker",
+                code=COLD,
+            )
         if code == "ThrottlingException":
             return UpstreamUnavailableError(
                 f"{where} is throttling requests.",
@@ -380,6 +399,14 @@ def _stream_cut_error(cause: BaseException, endpoint: str, *, retryable: bool) -
 
 
 # ---- small pieces ----
+
+
+def _target(deployment: Deployment) -> dict[str, str]:
+    """The endpoint, and the inference component on it when the deployment names one."""
+    target = {"EndpointName": deployment.model}
+    if deployment.inference_component:
+        target["InferenceComponentName"] = deployment.inference_component
+    return target
 
 
 def _close_quietly(body: Any) -> None:

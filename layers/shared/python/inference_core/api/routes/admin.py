@@ -1,5 +1,5 @@
-"""`/v1/admin/*`: users, teams, keys, usage, cache, providers and the audit log, for superusers
-(anyone else gets 403 in the OpenAI error format). Each route is one `AdminService` call."""
+"""`/v1/admin/*`: users, teams, keys, usage, cache, providers, resilience and the audit log, for
+superusers (anyone else gets 403 in the OpenAI error format). Each route is one `AdminService` call."""
 
 from __future__ import annotations
 
@@ -147,6 +147,13 @@ def invalidate_cache(body: CacheInvalidate, su: Superuser, admin: Admin) -> dict
 @router.get("/providers")
 def providers(su: Superuser, admin: Admin) -> dict[str, Any]:
     return admin.providers()
+
+
+@router.get("/resilience")
+def resilience(su: Superuser, admin: Admin) -> dict[str, Any]:
+    """The resilience preset in force and each deployment's circuit breaker (closed, open,
+    half-open) and cold state, in the process that answers."""
+    return admin.resilience()
 
 
 @router.get("/audit")
