@@ -3,6 +3,10 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
+# Supply-chain tools (pip-audit, cyclonedx-bom, pip-tools) in their own venv, from a hashed lock.
+TOOLS  := .venv-tools
+TOOLS_STAMP := $(TOOLS)/.installed-stamp
+DEV_LOCK := infra/locks/dev.txt
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 # llama-cpp-python compiles from source the first time, into .wheels/ (reused afterwards).
@@ -17,7 +21,7 @@ ifeq ($(shell uname -m),x86_64)
 LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON
 endif
 
-.PHONY: install dev test test-fast lint typecheck format-check bench synth layer deploy destroy openapi clean
+.PHONY: install install-locked dev test test-fast lint typecheck format-check bench synth layer lock sbom audit deploy destroy openapi clean
 
 $(LLAMA_WHEEL_STAMP): constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -35,6 +39,18 @@ $(STAMP): pyproject.toml constraints.txt $(LLAMA_WHEEL_STAMP)
 	touch $(STAMP)
 
 install: $(STAMP)
+
+# The dev environment exactly as locked (every package by hash). Not yet what `install` does:
+# the lock must first be proven to install from a clean clone (see docs/security.md).
+install-locked:
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --require-hashes --no-deps -r $(DEV_LOCK)
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
+
+$(TOOLS_STAMP): infra/locks/tools.txt
+	test -x $(TOOLS)/bin/python || $(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/python -m pip install --quiet --require-hashes --no-deps -r infra/locks/tools.txt
+	touch $(TOOLS_STAMP)
 
 dev: install
 	$(BIN)/inference-core dev
@@ -66,9 +82,30 @@ bench: install
 synth: install
 	$(BIN)/python infra/app.py
 
-# Re-pin the Lambda layer's third-party dependencies after changing pyproject.toml.
+# Re-pin the Lambda layer's third-party dependencies (with their Lambda wheels' hashes) after
+# changing pyproject.toml; needs the package index.
 layer: install
 	$(BIN)/python infra/pin_layer_requirements.py
+
+# Re-lock the dev environment (every extra, hashes of every file) after changing pyproject.toml
+# or constraints.txt; needs the package index.
+lock: $(TOOLS_STAMP)
+	$(TOOLS)/bin/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras \
+	  --extra providers --extra local --extra dev -c constraints.txt \
+	  --no-emit-index-url --no-emit-find-links --output-file $(DEV_LOCK) pyproject.toml
+
+# A CycloneDX SBOM of what the Lambda layer ships (its locked requirements; our package is the
+# root component).
+sbom: $(TOOLS_STAMP)
+	mkdir -p build/sbom
+	$(TOOLS)/bin/cyclonedx-py requirements --pyproject pyproject.toml --mc-type library \
+	  --of JSON --output-reproducible -o build/sbom/layer.cdx.json layers/shared/requirements.txt
+	@echo "wrote build/sbom/layer.cdx.json"
+
+# pip-audit over the layer and dev locks. Fails unless EVERY package could be audited (needs the
+# vulnerability service); not part of `make test`.
+audit: $(TOOLS_STAMP)
+	$(TOOLS)/bin/python infra/audit_locks.py
 
 # `layer_dependencies=required` refuses to deploy a layer built without its dependencies.
 deploy: install
@@ -78,4 +115,4 @@ destroy: install
 	npx --yes aws-cdk@2 destroy --all
 
 clean:
-	rm -rf $(VENV) $(WHEELS) .local cdk.out .pytest_cache
+	rm -rf $(VENV) $(TOOLS) $(WHEELS) .local cdk.out .pytest_cache build

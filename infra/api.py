@@ -31,6 +31,7 @@ STREAMING_ROUTES = (
     "/v1/messages",
     "/v1/generate",
     "/v1/chat",
+    "/v1/responses",
 )
 LWA_ACCOUNT = "753240598075"
 # Multipart uploads (`POST /v1/files`) and file downloads must reach Mangum as bytes, not text.

@@ -28,6 +28,7 @@ from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
 from infra.config import PROJECT_ROOT, SageMakerConfig
+from infra.pin_layer_requirements import PLATFORMS
 
 LAYER_SOURCE = PROJECT_ROOT / "layers" / "shared"
 PACKAGE_SOURCE = LAYER_SOURCE / "python" / "inference_core"
@@ -35,15 +36,9 @@ REQUIREMENTS = LAYER_SOURCE / "requirements.txt"
 CACHE_ROOT = PROJECT_ROOT / ".cdk-layer-cache"
 REGISTRY_MOUNT = "/opt/registry/models.json"
 
-# Lambda's arm64 Python runtimes run on Amazon Linux 2023 (glibc 2.34): any manylinux wheel up
-# to 2.34 loads there. pip does not expand `manylinux_2_34` to older tags, so list them all.
-PLATFORMS = (
-    *(f"manylinux_2_{minor}_aarch64" for minor in range(34, 16, -1)),
-    "manylinux2014_aarch64",
-)
 _IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", "*.pyo", ".mypy_cache", ".pytest_cache")
 # Bump when the build recipe changes, so cached builds are not reused.
-_RECIPE = "1"
+_RECIPE = "2"
 
 
 def _digest(*parts: bytes) -> str:
@@ -101,8 +96,9 @@ def build_dependencies(
         sys.executable, "-m", "pip", "install",
         # -qq: errors only (mirror configuration can make pip chatty about unused indexes).
         "-qq", "--disable-pip-version-check", "--no-compile",
-        # Every transitive dependency is pinned in the file; nothing else may sneak in.
-        "--no-deps",
+        # Every transitive dependency is pinned in the file with its wheel's hash; nothing else
+        # may sneak in, and nothing but those exact bytes.
+        "--no-deps", "--require-hashes",
         "--only-binary=:all:",
         "--implementation", "cp",
         "--python-version", python_version,

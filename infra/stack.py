@@ -44,6 +44,7 @@ CONTROL_PLANE_TABLES = (
     "usage_table",
     "jobs_table",
     "files_table",
+    "responses_table",
     "teams_table",
     "usage_aggregates_table",
     "audit_table",
@@ -54,6 +55,7 @@ DATA_PLANE_TABLES = (
     "sessions_table",
     "cache_table",
     "usage_table",
+    "responses_table",
     "teams_table",
     "usage_aggregates_table",
 )

@@ -57,6 +57,7 @@ def test_dependencies_are_installed_for_arm64_lambda_without_docker(layer_cache,
     (command,) = fake_pip
     assert command[1:4] == ["-m", "pip", "install"]
     assert "--only-binary=:all:" in command and "--no-deps" in command
+    assert "--require-hashes" in command  # nothing but the locked wheels' bytes
     assert command[command.index("--python-version") + 1] == "3.14"
     assert command[command.index("--implementation") + 1] == "cp"
     platforms = [command[i + 1] for i, arg in enumerate(command) if arg == "--platform"]
@@ -118,7 +119,10 @@ def test_requirements_pin_every_layer_dependency_except_the_runtimes_boto3():
     ]
     pins = {}
     for line in lines:
-        requirement = Requirement(line)
+        # Every pin carries the SHA-256 of its Lambda wheel (pip --require-hashes needs it).
+        pin, _, digest = line.partition(" --hash=sha256:")
+        assert len(digest) == 64 and int(digest, 16) >= 0, line
+        requirement = Requirement(pin)
         (spec,) = requirement.specifier
         assert spec.operator == "==", line
         pins[canonicalize_name(requirement.name)] = spec.version

@@ -151,12 +151,17 @@ def test_the_api_writes_one_access_line_per_request_with_the_usage_of_its_model_
     ]
     first, second = access_lines
     assert (first["model"], first["input_tokens"], first["output_tokens"]) == ("smollm2", 12, 34)
-    assert (first["cost_usd"], first["cache_hit"], first["correlation_id"]) == (0.25, True, "req-1")
+    # The correlation id is the gateway's own (returned as x-request-id); the client's id is kept
+    # apart, as `client_request_id`.
+    assert (first["cost_usd"], first["cache_hit"]) == (0.25, True)
+    assert first["correlation_id"] == answered.headers["x-request-id"] != "req-1"
+    assert first["client_request_id"] == "req-1"
     assert "model" not in second
     # The error handler's warning goes through the same JSON logger, with the request's id.
     [warning] = [r for r in records if r["message"] == "request failed"]
     assert (warning["level"], warning["error_code"], warning["correlation_id"]) == (
         "WARNING",
         "file_store_unavailable",
-        "req-2",
+        failed.headers["x-request-id"],
     )
+    assert warning["client_request_id"] == "req-2"

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from inference_core.canonical import ChatChunk, ChatRequest, ChatResult, CompletionRequest, Usage
+from inference_core.db.chat_history import HistorySave
 from inference_core.errors import (
     ContextWindowExceededError,
     InvalidRequestError,
@@ -311,15 +312,17 @@ class MemoryHistory:
             raise NotFoundError("no such session", code="session_not_found")
         return list(messages)
 
-    def save(
+    def append(
         self,
         session_id: str,
         user_id: str,
         model: str,
-        messages: list[dict[str, Any]],
+        turn: list[dict[str, Any]],
         ttl_seconds: int,
-    ) -> None:
-        self.saved[session_id] = (user_id, model, list(messages))
+    ) -> HistorySave:
+        _owner, _model, stored = self.saved.get(session_id, (user_id, model, []))
+        self.saved[session_id] = (user_id, model, [*stored, *turn])
+        return HistorySave(saved=True, length=len(stored) + len(turn))
 
 
 def chat_turn(

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.integration.conftest import PASSWORD, ApiGateway, AwsEnv, token_from_mail
+from tests.integration.conftest import PASSWORD, ApiGateway, AwsEnv, reconfigure, token_from_mail
 
 REGISTER = "/v1/auth/register"
 LOGIN = "/v1/auth/login"
@@ -197,8 +197,13 @@ def test_disabled_account_cannot_sign_in_or_use_its_tokens(
 
 
 def test_no_secret_ever_reaches_a_log_line(
-    gateway: ApiGateway, aws: AwsEnv, caplog: pytest.LogCaptureFixture
+    gateway: ApiGateway,
+    aws: AwsEnv,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    # No grace window: the immediate replay below is a reuse, not a concurrent refresh.
+    reconfigure(monkeypatch, IC_REFRESH_REUSE_GRACE_SECONDS="0")
     caplog.set_level(logging.DEBUG, logger="inference_core")
     caplog.set_level(logging.DEBUG, logger="inference-core")  # the Powertools logger
     caplog.set_level(logging.INFO)

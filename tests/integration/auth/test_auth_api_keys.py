@@ -93,11 +93,13 @@ def test_scopes_can_only_narrow_the_creators(
     )
 
     narrow = client.post(
-        KEYS, json={"allowed_models": ["smollm2"], "rpm_limit": 5}, headers=account.auth
+        KEYS,
+        json={"allowed_models": ["smollm2"], "rpm_limit": 5, "scopes": ["manage"]},
+        headers=account.auth,
     ).json()
     assert narrow["allowed_models"] == ["smollm2"] and narrow["rpm_limit"] == 5
 
-    # A key creating a key: narrowed against the key's own scopes, not the user's.
+    # A (managing) key creating a key: narrowed against the key's own scopes, not the user's.
     via_key = _bearer(narrow["key"])
     assert client.post(KEYS, json={"rpm_limit": 6}, headers=via_key).status_code == 403
     assert (

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.integration.conftest import PASSWORD, ApiGateway, AwsEnv, token_from_mail
+from tests.integration.conftest import PASSWORD, ApiGateway, AwsEnv, reconfigure, token_from_mail
 
 NEW_PASSWORD = "a completely new passphrase"
 
@@ -29,8 +29,10 @@ def _refresh(client: TestClient, token: str) -> Any:
 
 
 def test_refresh_rotates_and_reuse_revokes_the_family(
-    client: TestClient, make_account: Any
+    client: TestClient, make_account: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # No grace window here (tests/integration/security covers it): a replay is a reuse at once.
+    reconfigure(monkeypatch, IC_REFRESH_REUSE_GRACE_SECONDS="0")
     account = make_account()
     first = _refresh(client, account.refresh_token)
     assert first.status_code == 200

@@ -6,8 +6,10 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 
+from tests.integration.conftest import reconfigure
 from tests.integration.governance.conftest import minute_start
 
 CHAT = {"model": "scripted", "messages": [{"role": "user", "content": "Hi"}], "max_tokens": 20}
@@ -194,8 +196,10 @@ def test_logout_cuts_the_access_token_off_on_every_inference_route(
 
 
 def test_refresh_token_reuse_cuts_the_family_off_at_once(
-    client: TestClient, make_account: Any, upstream: Any
+    client: TestClient, make_account: Any, upstream: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # No refresh grace window (docs/security.md): the immediate replay below is a reuse.
+    reconfigure(monkeypatch, IC_REFRESH_REUSE_GRACE_SECONDS="0")
     account = make_account()
     rotated = client.post("/v1/auth/refresh", json={"refresh_token": account.refresh_token})
     assert rotated.status_code == 200

@@ -99,3 +99,30 @@ def test_the_request_log_line_has_usage_and_no_secret(
     assert line["correlation_id"] == response.headers["x-request-id"]
     everything = "\n".join(f"{r.getMessage()} {r.__dict__}" for r in caplog.records)
     assert frozen_key not in everything
+
+
+def test_a_stored_response_adds_one_write_and_a_continuation_one_query(
+    gateway: Any, frozen_key: str, all_dynamodb_calls: list[str]
+) -> None:
+    warm = gateway.call(
+        "POST", "/v1/responses", {"model": "scripted", "input": "warm up"}, token=frozen_key
+    )
+    assert warm.status == 200
+    all_dynamodb_calls.clear()
+
+    first = gateway.call(
+        "POST", "/v1/responses", {"model": "scripted", "input": "Hi"}, token=frozen_key
+    )
+    assert first.status == 200
+    # those of a chat completion (admit ∥ cache read, settle + cache fill), then the response
+    assert sorted(all_dynamodb_calls[:2]) == ["GetItem", "TransactWriteItems"]
+    assert all_dynamodb_calls[2:] == ["TransactWriteItems", "BatchWriteItem"]
+    all_dynamodb_calls.clear()
+
+    body = {"model": "scripted", "input": "Again", "previous_response_id": first.json()["id"]}
+    second = gateway.call("POST", "/v1/responses", body, token=frozen_key)
+    assert second.status == 200
+    # plus one strongly consistent Query that rebuilds the conversation, before anything else
+    assert all_dynamodb_calls[0] == "Query"
+    assert sorted(all_dynamodb_calls[1:3]) == ["GetItem", "TransactWriteItems"]
+    assert all_dynamodb_calls[3:] == ["TransactWriteItems", "BatchWriteItem"]

@@ -25,6 +25,9 @@ class Deployment:
     output_price_per_mtok: float = 0.0
     context_window: int = 8192
     name: str = ""  # a label for logs and metrics; defaults to "provider:model"
+    # USD per million prompt tokens the upstream served from its prompt cache; None: the
+    # input price applies to them too.
+    cached_input_price_per_mtok: float | None = None
     # The most `max_tokens` this deployment takes; None: the gateway's `IC_MAX_TOKENS_CAP`.
     max_output_tokens: int | None = None
     # Serve requests whose untranslatable fields are dropped (named in `x-ic-dropped-params`)
@@ -42,8 +45,15 @@ class Deployment:
         return f"{self.provider}:{self.model}{suffix}"
 
     def cost(self, usage: Usage) -> float:
+        cached = min(usage.cached_input_tokens or 0, usage.input_tokens)
+        cached_price = (
+            self.input_price_per_mtok
+            if self.cached_input_price_per_mtok is None
+            else self.cached_input_price_per_mtok
+        )
         return (
-            usage.input_tokens * self.input_price_per_mtok
+            (usage.input_tokens - cached) * self.input_price_per_mtok
+            + cached * cached_price
             + usage.output_tokens * self.output_price_per_mtok
         ) / 1_000_000
 
@@ -91,6 +101,16 @@ class ChatRequest:
     response_format: dict[str, Any] | None = None
     seed: int | None = None
     user: str | None = None
+    # Optional sampling and tool parameters: a provider forwards them, or (parameters.py) the
+    # request is refused before it reaches one that cannot honour them.
+    reasoning_effort: str | None = None
+    presence_penalty: float | None = None
+    frequency_penalty: float | None = None
+    logit_bias: dict[str, float] | None = None
+    parallel_tool_calls: bool | None = None
+    prompt_cache_key: str | None = None
+    logprobs: bool | None = None
+    top_logprobs: int | None = None
     anthropic: AnthropicPassthrough | None = None
     # Fields of `anthropic.body` the canonical fields could not carry (e.g. "thinking",
     # "tools.3"): a non-Anthropic deployment refuses them unless it drops them.
@@ -127,6 +147,7 @@ class ChatResult:
     tool_calls: list[dict[str, Any]] | None = (
         None  # OpenAI's shape: id, type, function{name, arguments}
     )
+    logprobs: dict[str, Any] | None = None  # OpenAI's choice `logprobs` ({"content": [...]})
     stop_sequence: str | None = None  # the stop sequence that ended it, when the upstream says
     # The upstream's own Anthropic Message, for a pass-through request (`ChatRequest.anthropic`).
     anthropic_message: dict[str, Any] | None = None
@@ -140,6 +161,7 @@ class ChatChunk:
     tool_calls: list[dict[str, Any]] | None = None
     finish_reason: str | None = None
     usage: Usage | None = None
+    logprobs: dict[str, Any] | None = None
     stop_sequence: str | None = None
     # The upstream's own Anthropic stream event, for a pass-through request.
     anthropic_event: dict[str, Any] | None = None

@@ -54,7 +54,17 @@ class _CorrelationIdFilter(logging.Filter):
             cid = current_correlation_id()
             if cid != "-":
                 record.correlation_id = cid
+        client_id = client_request_id.get()
+        if client_id and not getattr(record, "client_request_id", None):
+            record.client_request_id = client_id
         return True
+
+
+# The id a client sent in `X-Request-Id` (validated by `api.middleware`): logged as its own field,
+# never as the correlation id.
+client_request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "client_request_id", default=None
+)
 
 
 @lru_cache(maxsize=1)

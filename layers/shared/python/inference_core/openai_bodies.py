@@ -15,12 +15,18 @@ from typing import Any
 from inference_core.canonical import ChatChunk, ChatResult, EmbeddingResult, Usage
 
 
-def usage_body(usage: Usage) -> dict[str, int]:
-    return {
+def usage_body(usage: Usage) -> dict[str, Any]:
+    """OpenAI's usage object; the token details appear when the upstream reported them."""
+    body: dict[str, Any] = {
         "prompt_tokens": usage.input_tokens,
         "completion_tokens": usage.output_tokens,
         "total_tokens": usage.input_tokens + usage.output_tokens,
     }
+    if usage.cached_input_tokens is not None:
+        body["prompt_tokens_details"] = {"cached_tokens": usage.cached_input_tokens}
+    if usage.reasoning_tokens is not None:
+        body["completion_tokens_details"] = {"reasoning_tokens": usage.reasoning_tokens}
+    return body
 
 
 def chat_completion_body(
@@ -39,7 +45,7 @@ def chat_completion_body(
                 "index": 0,
                 "message": message,
                 "finish_reason": result.finish_reason,
-                "logprobs": None,
+                "logprobs": result.logprobs,
             }
         ],
         "usage": usage_body(result.usage),
@@ -104,14 +110,18 @@ async def chat_completion_chunks(
     tool-call delta, and with `include_usage` a last chunk with no choices and the usage (the
     provider's, or `settled_usage()` once the stream is exhausted when it reported none)."""
 
-    def chunk(delta: dict[str, Any], finish: str | None) -> dict[str, Any]:
+    def chunk(
+        delta: dict[str, Any], finish: str | None, logprobs: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
         return {
             "id": completion_id,
             "object": "chat.completion.chunk",
             "created": created,
             "model": model,
             "system_fingerprint": None,
-            "choices": [{"index": 0, "delta": delta, "finish_reason": finish, "logprobs": None}],
+            "choices": [
+                {"index": 0, "delta": delta, "finish_reason": finish, "logprobs": logprobs}
+            ],
         }
 
     yield chunk({"role": "assistant", "content": ""}, None)
@@ -125,7 +135,7 @@ async def chat_completion_chunks(
         if piece.usage is not None:
             final_usage = piece.usage
         if delta or piece.finish_reason:
-            yield chunk(delta, piece.finish_reason)
+            yield chunk(delta, piece.finish_reason, piece.logprobs)
     if include_usage:
         usage_chunk = chunk({}, None)
         usage_chunk["choices"] = []

@@ -7,6 +7,8 @@ A JSON file whose path comes from settings (`IC_MODEL_REGISTRY_PATH`); without o
      "models": {"smollm2": {"deployments": [{"provider": "sagemaker", "model": "smollm2-local",
                                              "input_price_per_mtok": 0, "output_price_per_mtok": 0,
                                              "context_window": 8192}],
+    (optional per deployment: "cached_input_price_per_mtok", the price of prompt tokens the
+    upstream served from its prompt cache; without it they cost the input price)
                             "embeddings": true, "owned_by": "inference-core"}}}
 
 A deployment may also set `max_output_tokens` (the most `max_tokens` it takes; default the
@@ -76,6 +78,11 @@ class ModelRegistry:
                         output_price_per_mtok=float(d.get("output_price_per_mtok", 0)),
                         context_window=int(d.get("context_window", 8192)),
                         name=d.get("name", ""),
+                        cached_input_price_per_mtok=(
+                            float(d["cached_input_price_per_mtok"])
+                            if d.get("cached_input_price_per_mtok") is not None
+                            else None
+                        ),
                         max_output_tokens=(
                             int(d["max_output_tokens"])
                             if d.get("max_output_tokens") is not None

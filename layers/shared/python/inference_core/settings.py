@@ -45,6 +45,7 @@ class TableSettings(BaseSettings):
     jobs_table: str = "ic-jobs"
     files_table: str = "ic-files"
     idempotency_table: str = "ic-idempotency"
+    responses_table: str = "ic-responses"
     teams_table: str = "ic-teams"
     usage_aggregates_table: str = "ic-usage-aggregates"
     audit_table: str = "ic-audit"
@@ -74,6 +75,17 @@ class AuthSettings(BaseSettings):
     # Requests per minute for a principal whose key or user sets no limit of its own.
     default_rpm: int = 60
     public_base_url: str = "http://127.0.0.1:8000"
+    # A refresh token presented again this soon after it was rotated is a concurrent refresh (two
+    # tabs, a retry), answered with the same new pair; later it is a reuse and revokes the family.
+    refresh_reuse_grace_seconds: float = 5.0
+    # Live (not revoked) API keys one user may hold.
+    max_api_keys_per_user: int = 50
+    # Failed sign-ins: this many in a window (per account, and per source IP) → 429.
+    login_failures_per_account: int = 5
+    login_failures_per_ip: int = 50
+    login_failure_window_seconds: int = 900
+    # Emails from register, forgot-password and verify-email/request, per account per hour.
+    mail_per_account_per_hour: int = 5
 
 
 class InferenceSettings(BaseSettings):
@@ -108,8 +120,17 @@ class InferenceSettings(BaseSettings):
     retry_max_delay_seconds: float = 4.0
     max_prompt_chars: int = 200_000
     max_tokens_cap: int = 4096
+    # Request shape caps (see `input_limits`): checked before anything is estimated or sent.
+    max_messages: int = 1000
+    max_tools: int = 128
+    max_tool_chars: int = 32_000
     cache_ttl_seconds: int = 3600
     chat_session_ttl_seconds: int = 2 * 3600
+    # How long a stored Responses API response (and its input items) can be read and continued.
+    responses_ttl_seconds: int = 30 * 24 * 3600
+    # A stored /v1/chat history keeps at most this many turns and bytes (oldest trimmed first).
+    chat_history_max_turns: int = 100
+    chat_history_max_bytes: int = 256 * 1024
     cache_enabled: bool = True
 
     @model_validator(mode="after")
@@ -281,6 +302,9 @@ class HttpSettings(BaseSettings):
     # Comma-separated origins allowed by CORS ("*" for any); empty: no CORS headers.
     cors_origins: str = ""
     max_request_body_bytes: int = 1024 * 1024
+    # Set by the Lambda runtime: only there is the Web Adapter's `x-amzn-request-context` header
+    # (the API Gateway request context, source IP included) the adapter's and not a client's.
+    lambda_function_name: str | None = Field(default=None, alias="AWS_LAMBDA_FUNCTION_NAME")
 
 
 GuardrailMode = Literal["off", "detect", "redact", "block"]

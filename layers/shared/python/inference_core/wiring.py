@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from inference_core.db.chat_history import ChatHistoryRepository
     from inference_core.governance import Governance
     from inference_core.inference.chat_sessions import ChatSessionService
+    from inference_core.inference.responses import ResponsesService
     from inference_core.inference.service import InferenceService
     from inference_core.router import Router
     from inference_core.text_processing.service import TextProcessingService
@@ -82,8 +83,10 @@ def get_inference_service() -> InferenceService:
 def get_chat_history() -> ChatHistoryRepository:
     from inference_core.db.chat_history import ChatHistoryRepository
 
-    bound_settings()
-    return ChatHistoryRepository()
+    settings = bound_settings().inference
+    return ChatHistoryRepository(
+        max_turns=settings.chat_history_max_turns, max_bytes=settings.chat_history_max_bytes
+    )
 
 
 @lru_cache(maxsize=1)
@@ -94,6 +97,18 @@ def get_chat_sessions() -> ChatSessionService:
         inference=get_inference_service(),
         history=get_chat_history(),
         ttl_seconds=bound_settings().inference.chat_session_ttl_seconds,
+    )
+
+
+@lru_cache(maxsize=1)
+def get_responses_service() -> ResponsesService:
+    from inference_core.db.responses import ResponsesRepository
+    from inference_core.inference.responses import ResponsesService
+
+    return ResponsesService(
+        inference=get_inference_service(),
+        store=ResponsesRepository(),
+        ttl_seconds=bound_settings().inference.responses_ttl_seconds,
     )
 
 
@@ -114,5 +129,6 @@ def reset_wiring() -> None:
     get_inference_service.cache_clear()
     get_chat_history.cache_clear()
     get_chat_sessions.cache_clear()
+    get_responses_service.cache_clear()
     get_text_processing.cache_clear()
     load_registry.cache_clear()

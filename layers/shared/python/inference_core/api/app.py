@@ -6,6 +6,7 @@ from fastapi import FastAPI
 
 from inference_core import __version__
 from inference_core.api.errors import install_error_handlers
+from inference_core.api.json_text import JsonTextGuardMiddleware
 from inference_core.api.middleware import (
     BodySizeLimitMiddleware,
     LazyCorsMiddleware,
@@ -23,6 +24,7 @@ def create_app() -> FastAPI:
         health,
         native,
         openai_compat,
+        responses,
         text_processing,
         usage,
         webhooks,
@@ -38,7 +40,9 @@ def create_app() -> FastAPI:
     from inference_core import snapstart
 
     snapstart.register()
-    # Added last runs first: the request id wraps everything, CORS answers preflights early.
+    # Added last runs first: the request id wraps everything, CORS answers preflights early, the
+    # size limit bounds what the JSON text guard buffers.
+    app.add_middleware(JsonTextGuardMiddleware)
     app.add_middleware(BodySizeLimitMiddleware)
     app.add_middleware(LazyCorsMiddleware)
     app.add_middleware(RequestContextMiddleware)
@@ -47,6 +51,7 @@ def create_app() -> FastAPI:
     app.include_router(openai_compat.router)
     app.include_router(anthropic_compat.router)
     app.include_router(native.router)
+    app.include_router(responses.router)
     app.include_router(text_processing.router)
     app.include_router(files.router)
     app.include_router(batches.router)

@@ -8,6 +8,7 @@ from fastapi import Request
 
 from inference_core import wiring
 from inference_core.inference.chat_sessions import ChatSessionService
+from inference_core.inference.responses import ResponsesService
 from inference_core.inference.service import InferenceService
 from inference_core.registry import ModelRegistry
 from inference_core.text_processing.service import TextProcessingService
@@ -23,6 +24,10 @@ def get_inference_service() -> InferenceService:
 
 def get_chat_sessions() -> ChatSessionService:
     return wiring.get_chat_sessions()
+
+
+def get_responses_service() -> ResponsesService:
+    return wiring.get_responses_service()
 
 
 def get_text_processing() -> TextProcessingService:

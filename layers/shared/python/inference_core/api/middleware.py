@@ -1,8 +1,17 @@
-"""Request context: a correlation id per request (API Gateway's request id when there is one)."""
+"""Request context: the gateway's own request id (the correlation id in every log line) and, apart
+from it, the id a client sent.
+
+The request id is API Gateway's (`requestContext.requestId`: the Mangum event, or the Web
+Adapter's `x-amzn-request-context` header inside Lambda), else a fresh UUID. A client's
+`X-Request-Id` never replaces it: when it is short and plain (`[A-Za-z0-9._:-]`, at most 128
+characters) it is kept as `client_request_id`, a separate log field, and echoed back as
+`x-client-request-id`; otherwise it is dropped.
+"""
 
 from __future__ import annotations
 
 import json
+import re
 import time
 import uuid
 
@@ -29,18 +38,42 @@ __all__ = [
 ]
 
 
+_CLIENT_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+_GATEWAY_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", []):
+        if key == name:
+            return str(value.decode("latin-1"))
+    return None
+
+
 def _request_id_from_scope(scope: Scope) -> str:
-    # Mangum puts the API Gateway event in the scope; the Web Adapter forwards the context header.
-    event = scope.get("aws.event") or {}
-    rid = (event.get("requestContext") or {}).get("requestId")
-    if rid:
-        return str(rid)
-    for name, value in scope.get("headers", []):
-        if name in (b"x-request-id", b"x-amzn-requestid", b"x-correlation-id"):
-            text = value.decode("latin-1")[:128]
-            if text.replace("-", "").isalnum():
-                return text
+    """API Gateway's request id, never one a client wrote; else a fresh UUID."""
+    context: object = (scope.get("aws.event") or {}).get("requestContext")
+    if context is None:
+        # The Web Adapter forwards the request context as a header: trusted only inside Lambda.
+        from inference_core.settings import get_settings
+
+        header = _header(scope, b"x-amzn-request-context")
+        if header and get_settings().http.lambda_function_name:
+            try:
+                context = json.loads(header)
+            except ValueError:
+                context = None
+    rid = context.get("requestId") if isinstance(context, dict) else None
+    if isinstance(rid, str) and _GATEWAY_REQUEST_ID.fullmatch(rid):
+        return rid
     return str(uuid.uuid4())
+
+
+def _client_request_id_from_scope(scope: Scope) -> str | None:
+    """The client's own `X-Request-Id`, if it is short and plain; never used as ours."""
+    value = _header(scope, b"x-request-id")
+    if value is not None and _CLIENT_REQUEST_ID.fullmatch(value):
+        return value
+    return None
 
 
 class RequestContextMiddleware:
@@ -54,9 +87,12 @@ class RequestContextMiddleware:
             await self.app(scope, receive, send)
             return
         from inference_core.governance import response_headers
+        from inference_core.observability import client_request_id
 
         rid = _request_id_from_scope(scope)
+        client_rid = _client_request_id_from_scope(scope)
         token = correlation_id.set(rid)
+        client_token = client_request_id.set(client_rid)
         extra: dict[str, str] = {}  # the admission's x-ratelimit-* headers land here
         headers_token = response_headers.set(extra)
         record = start_access_record()
@@ -78,6 +114,8 @@ class RequestContextMiddleware:
                 status = message["status"]
                 headers = list(message.get("headers", []))
                 headers.append((b"x-request-id", rid.encode()))
+                if client_rid:
+                    headers.append((b"x-client-request-id", client_rid.encode()))
                 if fired:
                     headers.append((GUARDRAILS_HEADER.encode(), ",".join(fired).encode()))
                 if 200 <= int(message.get("status", 0)) < 300:
@@ -99,6 +137,7 @@ class RequestContextMiddleware:
                 status=status,
                 latency_ms=(time.perf_counter() - started) * 1000,
             )
+            client_request_id.reset(client_token)
             fired_checks.reset(fired_token)
             correlation_id.reset(token)
             response_headers.reset(headers_token)

@@ -45,6 +45,7 @@ def principal_from_key(key: ApiKeyModel) -> Principal:
         else frozenset(map(str, key.allowed_models)),
         rpm_limit=int(key.rpm_limit) if key.rpm_limit is not None else 0,
         email=None,
+        key_scopes=frozenset(map(str, key.scopes or ())),
         key_hash=key.key_hash,
     )
 

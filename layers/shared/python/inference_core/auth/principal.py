@@ -7,6 +7,10 @@ from dataclasses import dataclass
 ROLE_USER = "user"
 ROLE_SUPERUSER = "superuser"
 ANONYMOUS_USER_ID = "anonymous"
+# An API key's scopes. Every key may run inference and read its own usage; only a key created with
+# `manage` may mint or revoke keys and change the account (password, profile, email requests).
+SCOPE_MANAGE = "manage"
+KEY_SCOPES = frozenset({SCOPE_MANAGE})
 
 
 @dataclass(frozen=True)
@@ -19,6 +23,8 @@ class Principal:
     email: str | None = None
     # The refresh-token family of a JWT session (None for an API key or the anonymous caller).
     session_id: str | None = None
+    # An API key's extra scopes (see SCOPE_MANAGE); empty for a session, which may do everything.
+    key_scopes: frozenset[str] = frozenset()
     # Governance (see `inference_core.governance`): the key's primary key, the JWT's `iat`
     # (checked against `tokens_valid_after` by the admission write) and the user's team.
     key_hash: str | None = None
@@ -37,6 +43,13 @@ class Principal:
     @property
     def is_anonymous(self) -> bool:
         return self.user_id == ANONYMOUS_USER_ID
+
+    @property
+    def can_manage_account(self) -> bool:
+        """A signed-in session, or an API key created with the `manage` scope."""
+        if self.is_anonymous:
+            return False
+        return self.key_id is None or SCOPE_MANAGE in self.key_scopes
 
     def can_use(self, model_alias: str) -> bool:
         return self.allowed_models is None or model_alias in self.allowed_models

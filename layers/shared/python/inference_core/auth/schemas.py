@@ -52,6 +52,9 @@ class UpdateMeRequest(_Request):
 class ChangePasswordRequest(_Request):
     current_password: PresentedPassword
     new_password: NewPassword
+    # Revoke every API key of the account too (the default: a password change is usually a
+    # response to a compromise, and a key minted by the intruder must not survive it).
+    revoke_api_keys: bool = True
 
 
 class ForgotPasswordRequest(_Request):
@@ -61,6 +64,7 @@ class ForgotPasswordRequest(_Request):
 class ResetPasswordRequest(_Request):
     token: OneTimeToken
     new_password: NewPassword
+    revoke_api_keys: bool = True
 
 
 class VerifyEmailRequest(_Request):
@@ -80,6 +84,9 @@ class ApiKeyCreateRequest(_Request):
     max_budget_usd: Annotated[float, Field(ge=0, le=1_000_000_000)] | None = None
     budget_period: Literal["day", "month", "total"] | None = None
     expires_at: Annotated[int, Field(ge=0)] | None = None  # epoch seconds
+    # ["manage"]: the key may mint and revoke keys and change the account. Without it a key runs
+    # inference and reads its own usage only.
+    scopes: list[Literal["manage"]] | None = Field(default=None, max_length=4)
 
 
 class AcceptedResponse(BaseModel):
@@ -136,6 +143,7 @@ class ApiKeyResponse(BaseModel):
     # This budget period's spend (settled + reserved in flight) and what remains of the budget.
     spend_usd: float = 0.0
     budget_remaining_usd: float | None = None
+    scopes: list[str] = []
 
     @classmethod
     def fields_of(cls, key: ApiKeyModel) -> dict[str, Any]:
@@ -161,6 +169,7 @@ class ApiKeyResponse(BaseModel):
             "expires_at": None if key.expires_at is None else int(key.expires_at),
             "spend_usd": spent,
             "budget_remaining_usd": remaining,
+            "scopes": sorted(str(s) for s in key.scopes or ()),
         }
 
     @classmethod

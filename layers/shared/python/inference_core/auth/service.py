@@ -20,6 +20,19 @@ Those two paths do a little different DynamoDB and SQS work, so register and for
 take no less than `min_response_seconds` (default 0.25 s, well above their own work) and their
 timing says nothing either. Mail failures on these paths are logged (never with the address or a
 token) and swallowed, since a 503 would itself tell the two cases apart.
+
+Hardening (docs/security.md):
+- a password change or reset is one transaction (`db.credentials`); it revokes the user's API keys
+  first unless the caller opts out (`revoke_api_keys: false`), and every reset or verification
+  token issued before it dies (a token older than `tokens_valid_after` is refused);
+- only a session or a key with the `manage` scope may mint or revoke keys or change the account;
+  a user holds at most `max_api_keys_per_user` live keys;
+- refreshing the token just rotated, within `refresh_reuse_grace_seconds`, returns the pair the
+  first refresh got instead of revoking the family;
+- failed sign-ins are counted per account and per source IP (`db.counters`): over the limit, a
+  429 with Retry-After, the same for known and unknown emails;
+- register, forgot-password and verify-email/request send at most `mail_per_account_per_hour`
+  emails per account; beyond that they answer the same and send nothing.
 """
 
 from __future__ import annotations
@@ -42,7 +55,7 @@ from inference_core.auth.api_keys import (
 )
 from inference_core.auth.passwords import hash_password, needs_rehash, verify_password
 from inference_core.auth.policy import principal_from_user
-from inference_core.auth.principal import ROLE_SUPERUSER, ROLE_USER, Principal
+from inference_core.auth.principal import KEY_SCOPES, ROLE_SUPERUSER, ROLE_USER, Principal
 from inference_core.auth.tokens import (
     REFRESH,
     decode_token,
@@ -52,8 +65,10 @@ from inference_core.auth.tokens import (
 )
 from inference_core.auth.validation import check_password_policy, normalize_email
 from inference_core.db.api_keys import ApiKeysRepository
+from inference_core.db.counters import CountersRepository
+from inference_core.db.credentials import CredentialsRepository, PasswordCommit, SessionRekey
 from inference_core.db.models import ApiKeyModel, UserModel
-from inference_core.db.sessions import Rotation, SessionsRepository
+from inference_core.db.sessions import OneTimeToken, Rotation, SessionsRepository
 from inference_core.db.users import UsersRepository
 from inference_core.errors import (
     AuthenticationError,
@@ -62,6 +77,7 @@ from inference_core.errors import (
     InvalidRequestError,
     NotFoundError,
     PermissionDeniedError,
+    RateLimitError,
 )
 from inference_core.mailqueue import enqueue_mail
 from inference_core.observability import get_logger
@@ -117,6 +133,8 @@ class AuthService:
         keys: ApiKeysRepository,
         sessions: SessionsRepository,
         send_mail: MailSender | None = None,
+        credentials: CredentialsRepository | None = None,
+        counters: CountersRepository | None = None,
         now: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
         min_response_seconds: float = UNIFORM_RESPONSE_SECONDS,
@@ -125,6 +143,8 @@ class AuthService:
         self.users = users
         self.keys = keys
         self.sessions = sessions
+        self.credentials = credentials or CredentialsRepository(now=now)
+        self.counters = counters or CountersRepository(now=now)
         self._send_mail: MailSender = send_mail or partial(enqueue_mail, settings=settings)
         self._now = now
         self._sleep = sleep
@@ -151,7 +171,8 @@ class AuthService:
                 if raced is not None:
                     self._mail_account_exists(raced, correlation_id)
                 return
-            self._send_verification(user, correlation_id, quietly=True)
+            if self._mail_allowed(user):
+                self._send_verification(user, correlation_id, quietly=True)
 
     def create_user(
         self,
@@ -204,21 +225,37 @@ class AuthService:
         return self._require_user(principal)
 
     def update_me(self, principal: Principal, *, name: str | None) -> UserModel:
+        self._require_manager(principal)
         user = self._require_user(principal)
         return self.users.update_profile(user, name=name)
 
     # ---- sessions ----
 
-    def login(self, email: str, password: str) -> TokenPair:
+    def login(self, email: str, password: str, *, source_ip: str | None = None) -> TokenPair:
         """A fresh session; the same 401 for an unknown email, a wrong password or a disabled
-        account, after the same argon2 work."""
+        account, after the same argon2 work. Too many failures for the account or the source IP
+        in the window: 429, before any password is checked."""
         try:
             email = normalize_email(email)
+        except ValueError:
+            pass
+        throttles = self._login_throttles(email, source_ip)
+        window = self.counters.window(self.settings.auth.login_failure_window_seconds)
+        counts = self.counters.counts(list(throttles), window)
+        if any(counts[name] >= limit for name, limit in throttles.items()):
+            raise RateLimitError(
+                "Too many failed sign-in attempts; try again later.",
+                retry_after=window.retry_after,
+                code="too_many_login_attempts",
+            )
+        try:
             user = self.users.find_by_email(email)
         except ValueError:
             user = None
         valid = verify_password(user.password_hash if user else None, password)
         if user is None or not valid or not user.is_active:
+            for name in throttles:
+                self.counters.add(name, window)
             raise AuthenticationError("Incorrect email or password.", code="invalid_credentials")
         if self.settings.auth.require_email_verification and not user.email_verified:
             raise PermissionDeniedError(
@@ -233,15 +270,21 @@ class AuthService:
         user = self.users.get(claims.sub)
         if user is None or not user.is_active or (user.tokens_valid_after or 0) > claims.iat:
             raise AuthenticationError("The session has been revoked.", code="token_revoked")
-        new_jti = new_token_id()
         outcome = self.sessions.rotate_family(
             claims.sid,
             user_id=user.user_id,
             presented_jti=claims.jti,
-            new_jti=new_jti,
+            new_jti=new_token_id(),
             ttl_seconds=self.settings.auth.refresh_token_ttl_seconds,
+            now=self._now(),
+            grace_seconds=self.settings.auth.refresh_reuse_grace_seconds,
         )
-        if outcome is Rotation.REUSED:
+        if outcome.kind in (Rotation.ROTATED, Rotation.RACED):
+            # RACED: a concurrent refresh of the same token won; this caller gets the same refresh
+            # token it got (the same claims, signed again) and a fresh access token.
+            assert outcome.current_jti is not None and outcome.issued_at is not None
+            return self._issue_pair(user, claims.sid, outcome.current_jti, now=outcome.issued_at)
+        if outcome.kind is Rotation.REUSED:
             self._cut_off_session(user.user_id, claims.sid)
             get_logger().warning(
                 "refresh token reuse detected; session family revoked",
@@ -251,11 +294,7 @@ class AuthService:
                 "This refresh token was already used; the session has been revoked.",
                 code="token_reused",
             )
-        if outcome is Rotation.INVALID:
-            raise AuthenticationError(
-                "The session has expired or been revoked.", code="token_revoked"
-            )
-        return self._issue_pair(user, claims.sid, new_jti)
+        raise AuthenticationError("The session has expired or been revoked.", code="token_revoked")
 
     def logout(self, principal: Principal) -> None:
         """Revoke the session (refresh-token family) the caller's access token belongs to."""
@@ -281,8 +320,12 @@ class AuthService:
         current_password: str,
         new_password: str,
         correlation_id: str = "-",
+        revoke_api_keys: bool = True,
     ) -> TokenPair:
-        """Set a new password, sign out every other session, return a fresh pair for this one."""
+        """Set a new password, sign out every other session (and, unless told not to, revoke every
+        API key), return a fresh pair for this one. The password, `tokens_valid_after` and this
+        session's new refresh token are one transaction; the keys are revoked before it."""
+        self._require_manager(principal)
         user = self._require_user(principal)
         if not verify_password(user.password_hash, current_password):
             raise InvalidRequestError(
@@ -295,19 +338,30 @@ class AuthService:
                 "The new password must differ from the current one.", param="new_password"
             )
         self._check_policy(new_password, user.email, param="new_password")
-        now = round(self._now(), 3)
-        self.users.set_password(user, hash_password(new_password), revoke_tokens_before=now)
-        family_id, new_jti = principal.session_id, new_token_id()
-        ttl = self.settings.auth.refresh_token_ttl_seconds
-        if family_id is None or not self.sessions.reissue_family(
-            family_id, user_id=user.user_id, new_jti=new_jti, ttl_seconds=ttl
-        ):
+        password_hash = hash_password(new_password)
+        if revoke_api_keys:
+            self._revoke_all_keys(user.user_id)
+        family_id = principal.session_id
+        live = family_id is not None and self.sessions.get_family(family_id) is not None
+        if not live or family_id is None:
             family_id = uuid.uuid4().hex
-            self.sessions.create_family(
-                family_id, user_id=user.user_id, jti=new_jti, ttl_seconds=ttl
-            )
-        self.sessions.revoke_user_families(user.user_id, keep=family_id)
-        return self._issue_pair(user, family_id, new_jti, now=now)
+        rekey = SessionRekey(
+            family_id=family_id,
+            user_id=user.user_id,
+            new_jti=new_token_id(),
+            ttl_seconds=self.settings.auth.refresh_token_ttl_seconds,
+            create=not live,
+        )
+        now = round(self._now(), 3)
+        outcome = self.credentials.commit_password(
+            user, password_hash, revoke_tokens_before=now, session=rekey
+        )
+        if outcome is PasswordCommit.SESSION_GONE:
+            raise AuthenticationError("The session has been revoked.", code="token_revoked")
+        if outcome is not PasswordCommit.DONE:
+            raise AuthenticationError("The account no longer exists or is disabled.")
+        self._sweep_families(user.user_id, keep=family_id)
+        return self._issue_pair(user, family_id, rekey.new_jti, now=now)
 
     # ---- one-time tokens: password reset and email verification ----
 
@@ -318,7 +372,7 @@ class AuthService:
                 user = self.users.find_by_email(normalize_email(email))
             except ValueError:
                 user = None
-            if user is None or not user.is_active:
+            if user is None or not user.is_active or not self._mail_allowed(user):
                 return
             token = self._new_one_time_token(
                 user, PURPOSE_PASSWORD_RESET, self.settings.auth.reset_token_ttl_seconds
@@ -332,41 +386,62 @@ class AuthService:
                 correlation_id,
             )
 
-    def reset_password(self, token: str, new_password: str, *, correlation_id: str = "-") -> None:
-        """Consume a reset token (once, before it expires), set the password, end every session."""
-        user_id = self.sessions.consume_one_time_token(
-            hash_one_time_token(token), purpose=PURPOSE_PASSWORD_RESET
+    def reset_password(
+        self,
+        token: str,
+        new_password: str,
+        *,
+        correlation_id: str = "-",
+        revoke_api_keys: bool = True,
+    ) -> None:
+        """Consume a reset token (once, before it expires, and only if no reset or password change
+        came after it was issued), set the password, end every session and (unless told not to)
+        revoke every API key. Consuming the token and setting the password are one transaction."""
+        token_hash = hash_one_time_token(token)
+        found = self.sessions.get_one_time_token(token_hash, purpose=PURPOSE_PASSWORD_RESET)
+        user = self._token_owner(found)
+        invalid = InvalidRequestError(
+            "The reset token is invalid, already used or expired.",
+            code="invalid_token",
+            param="token",
         )
-        user = self.users.get(user_id) if user_id else None
-        if user is None or not user.is_active:
-            raise InvalidRequestError(
-                "The reset token is invalid, already used or expired.",
-                code="invalid_token",
-                param="token",
-            )
+        if user is None:
+            raise invalid
         self._check_policy(new_password, user.email, param="new_password")
-        now = round(self._now(), 3)
+        password_hash = hash_password(new_password)
+        if revoke_api_keys:
+            self._revoke_all_keys(user.user_id)
         # Following the emailed link proves the address, so it counts as verified too.
-        self.users.set_password(
-            user, hash_password(new_password), revoke_tokens_before=now, mark_email_verified=True
+        outcome = self.credentials.commit_password(
+            user,
+            password_hash,
+            revoke_tokens_before=round(self._now(), 3),
+            mark_email_verified=True,
+            consume_token_hash=token_hash,
+            token_purpose=PURPOSE_PASSWORD_RESET,
         )
-        self.sessions.revoke_user_families(user.user_id)
+        if outcome is not PasswordCommit.DONE:
+            raise invalid
+        self._sweep_families(user.user_id)
 
     def request_email_verification(
         self, principal: Principal, *, correlation_id: str = "-"
     ) -> bool:
-        """Queue a verification email; False (and nothing sent) if the email is already verified."""
+        """Queue a verification email; False (and nothing sent) if the email is already verified.
+        Over the hourly mail cap it answers True and sends nothing (the caller cannot tell)."""
+        self._require_manager(principal)
         user = self._require_user(principal)
         if user.email_verified:
             return False
-        self._send_verification(user, correlation_id, quietly=False)
+        if self._mail_allowed(user):
+            self._send_verification(user, correlation_id, quietly=False)
         return True
 
     def verify_email(self, token: str) -> UserModel:
-        user_id = self.sessions.consume_one_time_token(
+        consumed = self.sessions.consume_one_time_token(
             hash_one_time_token(token), purpose=PURPOSE_VERIFY_EMAIL
         )
-        user = self.users.get(user_id) if user_id else None
+        user = self._token_owner(consumed)
         if user is None:
             raise InvalidRequestError(
                 "The verification token is invalid, already used or expired.",
@@ -386,11 +461,29 @@ class AuthService:
         allowed_models: list[str] | None = None,
         rpm_limit: int | None = None,
         limits: KeyLimits | None = None,
+        scopes: list[str] | None = None,
     ) -> CreatedApiKey:
         """A new key for the principal's user, with scopes and limits no wider than the
-        principal's own (its user's, and the creating key's when a key creates one)."""
+        principal's own (its user's, and the creating key's when a key creates one).
+
+        `scopes=["manage"]` makes a key that may itself manage keys and the account; without it a
+        key runs inference and reads its own usage only."""
         if principal.is_anonymous:
             raise AuthenticationError("Sign in to create API keys.", code="missing_api_key")
+        self._require_manager(principal)
+        extra_scopes = sorted(set(scopes or ()))
+        unknown = set(extra_scopes) - KEY_SCOPES
+        if unknown:
+            raise InvalidRequestError(
+                f"Unknown scope(s): {', '.join(sorted(unknown))}.", param="scopes"
+            )
+        live = self.keys.list_for_owner(principal.user_id)
+        cap = self.settings.auth.max_api_keys_per_user
+        if len(live) >= cap:
+            raise PermissionDeniedError(
+                f"A user may hold at most {cap} live API keys; revoke one first.",
+                code="api_key_limit_reached",
+            )
         limits = self._narrowed_limits(principal, limits or KeyLimits())
         if allowed_models is None:
             models = principal.allowed_models
@@ -424,6 +517,7 @@ class AuthService:
             created_at=int(self._now()),
             allowed_models=None if models is None else sorted(models),
             rpm_limit=rpm,
+            scopes=extra_scopes or None,
             tpm_limit=limits.tpm_limit,
             max_parallel_requests=limits.max_parallel_requests,
             max_budget_usd=limits.max_budget_usd,
@@ -500,6 +594,7 @@ class AuthService:
         return self.keys.list_for_owner(principal.user_id)
 
     def revoke_api_key(self, principal: Principal, key_id: str) -> ApiKeyModel:
+        self._require_manager(principal)
         key = self.keys.find_for_owner(principal.user_id, key_id)
         if key is None:  # unknown, revoked, or someone else's: the same answer
             raise NotFoundError(f"No API key with id '{key_id}'.", code="api_key_not_found")
@@ -553,6 +648,66 @@ class AuthService:
         if user is None or not user.is_active:
             raise AuthenticationError("The account no longer exists or is disabled.")
         return user
+
+    def _require_manager(self, principal: Principal) -> None:
+        if principal.is_anonymous:
+            raise AuthenticationError("Sign in first.", code="missing_api_key")
+        if not principal.can_manage_account:
+            raise PermissionDeniedError(
+                "This API key may run inference and read its usage, not manage keys or the "
+                "account; sign in, or use a key created with the 'manage' scope.",
+                code="key_scope_insufficient",
+            )
+
+    def _token_owner(self, token: OneTimeToken | None) -> UserModel | None:
+        """The active user a one-time token belongs to, if no password change, reset or
+        deactivation came after the token was issued (those kill every older token)."""
+        if token is None:
+            return None
+        user = self.users.get(token.user_id)
+        if user is None or not user.is_active:
+            return None
+        if token.created_at < float(user.tokens_valid_after or 0):
+            return None
+        return user
+
+    def _revoke_all_keys(self, user_id: str) -> None:
+        for key in self.keys.list_for_owner(user_id):
+            self.keys.revoke(key)
+
+    def _sweep_families(self, user_id: str, *, keep: str | None = None) -> None:
+        """Mark the user's other families revoked. Clean-up only: `tokens_valid_after`, already
+        committed, refuses their tokens, so a failure here must not turn a done change into an
+        error."""
+        try:
+            self.sessions.revoke_user_families(user_id, keep=keep)
+        except InferenceCoreError as exc:
+            get_logger().warning(
+                "session families not swept after a password change (%s)",
+                type(exc).__name__,
+                extra={"user_id": user_id},
+            )
+
+    def _login_throttles(self, email: str, source_ip: str | None) -> dict[str, int]:
+        """Counter name → failure limit. The email is hashed (it becomes a table key); it is
+        counted whether or not it has an account, so the answer says nothing about that."""
+        auth = self.settings.auth
+        digest = hashlib.sha256(email.encode("utf-8", "replace")).hexdigest()
+        throttles = {f"login-account#{digest}": auth.login_failures_per_account}
+        if source_ip:
+            throttles[f"login-ip#{source_ip}"] = auth.login_failures_per_ip
+        return throttles
+
+    def _mail_allowed(self, user: UserModel) -> bool:
+        """Count one email to this account in the current hour; False over the cap."""
+        window = self.counters.window(3600)
+        sent = self.counters.add(f"mail#{user.user_id}", window)
+        if sent > self.settings.auth.mail_per_account_per_hour:
+            get_logger().warning(
+                "mail cap reached; email not sent", extra={"user_id": user.user_id}
+            )
+            return False
+        return True
 
     def _check_policy(self, password: str, email: str, *, param: str) -> None:
         try:
@@ -612,6 +767,7 @@ class AuthService:
         }
 
     def _send_verification(self, user: UserModel, correlation_id: str, *, quietly: bool) -> None:
+        """Callers check the mail cap first (register's new account has sent nothing yet)."""
         ttl = self.settings.auth.verify_token_ttl_seconds
         token = self._new_one_time_token(user, PURPOSE_VERIFY_EMAIL, ttl)
         context = self._token_context(user, token, "verify-email", ttl)
@@ -621,6 +777,8 @@ class AuthService:
             self._send_mail("verify_email", user.email, context, correlation_id=correlation_id)
 
     def _mail_account_exists(self, user: UserModel, correlation_id: str) -> None:
+        if not self._mail_allowed(user):
+            return
         base = self.settings.auth.public_base_url.rstrip("/")
         self._mail_quietly(
             "account_exists",

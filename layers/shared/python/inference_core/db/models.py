@@ -138,6 +138,8 @@ class ApiKeyModel(Model):
     prefix = UnicodeAttribute()  # the first characters of the secret, for people to recognise it
     created_at = NumberAttribute()
     last_used_at = NumberAttribute(null=True)
+    # Extra scopes (`manage`); none: inference and reading its own usage only.
+    scopes = ListAttribute(of=UnicodeAttribute, null=True)
     revoked = BooleanAttribute(default=False)
     # Epoch seconds after which the key is refused (a condition of the admission write). Not the
     # table's TTL attribute: an expired key stays listable.
@@ -186,11 +188,16 @@ class SessionModel(Model):
     created_at = NumberAttribute()
     expires_at = NumberAttribute()  # TTL attribute (see TTL_ATTRIBUTES)
     current_jti = UnicodeAttribute(null=True)
+    # The refresh token `current_jti` replaced, and when (epoch seconds, ms precision): for the
+    # grace window in which a concurrent refresh of that same token is not a reuse.
+    previous_jti = UnicodeAttribute(null=True)
+    rotated_at = NumberAttribute(null=True)
     revoked = BooleanAttribute(default=False)
     purpose = UnicodeAttribute(null=True)
     used = BooleanAttribute(default=False)
     model = UnicodeAttribute(null=True)
     messages = JSONAttribute(null=True)
+    version = NumberAttribute(null=True)  # a chat history's optimistic-concurrency counter
 
 
 class CacheEntryModel(Model):
@@ -229,6 +236,26 @@ class UsageRecordModel(Model):
     status = UnicodeAttribute(default="ok")
     created_at = NumberAttribute()
     expires_at = NumberAttribute()
+
+
+class ResponseRecordModel(Model):
+    """A piece of a stored Responses API response, one conversation under one partition key.
+
+    `pk` is `<tenant id>#<response id>`, so another tenant's id finds nothing. `sk` is
+    `body#<chunk>` for the response object and `in#<position>#<chunk>` for each input item (the
+    whole conversation the response saw). Every document is JSON cut into chunks well under
+    DynamoDB's 400 KB item limit, so neither a long conversation nor one large item outgrows it.
+    """
+
+    class Meta(_Meta):
+        table_name = "ic-responses"
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    tenant_id = UnicodeAttribute()
+    data = UnicodeAttribute()  # a chunk of the document's JSON (ASCII: chars are bytes)
+    created_at = NumberAttribute()
+    expires_at = NumberAttribute()  # TTL attribute (see TTL_ATTRIBUTES), on every piece
 
 
 class TeamModel(Model):
@@ -318,6 +345,7 @@ CORE_MODELS: tuple[type[Model], ...] = (
     SessionModel,
     CacheEntryModel,
     UsageRecordModel,
+    ResponseRecordModel,
     TeamModel,
     UsageAggregateModel,
     AuditRecordModel,
@@ -329,6 +357,7 @@ TTL_ATTRIBUTES: dict[type[Model], str] = {
     SessionModel: "expires_at",
     CacheEntryModel: "expires_at",
     UsageRecordModel: "expires_at",
+    ResponseRecordModel: "expires_at",
     UsageAggregateModel: "expires_at",
     AuditRecordModel: "expires_at",
 }
@@ -339,6 +368,7 @@ _TABLE_SETTING: dict[type[Model], str] = {
     SessionModel: "sessions_table",
     CacheEntryModel: "cache_table",
     UsageRecordModel: "usage_table",
+    ResponseRecordModel: "responses_table",
     TeamModel: "teams_table",
     UsageAggregateModel: "usage_aggregates_table",
     AuditRecordModel: "audit_table",

@@ -1,7 +1,10 @@
 """Refresh-token families and single-use email tokens (the `family#` and `otp#` items).
 
 A family is one login: each refresh rotates its `current_jti`; presenting a refresh token whose jti
-is no longer current means it was copied, so the whole family is revoked. A one-time token is stored
+is no longer current means it was copied, so the whole family is revoked, except within a short
+grace window right after a rotation: the token just replaced (`previous_jti`, rotated at
+`rotated_at`) is then a concurrent refresh (two tabs, a retry after a timeout), answered with the
+same new token instead (`Rotation.RACED`). After the window it is a reuse like any other. A one-time token is stored
 only as the SHA-256 of its secret and consumed by one conditional update (`used` false → true), so
 it works once even when two requests race; expiry is checked in that condition, the TTL only
 sweeps.
@@ -12,6 +15,7 @@ from __future__ import annotations
 import enum
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from pynamodb.exceptions import PynamoDBException
 
@@ -36,8 +40,24 @@ def otp_key(token_hash: str) -> str:
 
 class Rotation(enum.Enum):
     ROTATED = "rotated"
+    RACED = "raced"  # the token just replaced, within the grace window: the winner's token stands
     REUSED = "reused"  # a superseded token was presented: the family is now revoked
     INVALID = "invalid"  # unknown, revoked or expired family
+
+
+@dataclass(frozen=True)
+class RotationOutcome:
+    kind: Rotation
+    # The family's current refresh token and the instant it was issued at (ROTATED and RACED),
+    # so a raced caller can be handed the very token the winner got.
+    current_jti: str | None = None
+    issued_at: float | None = None
+
+
+@dataclass(frozen=True)
+class OneTimeToken:
+    user_id: str
+    created_at: float
 
 
 class SessionsRepository:
@@ -72,15 +92,25 @@ class SessionsRepository:
         return family
 
     def rotate_family(
-        self, family_id: str, *, user_id: str, presented_jti: str, new_jti: str, ttl_seconds: int
-    ) -> Rotation:
-        now = self._now()
+        self,
+        family_id: str,
+        *,
+        user_id: str,
+        presented_jti: str,
+        new_jti: str,
+        ttl_seconds: int,
+        now: float | None = None,
+        grace_seconds: float = 0,
+    ) -> RotationOutcome:
+        now = round(self._now() if now is None else now, 3)
         family = SessionModel(family_key(family_id))
         try:
             with _SESSIONS_IF:
                 family.update(
                     actions=[
                         SessionModel.current_jti.set(new_jti),
+                        SessionModel.previous_jti.set(presented_jti),
+                        SessionModel.rotated_at.set(now),
                         SessionModel.expires_at.set(int(now) + ttl_seconds),
                     ],
                     condition=(
@@ -92,15 +122,22 @@ class SessionsRepository:
                         & (SessionModel.expires_at > int(now))
                     ),
                 )
-            return Rotation.ROTATED
+            return RotationOutcome(Rotation.ROTATED, new_jti, now)
         except PynamoDBException:  # the condition failed (anything else left as a 503)
             pass
         live = self.get_family(family_id)
         if live is None or live.user_id != user_id:
-            return Rotation.INVALID
+            return RotationOutcome(Rotation.INVALID)
+        if (
+            live.previous_jti == presented_jti
+            and live.rotated_at is not None
+            and live.current_jti
+            and now - float(live.rotated_at) <= grace_seconds
+        ):
+            return RotationOutcome(Rotation.RACED, live.current_jti, float(live.rotated_at))
         # The family is live but the token is not its current one: a replayed, stolen token.
         self.revoke_family(family_id)
-        return Rotation.REUSED
+        return RotationOutcome(Rotation.REUSED)
 
     def reissue_family(
         self, family_id: str, *, user_id: str, new_jti: str, ttl_seconds: int
@@ -115,6 +152,8 @@ class SessionsRepository:
                     actions=[
                         SessionModel.current_jti.set(new_jti),
                         SessionModel.expires_at.set(int(now) + ttl_seconds),
+                        SessionModel.previous_jti.remove(),
+                        SessionModel.rotated_at.remove(),
                     ],
                     condition=(
                         SessionModel.pk.exists()
@@ -169,15 +208,32 @@ class SessionsRepository:
             user_id=user_id,
             purpose=purpose,
             used=False,
-            created_at=int(now),
+            # Millisecond precision: compared with the user's `tokens_valid_after`.
+            created_at=round(now, 3),
             expires_at=int(now) + ttl_seconds,
         )
         with _SESSIONS:
             item.save(condition=SessionModel.pk.does_not_exist())
 
-    def consume_one_time_token(self, token_hash: str, *, purpose: str) -> str | None:
-        """Mark the token used and return its user id; None if unknown, used, expired or for
-        another purpose. Exactly one of any number of concurrent callers gets the user id."""
+    def get_one_time_token(self, token_hash: str, *, purpose: str) -> OneTimeToken | None:
+        """The unused, unexpired token of this purpose (strongly consistent read), or None."""
+        try:
+            with _SESSIONS:
+                item = SessionModel.get(otp_key(token_hash), consistent_read=True)
+        except SessionModel.DoesNotExist:
+            return None
+        if (
+            item.kind != OTP_KIND
+            or item.purpose != purpose
+            or item.used
+            or item.expires_at <= int(self._now())
+        ):
+            return None
+        return OneTimeToken(item.user_id, float(item.created_at))
+
+    def consume_one_time_token(self, token_hash: str, *, purpose: str) -> OneTimeToken | None:
+        """Mark the token used and return whose it is; None if unknown, used, expired or for
+        another purpose. Exactly one of any number of concurrent callers gets it."""
         item = SessionModel(otp_key(token_hash))
         try:
             with _SESSIONS_IF:
@@ -193,4 +249,4 @@ class SessionsRepository:
                 )
         except PynamoDBException:  # the condition failed: unknown, used, expired, other purpose
             return None
-        return item.user_id
+        return OneTimeToken(item.user_id, float(item.created_at))

@@ -16,6 +16,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 from pynamodb.exceptions import PynamoDBException
 
+from inference_core.db.availability import retry_after_for
 from inference_core.db.models import (
     CacheEntryModel,
     UsageAggregateModel,
@@ -63,7 +64,10 @@ def read_aggregates(scope: str, start_day: str, end_day: str) -> list[UsageAggre
             )
         )
     except PynamoDBException as exc:
-        raise ServiceUnavailableError("The usage store is unavailable.") from exc
+        # A throttled read says when to come back (Retry-After), as the store guard's do.
+        raise ServiceUnavailableError(
+            "The usage store is unavailable.", retry_after=retry_after_for(exc)
+        ) from exc
 
 
 class UsageRepository:

@@ -51,6 +51,7 @@ from inference_core.errors import (
     ProviderError,
 )
 from inference_core.observability import RequestUsage, emit_request_metrics, log_request
+from inference_core.parameters import check_supported
 from inference_core.registry import ModelEntry, ModelRegistry
 from inference_core.translation.anthropic_wire import events_from_message, message_from_events
 
@@ -390,6 +391,7 @@ class InferenceService:
         """Answer one request for the model alias `model` (None: the registry's default)."""
         entry = self._resolve_request(caller, model, request)
         serving = self._servable(entry, request)
+        check_supported(request, serving.deployments, alias=entry.alias)
         started = self._clock()
         usage = self._new_usage(caller, entry, endpoint, request_id, stream=False)
         admission, (key, cached) = await self._admit_and_lookup(
@@ -433,6 +435,7 @@ class InferenceService:
         answer with a proper error status); later ones end the stream with an error chunk."""
         entry = self._resolve_request(caller, model, request)
         serving = self._servable(entry, request)
+        check_supported(request, serving.deployments, alias=entry.alias)
         started = self._clock()
         usage = self._new_usage(caller, entry, endpoint, request_id, stream=True)
         admission, (key, cached) = await self._admit_and_lookup(
@@ -491,6 +494,7 @@ class InferenceService:
         finish: str | None = None
         stop_sequence: str | None = None
         final_usage: Usage | None = None
+        logprobs: list[Any] = []
         native_events: list[dict[str, Any]] = []
         completed = False
         try:
@@ -500,6 +504,8 @@ class InferenceService:
                 stop_sequence = chunk.stop_sequence or stop_sequence
                 if chunk.content:
                     text.append(chunk.content)
+                if chunk.logprobs:
+                    logprobs.extend(chunk.logprobs.get("content") or [])
                 for delta in chunk.tool_calls or []:
                     _merge_tool_call(tool_calls, delta)
                 if chunk.finish_reason:
@@ -524,6 +530,7 @@ class InferenceService:
                     finish_reason=finish,
                     usage=final_usage,
                     tool_calls=[tool_calls[i] for i in sorted(tool_calls)] or None,
+                    logprobs={"content": logprobs} if logprobs else None,
                     stop_sequence=stop_sequence,
                     anthropic_message=message_from_events(native_events) if native_events else None,
                 )
@@ -770,6 +777,8 @@ def result_to_cache(result: ChatResult) -> dict[str, Any]:
             "output_tokens": result.usage.output_tokens,
         },
     }
+    if result.logprobs is not None:
+        cached["logprobs"] = result.logprobs
     if result.stop_sequence:
         cached["stop_sequence"] = result.stop_sequence
     if result.anthropic_message is not None:
@@ -785,6 +794,7 @@ def result_from_cache(raw: dict[str, Any]) -> ChatResult:
         finish_reason=raw.get("finish_reason", "stop"),
         usage=Usage(int(usage.get("input_tokens", 0)), int(usage.get("output_tokens", 0))),
         tool_calls=raw.get("tool_calls"),
+        logprobs=raw.get("logprobs"),
         stop_sequence=raw.get("stop_sequence"),
         anthropic_message=raw.get("anthropic_message"),
     )

@@ -230,6 +230,12 @@ class LocalModel:
                 if not isinstance(value, (int, float)) or isinstance(value, bool) or value < 0:
                     raise ContainerRequestError(f"Input validation error: bad `{name}`")
                 options[name] = float(value)
+        for name in ("presence_penalty", "frequency_penalty"):  # as TGI takes them
+            value = body.get(name)
+            if value is not None:
+                if not isinstance(value, (int, float)) or isinstance(value, bool):
+                    raise ContainerRequestError(f"Input validation error: bad `{name}`")
+                options[name] = float(value)
         stop = body.get("stop")
         if stop is not None:
             if not isinstance(stop, (str, list)):

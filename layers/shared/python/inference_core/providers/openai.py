@@ -125,6 +125,7 @@ class OpenAIProvider(Provider):
             finish_reason=_finish_reason(choice.finish_reason) or "stop",
             usage=_usage(response.usage),
             tool_calls=tool_calls or None,
+            logprobs=_logprobs(choice),
         )
 
     async def chat_stream(
@@ -307,7 +308,7 @@ def _stream_cut() -> UpstreamBadResponseError:
 
 def _chat_chunk(event: Any) -> ChatChunk | None:
     usage = _usage(event.usage) if getattr(event, "usage", None) else None
-    content = tool_calls = finish_reason = None
+    content = tool_calls = finish_reason = logprobs = None
     if event.choices:
         choice = event.choices[0]
         delta = choice.delta
@@ -315,10 +316,15 @@ def _chat_chunk(event: Any) -> ChatChunk | None:
         if getattr(delta, "tool_calls", None):
             tool_calls = [call.model_dump(exclude_none=True) for call in delta.tool_calls]
         finish_reason = _finish_reason(choice.finish_reason)
+        logprobs = _logprobs(choice)
     if content is None and tool_calls is None and finish_reason is None and usage is None:
         return None  # the role-only opening chunk, or a keep-alive
     return ChatChunk(
-        content=content, tool_calls=tool_calls, finish_reason=finish_reason, usage=usage
+        content=content,
+        tool_calls=tool_calls,
+        finish_reason=finish_reason,
+        usage=usage,
+        logprobs=logprobs,
     )
 
 
@@ -348,6 +354,15 @@ def _chat_params(request: ChatRequest, deployment: Deployment) -> dict[str, Any]
         "response_format": request.response_format,
         "seed": request.seed,
         "user": request.user,
+        "reasoning_effort": request.reasoning_effort,
+        "presence_penalty": request.presence_penalty,
+        "frequency_penalty": request.frequency_penalty,
+        "logit_bias": request.logit_bias,
+        # Only meaningful with tools; OpenAI refuses it without them.
+        "parallel_tool_calls": request.parallel_tool_calls if request.tools else None,
+        "prompt_cache_key": request.prompt_cache_key,
+        "logprobs": request.logprobs,
+        "top_logprobs": request.top_logprobs,
     }
     params.update({key: value for key, value in optional.items() if value is not None})
     return params
@@ -374,7 +389,21 @@ def _finish_reason(reason: str | None) -> str | None:
 def _usage(usage: Any) -> Usage:
     if usage is None:
         return Usage()
+    prompt_details = getattr(usage, "prompt_tokens_details", None)
+    completion_details = getattr(usage, "completion_tokens_details", None)
+    cached = getattr(prompt_details, "cached_tokens", None)
+    reasoning = getattr(completion_details, "reasoning_tokens", None)
     return Usage(
         input_tokens=int(getattr(usage, "prompt_tokens", 0) or 0),
         output_tokens=int(getattr(usage, "completion_tokens", 0) or 0),
+        cached_input_tokens=int(cached) if cached is not None else None,
+        reasoning_tokens=int(reasoning) if reasoning is not None else None,
     )
+
+
+def _logprobs(choice: Any) -> dict[str, Any] | None:
+    logprobs = getattr(choice, "logprobs", None)
+    if logprobs is None:
+        return None
+    dumped: dict[str, Any] = logprobs.model_dump(exclude_none=True)
+    return dumped or None

@@ -12,6 +12,8 @@ class GenerateRequest(BaseModel):
     max_tokens: int = Field(default=128, ge=1)
     temperature: float = Field(default=0.7, ge=0, le=2)
     model: str | None = None
+    # Server-sent events: `{"text": piece}` per piece, then the whole answer with `"done": true`.
+    stream: bool = False
 
 
 class GenerateResponse(BaseModel):
@@ -30,6 +32,7 @@ class ChatTurnRequest(BaseModel):
     system: str | None = None
     max_tokens: int = Field(default=256, ge=1)
     temperature: float = Field(default=0.7, ge=0, le=2)
+    stream: bool = False
 
 
 class ChatTurnResponse(BaseModel):

@@ -11,6 +11,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from inference_core import input_limits
 from inference_core.canonical import ChatRequest, CompletionRequest
 
 
@@ -85,6 +86,15 @@ class Tool(_Strict):
     function: FunctionDef
 
 
+ReasoningEffort = Literal["none", "minimal", "low", "medium", "high", "xhigh"]
+
+
+def check_logit_bias(value: dict[str, float] | None) -> dict[str, float] | None:
+    if value is not None and any(not -100 <= bias <= 100 for bias in value.values()):
+        raise ValueError("logit_bias values must be between -100 and 100")
+    return value
+
+
 class ChatCompletionRequest(_Strict):
     model: str = Field(min_length=1, max_length=256)
     messages: list[ChatMessage] = Field(min_length=1)
@@ -102,19 +112,35 @@ class ChatCompletionRequest(_Strict):
     response_format: dict[str, Any] | None = None
     seed: int | None = None
     user: str | None = Field(default=None, max_length=256)
+    # Forwarded where the model's deployments honour them, else refused (see parameters.py).
     presence_penalty: float | None = Field(default=None, ge=-2, le=2)
     frequency_penalty: float | None = Field(default=None, ge=-2, le=2)
+    logprobs: bool | None = None
+    top_logprobs: int | None = Field(default=None, ge=0, le=20)
+    logit_bias: dict[str, float] | None = None
+    reasoning_effort: ReasoningEffort | None = None
+    prompt_cache_key: str | None = Field(default=None, max_length=1024)
     # Accepted for compatibility; they do not change where or how the request is sent.
     metadata: dict[str, str] | None = None
     store: bool | None = None
     service_tier: str | None = None
-    logprobs: bool | None = None
-    top_logprobs: int | None = None
-    logit_bias: dict[str, float] | None = None
-    reasoning_effort: str | None = None
     modalities: list[str] | None = None
-    prompt_cache_key: str | None = None
     safety_identifier: str | None = None
+
+    @field_validator("messages", mode="before")
+    @classmethod
+    def _message_count(cls, value: Any) -> Any:
+        # Before the items are parsed: 25,000 of them are refused without building 25,000 models.
+        if isinstance(value, list):
+            input_limits.check_message_count(len(value))
+        return value
+
+    @field_validator("tools", mode="before")
+    @classmethod
+    def _tool_limits(cls, value: Any) -> Any:
+        if isinstance(value, list):
+            input_limits.check_tools(value)
+        return value
 
     @field_validator("stop")
     @classmethod
@@ -129,6 +155,17 @@ class ChatCompletionRequest(_Strict):
         if value is not None and value.get("type") not in ("text", "json_object", "json_schema"):
             raise ValueError("response_format.type must be 'text', 'json_object' or 'json_schema'")
         return value
+
+    @field_validator("logit_bias")
+    @classmethod
+    def _logit_bias(cls, value: dict[str, float] | None) -> dict[str, float] | None:
+        return check_logit_bias(value)
+
+    @model_validator(mode="after")
+    def _top_logprobs_needs_logprobs(self) -> ChatCompletionRequest:
+        if self.top_logprobs is not None and not self.logprobs:
+            raise ValueError("top_logprobs needs logprobs: true")
+        return self
 
     def prompt_chars(self) -> int:
         return sum(m.text_length() for m in self.messages)
@@ -149,6 +186,14 @@ class ChatCompletionRequest(_Strict):
             response_format=self.response_format,
             seed=self.seed,
             user=self.user,
+            reasoning_effort=self.reasoning_effort,
+            presence_penalty=self.presence_penalty,
+            frequency_penalty=self.frequency_penalty,
+            logit_bias=self.logit_bias,
+            parallel_tool_calls=self.parallel_tool_calls,
+            prompt_cache_key=self.prompt_cache_key,
+            logprobs=self.logprobs,
+            top_logprobs=self.top_logprobs,
         )
 
 

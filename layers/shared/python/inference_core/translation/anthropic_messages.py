@@ -19,7 +19,7 @@ import json
 from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Any
 
-from inference_core import estimate
+from inference_core import estimate, input_limits
 from inference_core.canonical import AnthropicPassthrough, ChatChunk, ChatRequest, ChatResult, Usage
 from inference_core.errors import InvalidRequestError
 from inference_core.translation.anthropic_wire import (
@@ -82,6 +82,7 @@ def anthropic_request_to_chat(
         raise InvalidRequestError(
             "messages: Input should be a non-empty list of messages.", param="messages"
         )
+    input_limits.check_message_count(len(raw_messages))
     for position, message in enumerate(raw_messages):
         messages.extend(_messages_from_anthropic(message, f"messages.{position}", lost))
 
@@ -105,6 +106,7 @@ def anthropic_request_to_chat(
     if tools is not None:
         if not isinstance(tools, list):
             raise InvalidRequestError("tools: Input should be a valid list.", param="tools")
+        input_limits.check_tools(tools)
         converted = [_tool_from_anthropic(tool, f"tools.{i}", lost) for i, tool in enumerate(tools)]
         request.tools = [tool for tool in converted if tool is not None] or None
     if body.get("tool_choice") is not None:

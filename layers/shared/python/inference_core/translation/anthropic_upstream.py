@@ -94,6 +94,11 @@ def chat_request_to_anthropic(req: ChatRequest, model: str, default_max_tokens: 
     if req.tools:
         body["tools"] = [_tool_to_anthropic(tool, i) for i, tool in enumerate(req.tools)]
         choice = _tool_choice_to_anthropic(req.tool_choice)
+        if req.parallel_tool_calls is False:
+            # Anthropic says it the other way round, inside tool_choice ("none" calls no tool).
+            choice = choice or {"type": "auto"}
+            if choice["type"] != "none":
+                choice["disable_parallel_tool_use"] = True
         if choice is not None:
             body["tool_choice"] = choice
     if req.response_format and req.response_format.get("type") not in (None, "text"):

@@ -54,6 +54,8 @@ def chat_payload(request: ChatRequest, *, stream: bool) -> dict[str, Any]:
         "top_p": request.top_p,
         "stop": request.stop,
         "seed": request.seed,
+        "presence_penalty": request.presence_penalty,
+        "frequency_penalty": request.frequency_penalty,
         "tools": request.tools,
         "tool_choice": request.tool_choice if request.tools else None,
         "response_format": tgi_response_format(request.response_format),
@@ -397,11 +399,15 @@ def usage_from(raw: Any) -> Usage | None:
     if not isinstance(raw, dict) or raw.get("prompt_tokens") is None:
         return None
     try:
+        cached = (raw.get("prompt_tokens_details") or {}).get("cached_tokens")
+        reasoning = (raw.get("completion_tokens_details") or {}).get("reasoning_tokens")
         return Usage(
             input_tokens=int(raw.get("prompt_tokens") or 0),
             output_tokens=int(raw.get("completion_tokens") or 0),
+            cached_input_tokens=int(cached) if cached is not None else None,
+            reasoning_tokens=int(reasoning) if reasoning is not None else None,
         )
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, AttributeError):
         return None
 
 

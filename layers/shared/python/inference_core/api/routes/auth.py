@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Response, status
+from fastapi import APIRouter, Depends, Request, Response, status
 
 from inference_core.api.middleware import current_correlation_id
+from inference_core.api.source_ip import source_ip
 from inference_core.auth.deps import get_auth_service, get_principal
 from inference_core.auth.principal import Principal
 from inference_core.auth.schemas import (
@@ -65,8 +66,9 @@ def register(body: RegisterRequest, service: Service) -> AcceptedResponse:
 
 
 @router.post("/login")
-def login(body: LoginRequest, service: Service) -> TokenPairResponse:
-    return _pair(service.login(body.email, body.password))
+def login(body: LoginRequest, request: Request, service: Service) -> TokenPairResponse:
+    """Too many failures for the account or the source IP: 429 with Retry-After."""
+    return _pair(service.login(body.email, body.password, source_ip=source_ip(request)))
 
 
 @router.post("/refresh")
@@ -101,6 +103,7 @@ def change_password(
             current_password=body.current_password,
             new_password=body.new_password,
             correlation_id=current_correlation_id(),
+            revoke_api_keys=body.revoke_api_keys,
         )
     )
 
@@ -113,7 +116,12 @@ def forgot_password(body: ForgotPasswordRequest, service: Service) -> AcceptedRe
 
 @router.post("/reset-password")
 def reset_password(body: ResetPasswordRequest, service: Service) -> AcceptedResponse:
-    service.reset_password(body.token, body.new_password, correlation_id=current_correlation_id())
+    service.reset_password(
+        body.token,
+        body.new_password,
+        correlation_id=current_correlation_id(),
+        revoke_api_keys=body.revoke_api_keys,
+    )
     return AcceptedResponse(message="Your password has been reset; every session was signed out.")
 
 
@@ -142,6 +150,7 @@ def create_api_key(
         name=body.name,
         allowed_models=body.allowed_models,
         rpm_limit=body.rpm_limit,
+        scopes=list(body.scopes or ()),
         limits=KeyLimits(
             tpm_limit=body.tpm_limit,
             max_parallel_requests=body.max_parallel_requests,

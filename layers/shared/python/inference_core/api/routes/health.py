@@ -24,7 +24,9 @@ async def ready() -> JSONResponse:
     checks = await asyncio.to_thread(readiness_checks)
     ok = all(c["ok"] for c in checks.values())
     return JSONResponse(
-        {"status": "ready" if ok else "not_ready", "checks": checks}, status_code=200 if ok else 503
+        {"status": "ready" if ok else "not_ready", "checks": checks},
+        status_code=200 if ok else 503,
+        headers=None if ok else {"Retry-After": "5"},
     )
 
 

@@ -152,6 +152,7 @@ def _model_card(entry: ModelEntry) -> dict[str, Any]:
                 "provider": d.provider,
                 "input_price_per_mtok": d.input_price_per_mtok,
                 "output_price_per_mtok": d.output_price_per_mtok,
+                "cached_input_price_per_mtok": d.cached_input_price_per_mtok,
                 "context_window": d.context_window,
             }
             for d in entry.deployments
