@@ -3,6 +3,9 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
+# The console's browser tests drive Debian's chromium through Playwright (no browser download).
+CHROMIUM := /usr/bin/chromium
+SUDO   := $(if $(filter 0,$(shell id -u)),,sudo)
 # Supply-chain tools (pip-audit, cyclonedx-bom, pip-tools) in their own venv, from a hashed lock.
 TOOLS  := .venv-tools
 TOOLS_STAMP := $(TOOLS)/.installed-stamp
@@ -38,7 +41,15 @@ $(STAMP): pyproject.toml constraints.txt $(LLAMA_WHEEL_STAMP)
 		-e '.[providers,local,dev]'
 	touch $(STAMP)
 
-install: $(STAMP)
+$(CHROMIUM):
+	@if command -v apt-get >/dev/null 2>&1; then \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update -q && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; \
+	else \
+	  echo "warning: no apt-get; install Chromium at $(CHROMIUM) for the console's e2e tests" >&2; \
+	fi
+
+install: $(STAMP) $(CHROMIUM)
 
 # The dev environment exactly as locked (every package by hash). Not yet what `install` does:
 # the lock must first be proven to install from a clean clone (see docs/security.md).
@@ -58,7 +69,7 @@ dev: install
 lint: install
 	$(BIN)/ruff check layers functions infra tests bench
 
-test: install lint typecheck
+test: install lint format-check typecheck
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
 # Everything but the e2e suite (which starts the local stack and the real model).
@@ -69,7 +80,6 @@ test-fast: install
 typecheck: install
 	$(BIN)/mypy layers/shared/python/inference_core bench
 
-# Not part of `make test` yet: the tree is reformatted once, then this joins the gate.
 format-check: install
 	$(BIN)/ruff format --check layers functions infra tests bench
 

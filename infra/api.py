@@ -34,8 +34,9 @@ STREAMING_ROUTES = (
     "/v1/responses",
 )
 LWA_ACCOUNT = "753240598075"
-# Multipart uploads (`POST /v1/files`) and file downloads must reach Mangum as bytes, not text.
-BINARY_MEDIA_TYPES = ("multipart/form-data", "application/octet-stream")
+# Multipart uploads (`POST /v1/files`) and file downloads must reach Mangum as bytes, not text;
+# images (the console's icon) leave Mangum base64-encoded and must reach the browser as bytes.
+BINARY_MEDIA_TYPES = ("multipart/form-data", "application/octet-stream", "image/*")
 
 
 def _access_log_format() -> apigateway.AccessLogFormat:

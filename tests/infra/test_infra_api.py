@@ -85,6 +85,8 @@ def ref_id_of(value: dict) -> str:
 def test_binary_uploads_reach_the_app_as_bytes(default_synth):
     (api,) = default_synth.of_type("AWS::ApiGateway::RestApi").values()
     assert "multipart/form-data" in api["Properties"]["BinaryMediaTypes"]
+    # Mangum base64-encodes images (the console's icon); API Gateway must send them as bytes.
+    assert "image/*" in api["Properties"]["BinaryMediaTypes"]
     assert api["Properties"]["EndpointConfiguration"] == {"Types": ["REGIONAL"]}
 
 

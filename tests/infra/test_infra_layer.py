@@ -87,6 +87,10 @@ def test_the_assembled_layer_holds_dependencies_and_the_package(layer_cache, fak
     )
     assert complete
     assert (directory / "python" / "inference_core" / "db" / "tables.py").is_file()
+    # The web console's static files ship with the package (served by the control plane).
+    console = directory / "python" / "inference_core" / "console" / "static"
+    assert (console / "index.html").is_file()
+    assert (console / "js" / "app.js").is_file()
     assert (directory / "python" / "pydantic_core").is_dir()
     package_only, other_hash, complete = shared_layer.assemble_layer(
         python_version="3.14", dependencies="skip"

@@ -124,5 +124,7 @@ def test_upload_create_and_download_through_api_gateway(aws, api_key):
     )
     assert body == payload
 
-    anonymous = handler(event("GET", f"/v1/files/{file['id']}", "sk-ic-not-a-key"), lambda_context())
+    anonymous = handler(
+        event("GET", f"/v1/files/{file['id']}", "sk-ic-not-a-key"), lambda_context()
+    )
     assert anonymous["statusCode"] == 401

@@ -333,14 +333,23 @@ def test_a_body_over_the_size_limit_is_a_413_in_the_endpoints_format(
     client: Any, upstream: Any, key: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     big = {**CHAT, "messages": [{"role": "user", "content": "x" * 2_000_000}]}
-    openai_style = client.post("/v1/chat/completions", json=big, headers={"Authorization": f"Bearer {key}"})
-    anthropic_style = client.post("/v1/messages", json={**big, "max_tokens": 5}, headers={"x-api-key": key})
-    assert openai_style.status_code == 413 and openai_style.json()["error"]["code"] == "request_too_large"
+    openai_style = client.post(
+        "/v1/chat/completions", json=big, headers={"Authorization": f"Bearer {key}"}
+    )
+    anthropic_style = client.post(
+        "/v1/messages", json={**big, "max_tokens": 5}, headers={"x-api-key": key}
+    )
+    assert (
+        openai_style.status_code == 413
+        and openai_style.json()["error"]["code"] == "request_too_large"
+    )
     assert anthropic_style.status_code == 413 and anthropic_style.json()["type"] == "error"
     assert upstream.calls == []
 
 
-def test_cors_headers_only_for_configured_origins(aws: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cors_headers_only_for_configured_origins(
+    aws: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from fastapi.testclient import TestClient
 
     from inference_core.api.app import create_app

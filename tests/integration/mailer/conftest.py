@@ -50,7 +50,9 @@ def mailer_handler() -> ModuleType:
 @pytest.fixture
 def lambda_context() -> Callable[..., FakeLambdaContext]:
     """`lambda_context(remaining_millis=...)`: what Lambda passes as the handler's context."""
-    return functools.partial(make_lambda_context, "ic-mailer", memory_mb=256, remaining_millis=60_000)
+    return functools.partial(
+        make_lambda_context, "ic-mailer", memory_mb=256, remaining_millis=60_000
+    )
 
 
 @pytest.fixture

@@ -90,6 +90,18 @@ class World:
         assert response.status_code == 200, response.text
         return str(response.json()["id"])
 
+    def response_id(self, *, fresh: bool = False) -> str:
+        def make() -> str:
+            response = self.client.post(
+                "/v1/responses",
+                json={"model": MODEL, "input": _unique("remember this")},
+                headers=self.key(),
+            )
+            assert response.status_code == 200, response.text
+            return str(response.json()["id"])
+
+        return make() if fresh else str(self.shared("response", make))
+
     def batch_id(self) -> str:
         def make() -> str:
             response = self.client.post(
@@ -229,6 +241,26 @@ ROUTES: dict[tuple[str, str], Callable[[World], Request]] = {
             "json": {"model": MODEL, "messages": [{"role": "user", "content": _unique("hi")}]},
             "headers": w.key(),
         },
+    ),
+    ("POST", "/v1/responses"): lambda w: (
+        "POST",
+        "/v1/responses",
+        {"json": {"model": MODEL, "input": _unique("hello")}, "headers": w.key()},
+    ),
+    ("GET", "/v1/responses/{response_id}"): lambda w: (
+        "GET",
+        f"/v1/responses/{w.response_id()}",
+        {"headers": w.key()},
+    ),
+    ("GET", "/v1/responses/{response_id}/input_items"): lambda w: (
+        "GET",
+        f"/v1/responses/{w.response_id()}/input_items",
+        {"headers": w.key()},
+    ),
+    ("DELETE", "/v1/responses/{response_id}"): lambda w: (
+        "DELETE",
+        f"/v1/responses/{w.response_id(fresh=True)}",
+        {"headers": w.key()},
     ),
     ("POST", "/v1/completions"): lambda w: (
         "POST",

@@ -49,7 +49,6 @@ if TYPE_CHECKING:
 MESSAGE_VERSION = 1
 
 
-
 @lru_cache(maxsize=4)
 def _sqs_client(region: str, endpoint_url: str | None) -> Any:
     import boto3
@@ -86,7 +85,9 @@ def enqueue_mail(
     """
     queue_url = settings.queues.mail_queue_url
     if not queue_url:
-        get_logger().warning("no mail queue configured; email not queued", extra={"template": template})
+        get_logger().warning(
+            "no mail queue configured; email not queued", extra={"template": template}
+        )
         return None
     message = build_mail_message(template, to, context, correlation_id=correlation_id)
     sqs = client or _sqs_client(settings.aws.region, settings.aws.aws_endpoint_url)

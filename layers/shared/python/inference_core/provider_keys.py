@@ -75,7 +75,9 @@ class ProviderKeys:
                 if self._keys is None:
                     raise
                 # Keep the last good copy; try again after another max_age.
-                get_logger().warning("provider-keys secret could not be re-read; keeping the cached copy")
+                get_logger().warning(
+                    "provider-keys secret could not be re-read; keeping the cached copy"
+                )
                 self._read_at = self._clock()
                 return self._keys
             self._keys, self._read_at = keys, self._clock()

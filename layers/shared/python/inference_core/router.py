@@ -44,6 +44,7 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 ProviderCall = Callable[[Provider, Deployment], Awaitable[T]]
 
+
 @dataclass
 class RoutedResult(Generic[T]):
     result: T

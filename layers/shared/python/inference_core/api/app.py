@@ -9,6 +9,7 @@ from inference_core.api.errors import install_error_handlers
 from inference_core.api.json_text import JsonTextGuardMiddleware
 from inference_core.api.middleware import (
     BodySizeLimitMiddleware,
+    ConsoleSecurityHeadersMiddleware,
     LazyCorsMiddleware,
     RequestContextMiddleware,
 )
@@ -20,6 +21,7 @@ def create_app() -> FastAPI:
         anthropic_compat,
         auth,
         batches,
+        console,
         files,
         health,
         native,
@@ -45,6 +47,7 @@ def create_app() -> FastAPI:
     app.add_middleware(JsonTextGuardMiddleware)
     app.add_middleware(BodySizeLimitMiddleware)
     app.add_middleware(LazyCorsMiddleware)
+    app.add_middleware(ConsoleSecurityHeadersMiddleware)
     app.add_middleware(RequestContextMiddleware)
     app.include_router(health.router)
     app.include_router(auth.router)
@@ -58,4 +61,5 @@ def create_app() -> FastAPI:
     app.include_router(webhooks.router)
     app.include_router(usage.router)
     app.include_router(admin.router)
+    app.include_router(console.router)
     return app

@@ -201,6 +201,48 @@ class BodySizeLimitMiddleware:
         await self.app(scope, counting_receive, send)
 
 
+# Every response under /console: the page runs only its own scripts and styles, talks only to this
+# origin, cannot be framed, and leaks no URL to other sites.
+CONSOLE_SECURITY_HEADERS = (
+    (
+        b"content-security-policy",
+        b"default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
+        b"connect-src 'self'; font-src 'self'; manifest-src 'self'; base-uri 'none'; "
+        b"form-action 'self'; frame-ancestors 'none'",
+    ),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"x-frame-options", b"DENY"),
+    (b"cross-origin-opener-policy", b"same-origin"),
+    (b"cross-origin-resource-policy", b"same-origin"),
+    (b"permissions-policy", b"camera=(), microphone=(), geolocation=(), payment=(), usb=()"),
+    (b"strict-transport-security", b"max-age=31536000; includeSubDomains"),
+)
+
+
+class ConsoleSecurityHeadersMiddleware:
+    """Adds `CONSOLE_SECURITY_HEADERS` to every response whose path is `/console` or below it,
+    whatever produced it (the page, an asset, a 404 or a 405 from the error table)."""
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "") if scope["type"] == "http" else ""
+        if not (path == "/console" or path.startswith("/console/")):
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                names = {name for name, _ in CONSOLE_SECURITY_HEADERS}
+                headers = [h for h in message.get("headers", []) if h[0].lower() not in names]
+                message["headers"] = [*headers, *CONSOLE_SECURITY_HEADERS]
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
 class LazyCorsMiddleware:
     """Starlette's CORS middleware, configured from settings on the first request (so importing the
     app reads no environment). No origins configured: no CORS headers at all."""

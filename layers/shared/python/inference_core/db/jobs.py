@@ -109,7 +109,9 @@ class JobsRepository:
             with _JOB_STORE_IF:
                 job.save(condition=BatchJobModel.pk.does_not_exist())
         except PynamoDBException as exc:  # the condition failed
-            raise ConflictError("A batch with this id already exists.", code="batch_exists") from exc
+            raise ConflictError(
+                "A batch with this id already exists.", code="batch_exists"
+            ) from exc
 
     def get(self, batch_id: str, *, consistent: bool = True) -> BatchJobModel | None:
         try:

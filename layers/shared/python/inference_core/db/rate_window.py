@@ -170,7 +170,9 @@ def _start_window(
     )
 
 
-def _set_missing_limit(client: DynamoDBClient, table: str, key: Item, guard: Guard, rpm: int) -> None:
+def _set_missing_limit(
+    client: DynamoDBClient, table: str, key: Item, guard: Guard, rpm: int
+) -> None:
     """An item written without a limit gets the default once (a lost race is harmless)."""
     _update(
         client,

@@ -290,6 +290,7 @@ def banner(state: dict[str, Any]) -> str:
 Inference Core is running (local stack, offline).
 
   API              {api}      (OpenAI: {api}/v1, Anthropic: {api})
+  Console          {api}/console/   (sign in with the superuser's email and password)
   Embedded AWS     {state["aws_url"]}
   Model server     {state["model_url"]}  (SmolLM2-135M-Instruct, llama.cpp, CPU)
   Superuser        {state["email"]}  password: {state["password"]}

@@ -142,9 +142,7 @@ class SageMakerProvider(Provider):
     # ---- chat ----
 
     async def chat(self, request: ChatRequest, deployment: Deployment) -> ChatResult:
-        raw = await asyncio.to_thread(
-            self._invoke, deployment, chat_payload(request, stream=False)
-        )
+        raw = await asyncio.to_thread(self._invoke, deployment, chat_payload(request, stream=False))
         return parse_chat_response(raw, request, deployment.model)
 
     async def chat_stream(
