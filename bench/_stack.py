@@ -11,6 +11,8 @@ from pathlib import Path
 
 from inference_core.local.stack import LocalStack, StackConfig, _wait_http
 
+VARIANT_URLS: dict[str, str] = {}
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -19,8 +21,15 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def seeded_stack(state_dir: Path, extra_env: dict[str, str]) -> Iterator[tuple[str, str]]:
-    """Yields (api_url, api_key). No model server: benchmarks route to a mock upstream."""
+def seeded_stack(
+    state_dir: Path,
+    extra_env: dict[str, str],
+    variants: dict[str, tuple[str, dict[str, str]]] | None = None,
+) -> Iterator[tuple[str, str]]:
+    """Yields (api_url, api_key). No model server: benchmarks route to a mock upstream.
+
+    `variants` (name -> (uvicorn factory in bench/, extra env)) start more API processes over the
+    same moto and key; their URLs are in `VARIANT_URLS[name]`."""
     os.environ.update(extra_env)
     stack = LocalStack(
         StackConfig(
@@ -70,6 +79,31 @@ def seeded_stack(state_dir: Path, extra_env: dict[str, str]) -> Iterator[tuple[s
             env={**os.environ, "POWERTOOLS_LOG_LEVEL": "WARNING"},
         )
         _wait_http(f"{stack.api_url}/health", "API", stack.children)
+        for name, (factory, env) in (variants or {}).items():
+            port = free_port()
+            stack._spawn(
+                f"api-{name}",
+                [
+                    sys.executable,
+                    "-m",
+                    "uvicorn",
+                    factory,
+                    "--factory",
+                    "--app-dir",
+                    str(Path(__file__).resolve().parent),
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(port),
+                    "--no-access-log",
+                    "--log-level",
+                    "warning",
+                ],
+                state_dir / f"api-{name}.log",
+                env={**os.environ, "POWERTOOLS_LOG_LEVEL": "WARNING", **env},
+            )
+            VARIANT_URLS[name] = f"http://127.0.0.1:{port}"
+            _wait_http(f"{VARIANT_URLS[name]}/health", f"API {name}", stack.children)
         seed = stack.seed()
         yield stack.api_url, seed["api_key"]
     finally:

@@ -62,7 +62,11 @@ def main() -> None:
             continue
         ms, heavy = measure(paths, stmt)
         baseline = ms if baseline is None else baseline
-        extra = "" if name.startswith("baseline") else f"  (+{ms - baseline:6.1f} ms over baseline)"
+        extra = (
+            ""
+            if name.startswith("baseline")
+            else f"  (+{ms - baseline:6.1f} ms, {ms / baseline:4.2f}x the baseline; goal <= 1.3x)"
+        )
         print(f"  {name:48s} {ms:7.1f} ms{extra}  heavy modules loaded: {heavy or 'none'}")
 
 

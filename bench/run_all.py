@@ -7,7 +7,15 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-SCRIPTS = ["import_time.py", "dynamodb_calls.py", "gateway_latency.py", "batch_throughput.py"]
+SCRIPTS = [
+    "gateway_latency.py",
+    "dynamodb_calls.py",
+    "profile_phases.py",
+    "import_time.py",
+    "cold_start.py",
+    "cost.py",
+    "batch_throughput.py",
+]
 
 for script in SCRIPTS:
     path = HERE / script

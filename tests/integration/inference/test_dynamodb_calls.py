@@ -114,9 +114,10 @@ def test_a_stored_response_adds_one_write_and_a_continuation_one_query(
         "POST", "/v1/responses", {"model": "scripted", "input": "Hi"}, token=frozen_key
     )
     assert first.status == 200
-    # those of a chat completion (admit ∥ cache read, settle + cache fill), then the response
+    # those of a chat completion (admit ∥ cache read, settle + cache fill) and the stored
+    # response; the settle runs last, once the body is sent (`inference_core.after_response`)
     assert sorted(all_dynamodb_calls[:2]) == ["GetItem", "TransactWriteItems"]
-    assert all_dynamodb_calls[2:] == ["TransactWriteItems", "BatchWriteItem"]
+    assert all_dynamodb_calls[2:] == ["BatchWriteItem", "TransactWriteItems"]
     all_dynamodb_calls.clear()
 
     body = {"model": "scripted", "input": "Again", "previous_response_id": first.json()["id"]}
@@ -125,4 +126,4 @@ def test_a_stored_response_adds_one_write_and_a_continuation_one_query(
     # plus one strongly consistent Query that rebuilds the conversation, before anything else
     assert all_dynamodb_calls[0] == "Query"
     assert sorted(all_dynamodb_calls[1:3]) == ["GetItem", "TransactWriteItems"]
-    assert all_dynamodb_calls[3:] == ["TransactWriteItems", "BatchWriteItem"]
+    assert all_dynamodb_calls[3:] == ["BatchWriteItem", "TransactWriteItems"]

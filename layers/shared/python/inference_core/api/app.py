@@ -38,6 +38,10 @@ def create_app() -> FastAPI:
         description="An LLM gateway that speaks the OpenAI and Anthropic wire formats.",
     )
     install_error_handlers(app)
+    # Both entry points (Mangum, and uvicorn under the Web Adapter) build the app here, at init.
+    from inference_core import snapstart
+
+    snapstart.register()
     # Added last runs first: the request id wraps everything, CORS answers preflights early, the
     # size limit bounds what the JSON text guard buffers.
     app.add_middleware(JsonTextGuardMiddleware)

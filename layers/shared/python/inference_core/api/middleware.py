@@ -17,6 +17,7 @@ import uuid
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from inference_core.after_response import collecting, drain
 from inference_core.guardrails import HEADER as GUARDRAILS_HEADER
 from inference_core.guardrails import fired_checks
 
@@ -102,7 +103,14 @@ class RequestContextMiddleware:
 
         async def send_with_id(message: Message) -> None:
             nonlocal status
-            if message["type"] == "http.response.start":
+            if message["type"] == "http.response.body" and pending:
+                if not message.get("more_body", False):
+                    # The client now has every byte it needs; the settle runs before the
+                    # response (and with it the Lambda invocation) ends.
+                    await send({**message, "more_body": True})
+                    await drain(pending)
+                    message = {"type": "http.response.body", "body": b"", "more_body": False}
+            elif message["type"] == "http.response.start":
                 status = message["status"]
                 headers = list(message.get("headers", []))
                 headers.append((b"x-request-id", rid.encode()))
@@ -116,7 +124,11 @@ class RequestContextMiddleware:
             await send(message)
 
         try:
-            await self.app(scope, receive, send_with_id)
+            with collecting() as pending:
+                try:
+                    await self.app(scope, receive, send_with_id)
+                finally:
+                    await drain(pending)  # a response that never ended (client gone, error)
         finally:
             log_access(
                 record,

@@ -12,6 +12,8 @@ calls instead: before the provider call ONE round trip, the admission transactio
 (`inference_core.governance`) concurrently with the cache read; after it ONE settle transaction
 (usage replaces the reservation, the lease is released, the ledger line, the daily aggregates and
 the cache fill are written). A cache hit is admitted and settled too ($0, counted as a request).
+Inside an HTTP request the settle is deferred to `inference_core.after_response`: it runs once
+the client has the last byte it needs (after a stream's `[DONE]`), before the response ends.
 
 Guardrails (`inference_core.guardrails`) wrap `chat` and `chat_stream`: the caller's input checks
 run first (a blocked request never reaches the cache or a provider; a redacted one is what the
@@ -27,11 +29,11 @@ import hashlib
 import json
 import re
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast
 
-from inference_core import estimate
+from inference_core import after_response, estimate
 from inference_core.canonical import (
     ChatChunk,
     ChatRequest,
@@ -734,9 +736,16 @@ class InferenceService:
             usage.provider = deployment.provider
             usage.deployment = deployment.label
             usage.cost_usd = deployment.cost(tokens)
-        # Shielded: a client that walks away cancels the stream's task, and the settle (which
+
+        def write() -> Awaitable[None]:
+            return asyncio.to_thread(self._write_settle, usage, cache_fill, admission)
+
+        # Off the client's wait: inside a request the write runs once the client has the last
+        # byte it needs, before the response ends (`inference_core.after_response`). Shielded
+        # either way: a client that walks away cancels the stream's task, and the settle (which
         # releases the lease and meters the tokens so far) must still happen.
-        await asyncio.shield(asyncio.to_thread(self._write_settle, usage, cache_fill, admission))
+        if not after_response.defer(write):
+            await asyncio.shield(write())
 
     def _write_settle(
         self, usage: RequestUsage, cache_fill: Any, admission: Admission | None
