@@ -170,6 +170,9 @@ def test_the_console_works_from_the_keyboard_at_phone_width(
     page.keyboard.type(local_stack["password"])
     page.keyboard.press("Enter")
     expect(page.get_by_role("button", name="Sign out")).to_be_visible()
+    # Signed in once the first page has rendered and taken the focus: navigating before that
+    # races the sign-in's own render.
+    expect(page.get_by_role("heading", level=1, name="Overview")).to_be_focused()
     for section in ("API keys", "Playground", "Batches", "Models and providers", "Overview"):
         link = page.get_by_role("navigation").get_by_role("link", name=section)
         link.focus()
