@@ -10,6 +10,7 @@ SUDO   := $(if $(filter 0,$(shell id -u)),,sudo)
 TOOLS  := .venv-tools
 TOOLS_STAMP := $(TOOLS)/.installed-stamp
 DEV_LOCK := infra/locks/dev.txt
+BUILD_IN := infra/locks/build.in
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 # llama-cpp-python compiles from source the first time, into .wheels/ (reused afterwards).
@@ -99,10 +100,10 @@ layer: install
 
 # Re-lock the dev environment (every extra, hashes of every file) after changing pyproject.toml
 # or constraints.txt; needs the package index.
-lock: $(TOOLS_STAMP)
+lock: $(TOOLS_STAMP) pyproject.toml constraints.txt $(BUILD_IN)
 	$(TOOLS)/bin/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras \
 	  --extra providers --extra local --extra dev -c constraints.txt \
-	  --no-emit-index-url --no-emit-find-links --output-file $(DEV_LOCK) pyproject.toml
+	  --no-emit-index-url --no-emit-find-links --output-file $(DEV_LOCK) pyproject.toml $(BUILD_IN)
 
 # A CycloneDX SBOM of what the Lambda layer ships (its locked requirements; our package is the
 # root component).
