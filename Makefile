@@ -13,11 +13,26 @@ DEV_LOCK := infra/locks/dev.txt
 BUILD_IN := infra/locks/build.in
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
-# llama-cpp-python compiles from source the first time, into .wheels/ (reused afterwards).
+# The dev environment is installed from the hashed lock only, every file checked by SHA-256
+# (docs/security.md, "Supply chain"): pip first, then everything else with --require-hashes
+# --no-deps, then llama-cpp-python's wheel built here from its sdist downloaded by hash, then the
+# project itself without build isolation (its backend is in the lock too). `pip check` proves the
+# lock complete. LOCK_SPLIT holds the lock cut in those parts (infra/dev_lock.py split).
+LOCKED_STAMP := $(VENV)/.locked-stamp
+LOCK_SPLIT := $(VENV)/lock
+# llama-cpp-python compiles from source the first time, into .wheels/ (reused afterwards: the
+# stamp is keyed on the version and holds the locked sdist hash the wheel was built from).
 export CMAKE_BUILD_PARALLEL_LEVEL := 2
-LLAMA_VERSION := $(shell sed -n 's/^llama[-_]cpp[-_]python==//p' constraints.txt)
+LLAMA_VERSION := $(shell sed -n 's/^llama[-_]cpp[-_]python==\([^ ]*\).*/\1/p' $(DEV_LOCK))
+LLAMA_SDIST_SHA256 := $(shell $(PYTHON) infra/dev_lock.py hashes $(DEV_LOCK) llama-cpp-python)
 WHEELS := .wheels
+LLAMA_SDIST := $(WHEELS)/sdist/llama-cpp-python-$(LLAMA_VERSION)
 LLAMA_WHEEL_STAMP := $(WHEELS)/.llama-cpp-python-$(LLAMA_VERSION)
+# A stamp that does not hold the lock's sdist hash (an older one, or from before the wheel was
+# built from a verified sdist) is rebuilt.
+ifneq ($(strip $(shell cat $(LLAMA_WHEEL_STAMP) 2>/dev/null)),$(LLAMA_SDIST_SHA256))
+.PHONY: $(LLAMA_WHEEL_STAMP)
+endif
 # A native llama.cpp build picks AMX/AVX-512 kernels that segfault on some Xeons (seen on our
 # machines); a portable AVX2 build runs on every x86-64-v3 CPU at about the same speed here. It is
 # built without pip's cache, which may hold a native wheel from another machine.
@@ -25,21 +40,37 @@ ifeq ($(shell uname -m),x86_64)
 LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON
 endif
 
-.PHONY: install install-locked dev test test-fast lint typecheck format-check bench synth layer lock sbom audit deploy destroy openapi clean
+.PHONY: install dev test test-fast lint typecheck format-check bench synth layer lock sbom audit deploy destroy openapi clean
 
-$(LLAMA_WHEEL_STAMP): constraints.txt
+# Everything in the lock but llama-cpp-python, by hash (build tools included).
+$(LOCKED_STAMP): $(DEV_LOCK) infra/dev_lock.py
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip wheel
-	mkdir -p $(WHEELS)
-	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(BIN)/python -m pip wheel --quiet --no-cache-dir --no-deps \
-		-w $(WHEELS) "llama-cpp-python==$(LLAMA_VERSION)"
+	rm -rf $(LOCK_SPLIT)
+	$(BIN)/python infra/dev_lock.py split $(DEV_LOCK) $(LOCK_SPLIT)
+	$(BIN)/python -m pip install --quiet --require-hashes --no-deps -r $(LOCK_SPLIT)/pip.txt
+	$(BIN)/python -m pip install --quiet --require-hashes --no-deps -r $(LOCK_SPLIT)/rest.txt
 	touch $@
 
-$(STAMP): pyproject.toml constraints.txt $(LLAMA_WHEEL_STAMP)
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip wheel
-	$(BIN)/python -m pip install --quiet --find-links $(WHEELS) -c constraints.txt \
-		-e '.[providers,local,dev]'
+# The sdist, downloaded and checked against the lock's hash (no build isolation: reading its
+# metadata uses the locked scikit-build-core, never an unhashed one fetched on the side).
+$(LLAMA_SDIST): | $(LOCKED_STAMP)
+	rm -rf $@ $@.partial
+	$(BIN)/python -m pip download --quiet --require-hashes --no-deps --no-binary :all: \
+		--no-build-isolation --no-cache-dir -d $@.partial -r $(LOCK_SPLIT)/llama-cpp-python.txt
+	mv $@.partial $@
+
+# The wheel, built from that verified file with the locked scikit-build-core, CMake and Ninja.
+$(LLAMA_WHEEL_STAMP): | $(LLAMA_SDIST) $(LOCKED_STAMP)
+	rm -f $(WHEELS)/llama_cpp_python-$(LLAMA_VERSION)-*.whl
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(BIN)/python -m pip wheel --quiet --no-cache-dir --no-deps \
+		--no-build-isolation -w $(WHEELS) $(LLAMA_SDIST)/*.tar.gz
+	echo "$(LLAMA_SDIST_SHA256)" > $@
+
+$(STAMP): $(LOCKED_STAMP) $(LLAMA_WHEEL_STAMP) pyproject.toml
+	$(BIN)/python -m pip install --quiet --no-deps --no-index --find-links $(WHEELS) \
+		"llama-cpp-python==$(LLAMA_VERSION)"
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
+	$(BIN)/python -m pip check
 	touch $(STAMP)
 
 $(CHROMIUM):
@@ -51,13 +82,6 @@ $(CHROMIUM):
 	fi
 
 install: $(STAMP) $(CHROMIUM)
-
-# The dev environment exactly as locked (every package by hash). Not yet what `install` does:
-# the lock must first be proven to install from a clean clone (see docs/security.md).
-install-locked:
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --require-hashes --no-deps -r $(DEV_LOCK)
-	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 
 $(TOOLS_STAMP): infra/locks/tools.txt
 	test -x $(TOOLS)/bin/python || $(PYTHON) -m venv $(TOOLS)
@@ -98,8 +122,9 @@ synth: install
 layer: install
 	$(BIN)/python infra/pin_layer_requirements.py
 
-# Re-lock the dev environment (every extra, hashes of every file) after changing pyproject.toml
-# or constraints.txt; needs the package index.
+# Re-lock the dev environment (every extra and the build tools of infra/locks/build.in, hashes of
+# every file, at constraints.txt's versions) after changing pyproject.toml or constraints.txt;
+# needs the package index and Python 3.11 (the dev Python; the layer's lock is `make layer`).
 lock: $(TOOLS_STAMP) pyproject.toml constraints.txt $(BUILD_IN)
 	$(TOOLS)/bin/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras \
 	  --extra providers --extra local --extra dev -c constraints.txt \
