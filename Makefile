@@ -67,7 +67,7 @@ $(LLAMA_WHEEL_STAMP): | $(LLAMA_SDIST) $(LOCKED_STAMP)
 	echo "$(LLAMA_SDIST_SHA256)" > $@
 
 $(STAMP): $(LOCKED_STAMP) $(LLAMA_WHEEL_STAMP) pyproject.toml
-	$(BIN)/python -m pip install --quiet --no-deps --no-index --find-links $(WHEELS) \
+	$(BIN)/python -m pip install --quiet --no-deps --no-index --force-reinstall --find-links $(WHEELS) \
 		"llama-cpp-python==$(LLAMA_VERSION)"
 	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	$(BIN)/python -m pip check
