@@ -51,17 +51,12 @@ $(LOCKED_STAMP): $(DEV_LOCK) infra/dev_lock.py
 	$(BIN)/python -m pip install --quiet --require-hashes --no-deps -r $(LOCK_SPLIT)/rest.txt
 	touch $@
 
-# The sdist, downloaded and checked against the lock's hash (no build isolation: reading its
-# metadata uses the locked scikit-build-core, never an unhashed one fetched on the side).
-$(LLAMA_SDIST): | $(LOCKED_STAMP)
-	rm -rf $@ $@.partial
+# The wheel, built from the sdist downloaded and checked against the lock's hash, with the locked
+# scikit-build-core, CMake and Ninja (no build isolation: nothing unhashed fetched on the side).
+$(LLAMA_WHEEL_STAMP): | $(LOCKED_STAMP)
+	rm -rf $(LLAMA_SDIST) $(WHEELS)/llama_cpp_python-$(LLAMA_VERSION)-*.whl
 	$(BIN)/python -m pip download --quiet --require-hashes --no-deps --no-binary :all: \
-		--no-build-isolation --no-cache-dir -d $@.partial -r $(LOCK_SPLIT)/llama-cpp-python.txt
-	mv $@.partial $@
-
-# The wheel, built from that verified file with the locked scikit-build-core, CMake and Ninja.
-$(LLAMA_WHEEL_STAMP): | $(LLAMA_SDIST) $(LOCKED_STAMP)
-	rm -f $(WHEELS)/llama_cpp_python-$(LLAMA_VERSION)-*.whl
+		--no-build-isolation --no-cache-dir -d $(LLAMA_SDIST) -r $(LOCK_SPLIT)/llama-cpp-python.txt
 	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(BIN)/python -m pip wheel --quiet --no-cache-dir --no-deps \
 		--no-build-isolation -w $(WHEELS) $(LLAMA_SDIST)/*.tar.gz
 	echo "$(LLAMA_SDIST_SHA256)" > $@
