@@ -524,8 +524,6 @@ class AuthService:
             budget_period=limits.budget_period,
             expires_at=limits.expires_at,
             revoked=False,
-            window_start=0,
-            window_count=0,
             request_window={},
             token_window={},
             spend={},
@@ -637,8 +635,6 @@ class AuthService:
             tokens_valid_after=0,
             # Stored on every user so the hot path's condition can compare against it.
             rpm_limit=rpm_limit if rpm_limit is not None else self.settings.auth.default_rpm,
-            window_start=0,
-            window_count=0,
         )
 
     def _require_user(self, principal: Principal) -> UserModel:

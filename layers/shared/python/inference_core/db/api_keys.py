@@ -1,23 +1,18 @@
-"""API keys: stored by the SHA-256 of their secret; listed by owner; the API-key hot path."""
+"""API keys: stored by the SHA-256 of their secret, listed by owner, revoked.
+
+The hot path does not read them here: the governance resolution and the admission transaction do
+(`inference_core.governance`, `db.admission`).
+"""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
-
 from inference_core.db.availability import StoreGuard
-from inference_core.db.models import ApiKeyModel, dynamodb_client
-from inference_core.db.rate_window import Guard, Item, count_request
-from inference_core.errors import AuthenticationError
+from inference_core.db.models import ApiKeyModel
 
-_INVALID_KEY = "Incorrect API key provided."
 _KEY_STORE = StoreGuard("The key store is unavailable.")
 
 
 class ApiKeysRepository:
-    def __init__(self, *, now: Callable[[], float] = time.time):
-        self._now = now
-
     def create(self, key: ApiKeyModel) -> None:
         with _KEY_STORE:
             key.save(condition=ApiKeyModel.key_hash.does_not_exist())
@@ -45,27 +40,3 @@ class ApiKeysRepository:
                 actions=[ApiKeyModel.revoked.set(True)],
                 condition=ApiKeyModel.key_hash.exists(),
             )
-
-    def authorize_and_count(self, key_hash: str, *, now: float | None = None) -> ApiKeyModel:
-        """One UpdateItem: the key exists, is not revoked, and this minute's count is under its
-        limit. Returns the key as counted; 401 for an unknown or revoked key, 429 over the limit."""
-
-        def check(old: Item) -> None:
-            if not old or old.get("revoked", {}).get("BOOL", False):
-                raise AuthenticationError(_INVALID_KEY, code="invalid_api_key")
-
-        guard = Guard(
-            key_attribute="key_hash",
-            condition="#rv = :f",
-            names={"#rv": "revoked"},
-            values={":f": {"BOOL": False}},
-            check=check,
-        )
-        item = count_request(
-            dynamodb_client(ApiKeyModel),
-            table=ApiKeyModel.Meta.table_name,
-            key={"key_hash": {"S": key_hash}},
-            guard=guard,
-            now=self._now() if now is None else now,
-        )
-        return ApiKeyModel.from_raw_data(item)
