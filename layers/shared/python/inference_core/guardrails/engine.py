@@ -10,6 +10,7 @@ by check name only. Loaded lazily by the inference service: importing the API do
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import AsyncIterator, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, overload
@@ -168,15 +169,29 @@ class RequestGuard:
             result = dataclasses.replace(request, messages=messages)
         self._report("input")
         if blocked:
-            raise GuardrailBlockedError(
-                "The request was blocked by the guardrail check(s): "
-                f"{', '.join(sorted(set(blocked)))}.",
-                checks=sorted(set(blocked)),
-            )
+            raise self._refused(blocked)
         return result
+
+    def check_embedding_inputs(self, inputs: list[str]) -> list[str]:
+        """The `/v1/embeddings` inputs as the provider may see them (each checked as user text:
+        injection, secrets, PII, size), or GuardrailBlockedError."""
+        blocked: list[str] = []
+        checked = [self._text(text, "user", blocked) for text in inputs]
+        self._report("input")
+        if blocked:
+            raise self._refused(blocked)
+        return checked
+
+    def _refused(self, blocked: list[str]) -> GuardrailBlockedError:
+        names = sorted(set(blocked))
+        return GuardrailBlockedError(
+            f"The request was blocked by the guardrail check(s): {', '.join(names)}.",
+            checks=names,
+        )
 
     def _message(self, message: dict[str, Any], blocked: list[str]) -> dict[str, Any]:
         role = str(message.get("role", "user"))
+        message = self._tool_calls(message, blocked)
         content = message.get("content")
         if isinstance(content, str):
             return {**message, "content": self._text(content, role, blocked)}
@@ -195,6 +210,53 @@ class RequestGuard:
                 part = {**part, "text": self._text(part["text"], role, blocked)}
             parts.append(part)
         return {**message, "content": parts}
+
+    def _tool_calls(self, message: dict[str, Any], blocked: list[str]) -> dict[str, Any]:
+        """An assistant message's tool calls (and the legacy `function_call`) with their
+        arguments checked: the client sends them back with the conversation, so they reach the
+        provider like any other text. Checked as the assistant's text (no injection check, as for
+        the assistant's content); the tool's answer is a `tool` message, checked as such."""
+        calls = message.get("tool_calls")
+        legacy = message.get("function_call")
+        if not isinstance(calls, list) and not isinstance(legacy, dict):
+            return message
+        checked = dict(message)
+        if isinstance(calls, list):
+            checked["tool_calls"] = [self._tool_call(call, blocked) for call in calls]
+        if isinstance(legacy, dict):
+            checked["function_call"] = self._function(legacy, blocked)
+        return checked
+
+    def _tool_call(self, call: Any, blocked: list[str]) -> Any:
+        if not isinstance(call, dict) or not isinstance(call.get("function"), dict):
+            return call
+        return {**call, "function": self._function(call["function"], blocked)}
+
+    def _function(self, function: dict[str, Any], blocked: list[str]) -> dict[str, Any]:
+        arguments = function.get("arguments")
+        if not isinstance(arguments, str) or not arguments:
+            return function
+        return {**function, "arguments": self._arguments(arguments, "assistant", blocked)}
+
+    def _arguments(self, arguments: str, role: str, blocked: list[str]) -> str:
+        """Tool-call arguments, a JSON text: each string value is checked on its own and the JSON
+        is rewritten only when a value was redacted (a placeholder never breaks it); arguments
+        that are not JSON are checked as plain text."""
+        try:
+            parsed = json.loads(arguments)
+        except ValueError:
+            return self._text(arguments, role, blocked)
+        checked = self._json_strings(parsed, role, blocked)
+        return arguments if checked == parsed else json.dumps(checked, ensure_ascii=False)
+
+    def _json_strings(self, value: Any, role: str, blocked: list[str]) -> Any:
+        if isinstance(value, str):
+            return self._text(value, role, blocked)
+        if isinstance(value, list):
+            return [self._json_strings(item, role, blocked) for item in value]
+        if isinstance(value, dict):
+            return {key: self._json_strings(item, role, blocked) for key, item in value.items()}
+        return value
 
     def _text(self, text: str, role: str, blocked: list[str], *, param: str | None = None) -> str:
         if len(text) > self.max_message_chars:
