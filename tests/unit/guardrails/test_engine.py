@@ -295,3 +295,20 @@ def test_embedding_inputs_get_the_input_checks() -> None:
         guard(secrets="block").check_embedding_inputs(["ok", "ghp_" + "a" * 36])
     assert refused.value.checks == ["secrets.github_token"]
     assert "ghp_" not in refused.value.message
+
+
+def test_a_pass_through_body_is_rewritten_only_when_a_check_redacts() -> None:
+    from inference_core.canonical import AnthropicPassthrough
+
+    body = {"model": "m", "max_tokens": 5, "messages": [{"role": "user", "content": "x@y.org"}]}
+    request = ChatRequest(
+        messages=[{"role": "user", "content": "x@y.org"}], anthropic=AnthropicPassthrough(body)
+    )
+    detected = guard(pii="detect").check_input(request)
+    assert detected.anthropic is request.anthropic
+    redacted = guard(pii="redact").check_input(request)
+    assert redacted.anthropic is not None
+    assert redacted.anthropic.body["messages"][0]["content"] == "[EMAIL]"
+    assert body["messages"][0]["content"] == "x@y.org"  # the client's body is not mutated
+    with pytest.raises(GuardrailBlockedError):
+        guard(pii="block").check_input(request)

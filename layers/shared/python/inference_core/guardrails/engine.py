@@ -144,6 +144,10 @@ class RequestGuard:
         ]
         self._injection = [t for t in policy.active(_INPUT_RULES) if t[0] == "injection"]
         self._output = policy.active(_OUTPUT_RULES)
+        # Whether an input check can rewrite text (then a pass-through body is rewritten too).
+        self._input_redacts = policy.mode("size") == "redact" or any(
+            mode == "redact" for _, _, mode in self._input + self._injection
+        )
 
     # ---- in ----
 
@@ -167,6 +171,10 @@ class RequestGuard:
         else:
             messages = [self._message(m, blocked) for m in request.messages]
             result = dataclasses.replace(request, messages=messages)
+            if request.anthropic is not None and self._input_redacts and not blocked:
+                # An Anthropic deployment is sent the client's own body, not `messages`.
+                body = self._anthropic_body(request.anthropic.body, blocked)
+                result.anthropic = dataclasses.replace(request.anthropic, body=body)
         self._report("input")
         if blocked:
             raise self._refused(blocked)
@@ -210,6 +218,56 @@ class RequestGuard:
                 part = {**part, "text": self._text(part["text"], role, blocked)}
             parts.append(part)
         return {**message, "content": parts}
+
+    # A pass-through Messages body (`ChatRequest.anthropic`): its checks already ran on the
+    # canonical `messages` translated from it; here the same rules rewrite its own text so the
+    # Anthropic deployment sees what any other would (roles as in the translation: `system`,
+    # `user`/`assistant`, a `tool_result` as `tool`, a `tool_use` input as the assistant's).
+
+    def _anthropic_body(self, body: dict[str, Any], blocked: list[str]) -> dict[str, Any]:
+        checked = dict(body)
+        system = body.get("system")
+        if isinstance(system, str):
+            checked["system"] = self._text(system, "system", blocked)
+        elif isinstance(system, list):
+            checked["system"] = [self._anthropic_block(b, "system", blocked) for b in system]
+        messages = body.get("messages")
+        if isinstance(messages, list):
+            checked["messages"] = [self._anthropic_message(m, blocked) for m in messages]
+        return checked
+
+    def _anthropic_message(self, message: Any, blocked: list[str]) -> Any:
+        if not isinstance(message, dict):
+            return message
+        role = str(message.get("role", "user"))
+        content = message.get("content")
+        if isinstance(content, str):
+            return {**message, "content": self._text(content, role, blocked)}
+        if isinstance(content, list):
+            return {
+                **message,
+                "content": [self._anthropic_block(b, role, blocked) for b in content],
+            }
+        return message
+
+    def _anthropic_block(self, block: Any, role: str, blocked: list[str]) -> Any:
+        if not isinstance(block, dict):
+            return block
+        kind = block.get("type")
+        if kind == "text" and isinstance(block.get("text"), str):
+            return {**block, "text": self._text(block["text"], role, blocked)}
+        if kind == "tool_result":
+            content = block.get("content")
+            if isinstance(content, str):
+                return {**block, "content": self._text(content, "tool", blocked)}
+            if isinstance(content, list):
+                return {
+                    **block,
+                    "content": [self._anthropic_block(b, "tool", blocked) for b in content],
+                }
+        if kind == "tool_use" and "input" in block:
+            return {**block, "input": self._json_strings(block["input"], "assistant", blocked)}
+        return block
 
     def _tool_calls(self, message: dict[str, Any], blocked: list[str]) -> dict[str, Any]:
         """An assistant message's tool calls (and the legacy `function_call`) with their
@@ -283,7 +341,21 @@ class RequestGuard:
         self._report("output")
         if blocked:
             raise self._withheld(blocked)
-        return dataclasses.replace(result, content=redact(result.content, findings))
+        checked = dataclasses.replace(result, content=redact(result.content, findings))
+        if result.anthropic_message is not None and findings:
+            # A pass-through answer reaches the client as Anthropic's own message: its text
+            # blocks are what must be redacted (each scanned on its own).
+            checked.anthropic_message = self._anthropic_answer(result.anthropic_message)
+        return checked
+
+    def _anthropic_answer(self, message: dict[str, Any]) -> dict[str, Any]:
+        content = []
+        for block in message.get("content") or []:
+            if isinstance(block, dict) and block.get("type") == "text" and block.get("text"):
+                text = block["text"]
+                block = {**block, "text": redact(text, self._findings(text, self._output))}
+            content.append(block)
+        return {**message, "content": content}
 
     @property
     def stream_window(self) -> int:
@@ -301,8 +373,13 @@ class RequestGuard:
                 yield chunk
             return
         pending = ""
+        held: dict[int, str] = {}  # a pass-through stream's held-back text, per content block
         try:
             async for chunk in chunks:
+                if chunk.anthropic_event is not None:
+                    for checked in self._native_event(chunk, held):
+                        yield checked
+                    continue
                 if chunk.content:
                     pending += chunk.content
                     final = bool(chunk.finish_reason or chunk.usage)
@@ -320,11 +397,56 @@ class RequestGuard:
                 tail, pending = self._release(pending, final=True)
                 if tail:
                     yield ChatChunk(content=tail)
+            for checked in self._flush_native(held, list(held)):
+                yield checked
         finally:
             self._report("output")
             close = getattr(chunks, "aclose", None)
             if close is not None:
                 await close()
+
+    def _native_event(self, chunk: ChatChunk, held: dict[int, str]) -> list[ChatChunk]:
+        """A pass-through stream (Anthropic's own events, relayed to the client as they are):
+        the filter works on the events' `text_delta`s, per content block, and a block's held-back
+        text goes out as one more `text_delta` just before the block closes. A cached answer
+        replayed as events is filtered the same way."""
+        event = chunk.anthropic_event or {}
+        kind = event.get("type")
+        index = event.get("index", 0)
+        delta = event.get("delta")
+        if (
+            kind == "content_block_delta"
+            and isinstance(delta, dict)
+            and delta.get("type") == "text_delta"
+            and isinstance(delta.get("text"), str)
+            and isinstance(index, int)
+        ):
+            released, held[index] = self._release(held.get(index, "") + delta["text"], final=False)
+            if not released:
+                return []
+            text_event = {**event, "delta": {**delta, "text": released}}
+            return [dataclasses.replace(chunk, content=released, anthropic_event=text_event)]
+        if kind == "content_block_stop" and isinstance(index, int):
+            return [*self._flush_native(held, [index]), chunk]
+        if kind in ("message_delta", "message_stop"):
+            return [*self._flush_native(held, list(held)), chunk]
+        return [chunk]
+
+    def _flush_native(self, held: dict[int, str], indexes: list[int]) -> list[ChatChunk]:
+        out = []
+        for index in indexes:
+            pending = held.pop(index, "")
+            if not pending:
+                continue
+            tail, _ = self._release(pending, final=True)
+            if tail:
+                event = {
+                    "type": "content_block_delta",
+                    "index": index,
+                    "delta": {"type": "text_delta", "text": tail},
+                }
+                out.append(ChatChunk(content=tail, anthropic_event=event))
+        return out
 
     def _release(self, pending: str, *, final: bool) -> tuple[str, str]:
         """(the text that may go to the client now, the text still held back)."""
