@@ -92,13 +92,13 @@ class AnthropicProvider(Provider):
         for current releases, `httpx` for older ones); tests pass one over a mock transport.
         `keys` resolves a key by name at call time (so a rotated key takes over); without it,
         `api_key` is the one key."""
-        self._timeout_seconds = timeout_seconds
         self._default_max_tokens = default_max_tokens
-        self._http_client = http_client
         self._clients = UpstreamClients(
             PROVIDER,
+            sdk=anthropic.AsyncAnthropic,
             default_base_url=base_url or DEFAULT_BASE_URL,
-            make=self._make_client,
+            timeout_seconds=timeout_seconds,
+            http_client=http_client,
             api_key=api_key,
             keys=keys,
         )
@@ -228,15 +228,6 @@ class AnthropicProvider(Provider):
             )
         except anthropic.AnthropicError as exc:
             raise provider_error(exc) from _safe_cause(exc)
-
-    def _make_client(self, api_key: str, base_url: str) -> anthropic.AsyncAnthropic:
-        return anthropic.AsyncAnthropic(
-            api_key=api_key,
-            base_url=base_url,
-            timeout=self._timeout_seconds,
-            max_retries=0,  # the router owns retries
-            http_client=self._http_client,
-        )
 
 
 def provider_error(exc: anthropic.AnthropicError) -> ProviderError:

@@ -4,14 +4,15 @@ Several OpenAI-compatible upstreams (vLLM, Ollama, Gemini's and Azure's OpenAI e
 several accounts of one provider coexist in one process: each registry deployment may name its
 own `base_url` and `api_key` (a key name), both operator-set, never taken from a request. A key
 is resolved by name at every call, so a rotated provider-keys secret takes over without a
-restart; the client made with the old value is then replaced.
+restart; the client made with the old value is then replaced. Every client is made here, with
+the SDK's own retries off (the router owns the one retry loop).
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from inference_core.canonical import Deployment
 from inference_core.errors import UpstreamUnavailableError
@@ -27,16 +28,21 @@ class UpstreamClients(Generic[ClientT]):
         self,
         provider: str,
         *,
+        sdk: Callable[..., ClientT],
         default_base_url: str,
-        make: Callable[[str, str], ClientT],
+        timeout_seconds: float,
+        http_client: Any = None,
         api_key: str | None = None,
         keys: KeyResolver | None = None,
     ) -> None:
-        """`make(api_key, base_url)` builds one SDK client. `keys` resolves a key by name at
-        call time; without it, `api_key` is the one key (named after the provider)."""
+        """`sdk` is the SDK's async client class (`openai.AsyncOpenAI`, `anthropic.AsyncAnthropic`:
+        both take the same arguments). `keys` resolves a key by name at call time; without it,
+        `api_key` is the one key (named after the provider)."""
         self._provider = provider
+        self._sdk = sdk
         self._default_base_url = default_base_url
-        self._make = make
+        self._timeout_seconds = timeout_seconds
+        self._http_client = http_client
         self._api_key = api_key
         self._keys = keys
         self._lock = threading.Lock()
@@ -71,7 +77,13 @@ class UpstreamClients(Generic[ClientT]):
             held = self._clients.get((base_url, key_name))
             if held is not None and held[0] == api_key:
                 return held[1]
-            client = self._make(api_key, base_url)
+            client = self._sdk(
+                api_key=api_key,
+                base_url=base_url,
+                timeout=self._timeout_seconds,
+                max_retries=0,  # the router owns retries
+                http_client=self._http_client,
+            )
             self._clients[(base_url, key_name)] = (api_key, client)
             return client
 

@@ -61,12 +61,12 @@ class OpenAIProvider(Provider):
         for current releases, `httpx` for older ones); tests pass one over a mock transport.
         `keys` resolves a key by name at call time (so a rotated key takes over); without it,
         `api_key` is the one key."""
-        self._timeout_seconds = timeout_seconds
-        self._http_client = http_client
         self._clients = UpstreamClients(
             PROVIDER,
+            sdk=openai.AsyncOpenAI,
             default_base_url=base_url or DEFAULT_BASE_URL,
-            make=self._make_client,
+            timeout_seconds=timeout_seconds,
+            http_client=http_client,
             api_key=api_key,
             keys=keys,
         )
@@ -190,17 +190,6 @@ class OpenAIProvider(Provider):
             )
         tokens = response.usage.prompt_tokens if response.usage else 0
         return EmbeddingResult(vectors=[list(v) for v in vectors], usage=Usage(tokens, 0))
-
-    # ---- the one place the SDK client is made ----
-
-    def _make_client(self, api_key: str, base_url: str) -> openai.AsyncOpenAI:
-        return openai.AsyncOpenAI(
-            api_key=api_key,
-            base_url=base_url,
-            timeout=self._timeout_seconds,
-            max_retries=0,  # the router owns retries
-            http_client=self._http_client,
-        )
 
 
 def provider_error(exc: openai.OpenAIError) -> ProviderError:
