@@ -95,3 +95,19 @@ def test_the_api_comes_from_flags_then_environment_then_the_stack_file(
         AdminClient.from_args(
             _args("--state-dir", str(tmp_path), "teams", "list", "--aws", "--base-url", "https://x")
         )
+
+
+def test_a_bad_flag_is_refused_before_the_api_is_looked_for(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from inference_core.cli import main
+
+    monkeypatch.delenv("INFERENCE_CORE_BASE_URL", raising=False)
+    monkeypatch.delenv("INFERENCE_CORE_API_KEY", raising=False)
+    for argv in (
+        ["keys", "set-limits", "key_1", "--guardrails", "pii=maybe"],
+        ["teams", "set-limits", "team_1", "--rpm", "lots"],
+    ):
+        with pytest.raises(SystemExit) as refused:  # no stack here: the flag is what is named
+            main(["--state-dir", str(tmp_path), *argv])
+        assert str(refused.value.code).startswith(argv[-2])

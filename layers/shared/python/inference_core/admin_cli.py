@@ -217,6 +217,10 @@ LIMIT_COLUMNS = [
 def _run(args: argparse.Namespace) -> int:
     import httpx
 
+    # Bad flag values are refused before the API is looked for (with --aws, a CloudFormation call).
+    if hasattr(args, "rpm"):
+        limits_from(args)
+    guardrails_from(args)
     client = AdminClient.from_args(args)
     try:
         output = args.action(client, args)
