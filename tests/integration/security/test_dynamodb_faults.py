@@ -597,8 +597,8 @@ def world(
     create_bucket(boto3.client("s3", region_name="us-east-1"), get_settings().queues.files_bucket)
     reset_batch_dependencies()
     w = World(client=client, service=auth_service, aws=aws, upstream=upstream)
-    integration_user = w.shared("account", w.fresh_user)[0]
-    config = {"crm": {"secret": INGEST_SECRET, "user_id": integration_user.user_id}}
+    # The webhook integration's user never signs in (and costs no password hashing).
+    config = {"crm": {"secret": INGEST_SECRET, "user_id": w.bare_user()}}
     monkeypatch.setattr(
         get_settings().webhooks, "webhook_ingest_secrets", SecretStr(json.dumps(config))
     )

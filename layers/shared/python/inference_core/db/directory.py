@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from inference_core.admin_schemas import UNSET, Unset
+from inference_core.db.api_keys import ApiKeysRepository
 from inference_core.db.availability import StoreGuard
 from inference_core.db.models import ApiKeyModel, UserModel
 from inference_core.db.teams import guardrail_actions, limit_actions
@@ -121,7 +122,5 @@ class DirectoryRepository:
         return key
 
     def revoke_key(self, key: ApiKeyModel) -> None:
-        with _KEYS:
-            key.update(
-                actions=[ApiKeyModel.revoked.set(True)], condition=ApiKeyModel.key_hash.exists()
-            )
+        """Revoke the key and take it off its owner's live-key count (already revoked: done)."""
+        ApiKeysRepository().revoke(key)
