@@ -13,11 +13,11 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from inference_core.admin_schemas import UNSET, Unset
 from inference_core.db.api_keys import ApiKeysRepository
 from inference_core.db.availability import StoreGuard
 from inference_core.db.models import ApiKeyModel, UserModel
 from inference_core.db.teams import guardrail_actions, limit_actions
+from inference_core.unset import UNSET, Unset
 
 _USERS = StoreGuard("The user store is unavailable.")
 _KEYS = StoreGuard("The key store is unavailable.")

@@ -14,10 +14,10 @@ from typing import Any
 
 from pynamodb.exceptions import PynamoDBException
 
-from inference_core.admin_schemas import UNSET, Unset
 from inference_core.db.availability import StoreGuard
 from inference_core.db.models import TeamModel, UserModel
 from inference_core.errors import ConflictError, NotFoundError
+from inference_core.unset import UNSET, Unset
 
 _TEAMS = StoreGuard("The team store is unavailable.")
 _TEAMS_IF = _TEAMS.passing_condition_failures()
