@@ -291,3 +291,25 @@ def test_an_admin_revocation_leaves_the_cap(
         assert revoked.status_code == 200, revoked.text
     assert _live_api_keys(aws, account.user_id) == 0
     assert client.post(KEYS, json={}, headers=account.auth).status_code == 201
+
+
+def test_revoking_a_key_the_count_never_saw_keeps_the_count_at_zero(
+    client: TestClient, make_account: Any, aws: AwsEnv
+) -> None:
+    from inference_core.db.models import ApiKeyModel
+
+    account = make_account()
+    # A key written straight to the table (as older code during a rolling deploy would).
+    ApiKeyModel(
+        "hash-of-an-uncounted-key",
+        key_id="key_uncounted",
+        owner_id=account.user_id,
+        prefix="sk-ic-x",
+        created_at=1,
+        revoked=False,
+    ).save()
+    assert _live_api_keys(aws, account.user_id) == 0
+    revoked = client.delete(f"{KEYS}/key_uncounted", headers=account.auth)
+    assert revoked.status_code == 200, revoked.text
+    assert _live_api_keys(aws, account.user_id) == 0  # not -1: the cap stays a cap
+    assert client.get(KEYS, headers=account.auth).json()["data"] == []
