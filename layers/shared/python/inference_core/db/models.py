@@ -98,6 +98,10 @@ class UserModel(Model):
     revoked_sessions = MapAttribute[str, Any](default=dict)
     team_id = UnicodeAttribute(null=True)  # at most one team
     team_index = UsersByTeamIndex()
+    # The user's live (not revoked) API keys, counted in the same transaction that puts or revokes
+    # one (db.api_keys), so the cap on them is exact. Absent on users from before it existed:
+    # counted once from their keys on first use.
+    live_api_keys = NumberAttribute(null=True)
     # governance: limits (None: no limit at this level) and state (see GovernedItem)
     rpm_limit = NumberAttribute(null=True)
     tpm_limit = NumberAttribute(null=True)
