@@ -121,6 +121,8 @@ layer: install
 # every file, at constraints.txt's versions) after changing pyproject.toml or constraints.txt;
 # needs the package index and Python 3.11 (the dev Python; the layer's lock is `make layer`).
 lock: $(TOOLS_STAMP) pyproject.toml constraints.txt $(BUILD_IN)
+	@$(TOOLS)/bin/python -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11) and \
+	  "make lock resolves for the dev Python, 3.11: rm -rf $(TOOLS) and run PYTHON=python3.11 make lock")'
 	$(TOOLS)/bin/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras \
 	  --extra providers --extra local --extra dev -c constraints.txt \
 	  --no-emit-index-url --no-emit-find-links --output-file $(DEV_LOCK) pyproject.toml $(BUILD_IN)
