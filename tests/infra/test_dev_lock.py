@@ -157,13 +157,17 @@ def test_split_puts_every_locked_file_in_exactly_one_part(tmp_path: Path) -> Non
     assert printed == sorted(locked["llama-cpp-python"].hashes) and len(printed) >= 1
 
 
+def _make() -> str:
+    make = shutil.which("make")
+    assert make, "make is needed to build the environment"
+    return make
+
+
 def _install_commands() -> list[str]:
     """The commands `make install` runs from scratch, continuation lines joined (`make -n`
     prints them without running any)."""
-    make = shutil.which("make")
-    assert make, "make is needed to build the environment"
     printed = subprocess.run(
-        [make, "--no-print-directory", "-n", "-B", "install"],
+        [_make(), "--no-print-directory", "-n", "-B", "install"],
         cwd=PROJECT_ROOT,
         # Not the flags of a `make test` this may run under.
         env={k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")},
@@ -201,3 +205,38 @@ def test_make_install_fetches_nothing_without_checking_its_hash() -> None:
         )
     ]
     assert order == sorted(order), commands
+
+
+def _dry_run_install(tmp_path: Path, stamp_text: str | None) -> str:
+    """`make -n install` against an installed venv (stamps newer than the lock) and a wheel
+    cache whose llama-cpp-python stamp holds `stamp_text` (None: no stamp)."""
+    venv, wheels = tmp_path / "venv", tmp_path / "wheels"
+    venv.mkdir(parents=True)
+    wheels.mkdir()
+    (venv / ".locked-stamp").touch()
+    (venv / ".installed-stamp").touch()
+    version = dev_lock.parse(LOCK.read_text())["llama-cpp-python"].version
+    if stamp_text is not None:
+        (wheels / f".llama-cpp-python-{version}").write_text(stamp_text)
+    return subprocess.run(
+        [_make(), "--no-print-directory", "-n", "install", f"VENV={venv}", f"WHEELS={wheels}"],
+        cwd=PROJECT_ROOT,
+        env={k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")},
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+
+
+def test_the_llama_wheel_is_built_once_per_locked_sdist(tmp_path: Path) -> None:
+    hashes = " ".join(sorted(dev_lock.parse(LOCK.read_text())["llama-cpp-python"].hashes))
+    # Built from the locked sdist before: a second `make install` neither downloads nor builds.
+    again = _dry_run_install(tmp_path / "built", hashes + "\n")
+    assert "pip download" not in again and "pip wheel" not in again, again
+    # No stamp, or one that does not hold the lock's sdist hash (written before the wheel was
+    # built from a verified sdist, or for another file): download by hash and build.
+    for name, stamp in (("none", None), ("empty", ""), ("other", "0" * 64)):
+        rebuilt = _dry_run_install(tmp_path / name, stamp)
+        assert "pip download --quiet --require-hashes" in rebuilt, rebuilt
+        assert rebuilt.index("pip download") < rebuilt.index("pip wheel"), rebuilt
+        assert "--force-reinstall" in rebuilt  # the new wheel replaces an installed one
