@@ -26,15 +26,14 @@ from inference_core.admin_schemas import (
     Unset,
     UserUpdate,
 )
-from inference_core.db.audit import AuditRepository
-from inference_core.db.cache_admin import CacheAdminRepository
-from inference_core.db.directory import DirectoryRepository
-from inference_core.db.models import ApiKeyModel, AuditRecordModel, TeamModel, UserModel
-from inference_core.db.teams import TeamsRepository
-from inference_core.db.usage import NO_KEY, read_aggregates
 from inference_core.errors import InvalidRequestError, NotFoundError
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # types only: the admin routes are built at import, the tables bound on first use
+    from inference_core.db.audit import AuditRepository
+    from inference_core.db.cache_admin import CacheAdminRepository
+    from inference_core.db.directory import DirectoryRepository
+    from inference_core.db.models import ApiKeyModel, AuditRecordModel, TeamModel, UserModel
+    from inference_core.db.teams import TeamsRepository
     from inference_core.registry import ModelRegistry
     from inference_core.router import Router
 
@@ -253,6 +252,8 @@ class AdminService:
     def create_team(self, actor_id: str, body: TeamCreate) -> dict[str, Any]:
         now = int(self._now())
         limits = {k: v for k, v in body.limit_changes().items() if v is not None}
+        from inference_core.db.models import TeamModel
+
         team = TeamModel(
             f"team_{uuid.uuid4().hex[:20]}",
             name=body.name,
@@ -403,6 +404,8 @@ class AdminService:
                 code="invalid_group_by",
                 param="group_by",
             )
+        from inference_core.db.usage import NO_KEY, read_aggregates
+
         rows = [
             row
             for scope in scopes
@@ -461,6 +464,8 @@ class AdminService:
 
     def cache_stats(self) -> dict[str, Any]:
         """Live entries and bytes per model (the cache table), hits today (the aggregates)."""
+        from inference_core.db.usage import read_aggregates
+
         stats = self.cache.stats_by_model()
         today = datetime.fromtimestamp(self._now(), UTC).date().isoformat()
         models = sorted(set(stats) | {e.alias for e in self.registry.entries()})

@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from functools import lru_cache
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from fastapi import Depends, Request
 
@@ -19,17 +19,23 @@ from inference_core.auth.policy import authenticate, inference_principal
 from inference_core.auth.principal import Principal, anonymous_principal
 from inference_core.auth.service import AuthService
 from inference_core.db.api_keys import ApiKeysRepository
-from inference_core.db.models import configure_models
 from inference_core.db.sessions import SessionsRepository
 from inference_core.db.users import UsersRepository
 from inference_core.errors import AuthenticationError, PermissionDeniedError
-from inference_core.governance import Governance
-from inference_core.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    # Settings and the governance are only named in annotations; FastAPI resolves a dependency by
+    # its `Depends`, so the quoted names below never need the (heavy) modules at import.
+    from inference_core.governance import Governance
+    from inference_core.settings import Settings
 
 
 @lru_cache(maxsize=1)
 def get_auth_settings() -> Settings:
     """The settings, with every PynamoDB model bound to its table (once per process)."""
+    from inference_core.db.models import configure_models
+    from inference_core.settings import get_settings
+
     settings = get_settings()
     configure_models(settings)
     return settings
@@ -75,7 +81,7 @@ def reset_auth_dependencies() -> None:
     wiring.get_governance.cache_clear()
 
 
-SettingsDep = Annotated[Settings, Depends(get_auth_settings)]
+SettingsDep = Annotated["Settings", Depends(get_auth_settings)]
 UsersDep = Annotated[UsersRepository, Depends(get_users_repo)]
 ApiKeysDep = Annotated[ApiKeysRepository, Depends(get_api_keys_repo)]
 SessionsDep = Annotated[SessionsRepository, Depends(get_sessions_repo)]
