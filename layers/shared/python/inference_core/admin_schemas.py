@@ -9,7 +9,9 @@ from __future__ import annotations
 from enum import Enum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import ConfigDict, Field, field_validator
+
+from inference_core.schemas.base import WireModel
 
 ModelName = Annotated[str, Field(min_length=1, max_length=200)]
 Name = Annotated[str, Field(min_length=1, max_length=200)]
@@ -33,7 +35,7 @@ class Unset(Enum):
 UNSET = Unset.UNSET
 
 
-class _Request(BaseModel):
+class _Request(WireModel):
     model_config = ConfigDict(extra="forbid")
 
 

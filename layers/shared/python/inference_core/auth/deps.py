@@ -17,15 +17,15 @@ from fastapi import Depends, Request
 
 from inference_core.auth.policy import authenticate, inference_principal
 from inference_core.auth.principal import Principal, anonymous_principal
-from inference_core.auth.service import AuthService
-from inference_core.db.api_keys import ApiKeysRepository
-from inference_core.db.sessions import SessionsRepository
-from inference_core.db.users import UsersRepository
 from inference_core.errors import AuthenticationError, PermissionDeniedError
 
 if TYPE_CHECKING:
-    # Settings and the governance are only named in annotations; FastAPI resolves a dependency by
-    # its `Depends`, so the quoted names below never need the (heavy) modules at import.
+    # Only named in annotations: FastAPI resolves a dependency by its `Depends`, so the quoted names
+    # below never need these modules (PynamoDB models, pydantic-settings) when the routes are built.
+    from inference_core.auth.service import AuthService
+    from inference_core.db.api_keys import ApiKeysRepository
+    from inference_core.db.sessions import SessionsRepository
+    from inference_core.db.users import UsersRepository
     from inference_core.governance import Governance
     from inference_core.settings import Settings
 
@@ -43,17 +43,23 @@ def get_auth_settings() -> Settings:
 
 @lru_cache(maxsize=1)
 def get_users_repo() -> UsersRepository:
+    from inference_core.db.users import UsersRepository
+
     return UsersRepository(default_rpm=get_auth_settings().auth.default_rpm)
 
 
 @lru_cache(maxsize=1)
 def get_api_keys_repo() -> ApiKeysRepository:
+    from inference_core.db.api_keys import ApiKeysRepository
+
     get_auth_settings()
     return ApiKeysRepository()
 
 
 @lru_cache(maxsize=1)
 def get_sessions_repo() -> SessionsRepository:
+    from inference_core.db.sessions import SessionsRepository
+
     get_auth_settings()
     return SessionsRepository()
 
@@ -82,15 +88,17 @@ def reset_auth_dependencies() -> None:
 
 
 SettingsDep = Annotated["Settings", Depends(get_auth_settings)]
-UsersDep = Annotated[UsersRepository, Depends(get_users_repo)]
-ApiKeysDep = Annotated[ApiKeysRepository, Depends(get_api_keys_repo)]
-SessionsDep = Annotated[SessionsRepository, Depends(get_sessions_repo)]
+UsersDep = Annotated["UsersRepository", Depends(get_users_repo)]
+ApiKeysDep = Annotated["ApiKeysRepository", Depends(get_api_keys_repo)]
+SessionsDep = Annotated["SessionsRepository", Depends(get_sessions_repo)]
 ClockDep = Annotated[Callable[[], float], Depends(get_clock)]
 
 
 def get_auth_service(
     settings: SettingsDep, users: UsersDep, keys: ApiKeysDep, sessions: SessionsDep
 ) -> AuthService:
+    from inference_core.auth.service import AuthService
+
     return AuthService(settings=settings, users=users, keys=keys, sessions=sessions)
 
 

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, ConfigDict, Field, model_validator
 
 from inference_core.auth.validation import (
     MAX_PASSWORD_LENGTH,
     check_password_policy,
     normalize_email,
 )
-from inference_core.db.models import ApiKeyModel, UserModel
+
+if TYPE_CHECKING:
+    from inference_core.db.models import ApiKeyModel, UserModel
+from inference_core.schemas.base import WireModel
 
 Email = Annotated[str, Field(max_length=320), AfterValidator(normalize_email)]
 # A new password must meet the policy; a presented one only has to be bounded.
@@ -21,7 +24,7 @@ OneTimeToken = Annotated[str, Field(min_length=16, max_length=256)]
 Name = Annotated[str, Field(min_length=1, max_length=200)]
 
 
-class _Request(BaseModel):
+class _Request(WireModel):
     model_config = ConfigDict(extra="forbid")
 
 
@@ -89,18 +92,18 @@ class ApiKeyCreateRequest(_Request):
     scopes: list[Literal["manage"]] | None = Field(default=None, max_length=4)
 
 
-class AcceptedResponse(BaseModel):
+class AcceptedResponse(WireModel):
     message: str
 
 
-class TokenPairResponse(BaseModel):
+class TokenPairResponse(WireModel):
     access_token: str
     refresh_token: str
     token_type: Literal["bearer"] = "bearer"
     expires_in: int
 
 
-class UserResponse(BaseModel):
+class UserResponse(WireModel):
     id: str
     email: str
     name: str | None
@@ -126,7 +129,7 @@ class UserResponse(BaseModel):
         )
 
 
-class ApiKeyResponse(BaseModel):
+class ApiKeyResponse(WireModel):
     id: str
     object: Literal["api_key"] = "api_key"
     name: str | None
@@ -181,12 +184,12 @@ class ApiKeyCreated(ApiKeyResponse):
     key: str  # the secret: shown in this response only
 
 
-class ApiKeyList(BaseModel):
+class ApiKeyList(WireModel):
     object: Literal["list"] = "list"
     data: list[ApiKeyResponse]
 
 
-class ApiKeyDeleted(BaseModel):
+class ApiKeyDeleted(WireModel):
     id: str
     object: Literal["api_key"] = "api_key"
     deleted: bool = True

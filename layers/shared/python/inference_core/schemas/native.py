@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
+
+from inference_core.schemas.base import WireModel
 
 
-class GenerateRequest(BaseModel):
+class GenerateRequest(WireModel):
     model_config = ConfigDict(extra="forbid")
 
     prompt: str = Field(min_length=1)
@@ -16,14 +18,14 @@ class GenerateRequest(BaseModel):
     stream: bool = False
 
 
-class GenerateResponse(BaseModel):
+class GenerateResponse(WireModel):
     generated_text: str
     model: str
     tokens_generated: int
     cached: bool
 
 
-class ChatTurnRequest(BaseModel):
+class ChatTurnRequest(WireModel):
     model_config = ConfigDict(extra="forbid")
 
     message: str = Field(min_length=1)
@@ -35,7 +37,7 @@ class ChatTurnRequest(BaseModel):
     stream: bool = False
 
 
-class ChatTurnResponse(BaseModel):
+class ChatTurnResponse(WireModel):
     session_id: str
     reply: str
     model: str

@@ -9,31 +9,32 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from inference_core import input_limits
 from inference_core.canonical import ChatRequest, CompletionRequest
+from inference_core.schemas.base import WireModel
 
 
-class _Strict(BaseModel):
+class _Strict(WireModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class ContentPart(BaseModel):
+class ContentPart(WireModel):
     model_config = ConfigDict(extra="allow")
 
     type: Literal["text", "image_url", "input_audio", "file", "refusal"]
     text: str | None = None
 
 
-class ToolCallFunction(BaseModel):
+class ToolCallFunction(WireModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str
     arguments: str
 
 
-class ToolCall(BaseModel):
+class ToolCall(WireModel):
     model_config = ConfigDict(extra="forbid")
 
     id: str
@@ -41,7 +42,7 @@ class ToolCall(BaseModel):
     function: ToolCallFunction
 
 
-class ChatMessage(BaseModel):
+class ChatMessage(WireModel):
     model_config = ConfigDict(extra="forbid")
 
     role: Literal["system", "developer", "user", "assistant", "tool"]
@@ -72,7 +73,7 @@ class StreamOptions(_Strict):
     include_obfuscation: bool | None = None
 
 
-class FunctionDef(BaseModel):
+class FunctionDef(WireModel):
     model_config = ConfigDict(extra="allow")
 
     name: str

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import ConfigDict, Field, field_validator
 
+from inference_core.schemas.base import WireModel
 from inference_core.schemas.openai import ReasoningEffort
 from inference_core.translation.responses import ResponsesParams
 
@@ -30,11 +31,11 @@ HARMLESS_INCLUDES = frozenset(
 )
 
 
-class _Strict(BaseModel):
+class _Strict(WireModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class TextFormat(BaseModel):
+class TextFormat(WireModel):
     model_config = ConfigDict(extra="forbid")
 
     type: Literal["text", "json_object", "json_schema"]

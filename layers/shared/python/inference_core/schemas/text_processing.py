@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
+
+from inference_core.schemas.base import WireModel
 
 OperationName = Literal["summarize", "sentiment", "key_points", "questions", "qa"]
 
 
-class TextProcessRequest(BaseModel):
+class TextProcessRequest(WireModel):
     model_config = ConfigDict(extra="forbid")
 
     operation: OperationName
@@ -18,7 +20,7 @@ class TextProcessRequest(BaseModel):
     model: str | None = None
 
 
-class TextBatchItem(BaseModel):
+class TextBatchItem(WireModel):
     model_config = ConfigDict(extra="forbid")
 
     operation: OperationName
@@ -26,19 +28,19 @@ class TextBatchItem(BaseModel):
     options: dict[str, Any] = Field(default_factory=dict)
 
 
-class TextBatchRequest(BaseModel):
+class TextBatchRequest(WireModel):
     model_config = ConfigDict(extra="forbid")
 
     items: list[TextBatchItem] = Field(min_length=1)
     model: str | None = None
 
 
-class TextUsage(BaseModel):
+class TextUsage(WireModel):
     input_tokens: int
     output_tokens: int
 
 
-class TextProcessResponse(BaseModel):
+class TextProcessResponse(WireModel):
     operation: str
     template_version: str
     model: str
@@ -48,23 +50,23 @@ class TextProcessResponse(BaseModel):
     usage: TextUsage
 
 
-class TextItemError(BaseModel):
+class TextItemError(WireModel):
     status: int
     code: str
     message: str
 
 
-class TextBatchItemResult(BaseModel):
+class TextBatchItemResult(WireModel):
     index: int
     status: Literal["ok", "error"]
     result: TextProcessResponse | None = None
     error: TextItemError | None = None
 
 
-class TextBatchResponse(BaseModel):
+class TextBatchResponse(WireModel):
     results: list[TextBatchItemResult]
 
 
-class TextOperationList(BaseModel):
+class TextOperationList(WireModel):
     object: Literal["list"] = "list"
     data: list[dict[str, Any]]
