@@ -9,9 +9,7 @@ from __future__ import annotations
 from enum import Enum
 from typing import Annotated, Any, Literal
 
-from pydantic import ConfigDict, Field, field_validator
-
-from inference_core.schemas.base import WireModel
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 ModelName = Annotated[str, Field(min_length=1, max_length=200)]
 Name = Annotated[str, Field(min_length=1, max_length=200)]
@@ -35,7 +33,7 @@ class Unset(Enum):
 UNSET = Unset.UNSET
 
 
-class _Request(WireModel):
+class _Request(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import AfterValidator, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from inference_core.auth.validation import (
     MAX_PASSWORD_LENGTH,
@@ -14,7 +14,6 @@ from inference_core.auth.validation import (
 
 if TYPE_CHECKING:
     from inference_core.db.models import ApiKeyModel, UserModel
-from inference_core.schemas.base import WireModel
 
 Email = Annotated[str, Field(max_length=320), AfterValidator(normalize_email)]
 # A new password must meet the policy; a presented one only has to be bounded.
@@ -24,7 +23,7 @@ OneTimeToken = Annotated[str, Field(min_length=16, max_length=256)]
 Name = Annotated[str, Field(min_length=1, max_length=200)]
 
 
-class _Request(WireModel):
+class _Request(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
@@ -92,18 +91,18 @@ class ApiKeyCreateRequest(_Request):
     scopes: list[Literal["manage"]] | None = Field(default=None, max_length=4)
 
 
-class AcceptedResponse(WireModel):
+class AcceptedResponse(BaseModel):
     message: str
 
 
-class TokenPairResponse(WireModel):
+class TokenPairResponse(BaseModel):
     access_token: str
     refresh_token: str
     token_type: Literal["bearer"] = "bearer"
     expires_in: int
 
 
-class UserResponse(WireModel):
+class UserResponse(BaseModel):
     id: str
     email: str
     name: str | None
@@ -129,7 +128,7 @@ class UserResponse(WireModel):
         )
 
 
-class ApiKeyResponse(WireModel):
+class ApiKeyResponse(BaseModel):
     id: str
     object: Literal["api_key"] = "api_key"
     name: str | None
@@ -184,12 +183,12 @@ class ApiKeyCreated(ApiKeyResponse):
     key: str  # the secret: shown in this response only
 
 
-class ApiKeyList(WireModel):
+class ApiKeyList(BaseModel):
     object: Literal["list"] = "list"
     data: list[ApiKeyResponse]
 
 
-class ApiKeyDeleted(WireModel):
+class ApiKeyDeleted(BaseModel):
     id: str
     object: Literal["api_key"] = "api_key"
     deleted: bool = True

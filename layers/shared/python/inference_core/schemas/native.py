@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from pydantic import ConfigDict, Field
-
-from inference_core.schemas.base import WireModel
+from pydantic import BaseModel, ConfigDict, Field
 
 
-class GenerateRequest(WireModel):
+class GenerateRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     prompt: str = Field(min_length=1)
@@ -18,14 +16,14 @@ class GenerateRequest(WireModel):
     stream: bool = False
 
 
-class GenerateResponse(WireModel):
+class GenerateResponse(BaseModel):
     generated_text: str
     model: str
     tokens_generated: int
     cached: bool
 
 
-class ChatTurnRequest(WireModel):
+class ChatTurnRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     message: str = Field(min_length=1)
@@ -37,7 +35,7 @@ class ChatTurnRequest(WireModel):
     stream: bool = False
 
 
-class ChatTurnResponse(WireModel):
+class ChatTurnResponse(BaseModel):
     session_id: str
     reply: str
     model: str

@@ -9,32 +9,31 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from inference_core import input_limits
 from inference_core.canonical import ChatRequest, CompletionRequest
-from inference_core.schemas.base import WireModel
 
 
-class _Strict(WireModel):
+class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class ContentPart(WireModel):
+class ContentPart(BaseModel):
     model_config = ConfigDict(extra="allow")
 
     type: Literal["text", "image_url", "input_audio", "file", "refusal"]
     text: str | None = None
 
 
-class ToolCallFunction(WireModel):
+class ToolCallFunction(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str
     arguments: str
 
 
-class ToolCall(WireModel):
+class ToolCall(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     id: str
@@ -42,7 +41,7 @@ class ToolCall(WireModel):
     function: ToolCallFunction
 
 
-class ChatMessage(WireModel):
+class ChatMessage(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     role: Literal["system", "developer", "user", "assistant", "tool"]
@@ -73,7 +72,7 @@ class StreamOptions(_Strict):
     include_obfuscation: bool | None = None
 
 
-class FunctionDef(WireModel):
+class FunctionDef(BaseModel):
     model_config = ConfigDict(extra="allow")
 
     name: str

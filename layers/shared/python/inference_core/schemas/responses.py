@@ -10,9 +10,8 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from inference_core.schemas.base import WireModel
 from inference_core.schemas.openai import ReasoningEffort
 from inference_core.translation.responses import ResponsesParams
 
@@ -31,11 +30,11 @@ HARMLESS_INCLUDES = frozenset(
 )
 
 
-class _Strict(WireModel):
+class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class TextFormat(WireModel):
+class TextFormat(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     type: Literal["text", "json_object", "json_schema"]

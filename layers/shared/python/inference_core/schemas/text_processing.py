@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import ConfigDict, Field
-
-from inference_core.schemas.base import WireModel
+from pydantic import BaseModel, ConfigDict, Field
 
 OperationName = Literal["summarize", "sentiment", "key_points", "questions", "qa"]
 
 
-class TextProcessRequest(WireModel):
+class TextProcessRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     operation: OperationName
@@ -20,7 +18,7 @@ class TextProcessRequest(WireModel):
     model: str | None = None
 
 
-class TextBatchItem(WireModel):
+class TextBatchItem(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     operation: OperationName
@@ -28,19 +26,19 @@ class TextBatchItem(WireModel):
     options: dict[str, Any] = Field(default_factory=dict)
 
 
-class TextBatchRequest(WireModel):
+class TextBatchRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     items: list[TextBatchItem] = Field(min_length=1)
     model: str | None = None
 
 
-class TextUsage(WireModel):
+class TextUsage(BaseModel):
     input_tokens: int
     output_tokens: int
 
 
-class TextProcessResponse(WireModel):
+class TextProcessResponse(BaseModel):
     operation: str
     template_version: str
     model: str
@@ -50,23 +48,23 @@ class TextProcessResponse(WireModel):
     usage: TextUsage
 
 
-class TextItemError(WireModel):
+class TextItemError(BaseModel):
     status: int
     code: str
     message: str
 
 
-class TextBatchItemResult(WireModel):
+class TextBatchItemResult(BaseModel):
     index: int
     status: Literal["ok", "error"]
     result: TextProcessResponse | None = None
     error: TextItemError | None = None
 
 
-class TextBatchResponse(WireModel):
+class TextBatchResponse(BaseModel):
     results: list[TextBatchItemResult]
 
 
-class TextOperationList(WireModel):
+class TextOperationList(BaseModel):
     object: Literal["list"] = "list"
     data: list[dict[str, Any]]
