@@ -26,13 +26,14 @@ def get_runtime() -> BatchRuntime:
 RuntimeDep = Annotated["BatchRuntime", Depends(get_runtime)]
 
 
-def get_file_service(runtime: RuntimeDep) -> FileService:
+# The return types are quoted twice: FastAPI evaluates these signatures when the routes are built.
+def get_file_service(runtime: RuntimeDep) -> "FileService":  # noqa: UP037
     from inference_core.batch.files import FileService
 
     return FileService(runtime)
 
 
-def get_batch_service(runtime: RuntimeDep) -> BatchService:
+def get_batch_service(runtime: RuntimeDep) -> "BatchService":  # noqa: UP037
     from inference_core.batch.service import BatchService
 
     return BatchService(runtime)

@@ -91,12 +91,13 @@ SettingsDep = Annotated["Settings", Depends(get_auth_settings)]
 UsersDep = Annotated["UsersRepository", Depends(get_users_repo)]
 ApiKeysDep = Annotated["ApiKeysRepository", Depends(get_api_keys_repo)]
 SessionsDep = Annotated["SessionsRepository", Depends(get_sessions_repo)]
+GovernanceDep = Annotated["Governance", Depends(get_governance)]
 ClockDep = Annotated[Callable[[], float], Depends(get_clock)]
 
 
 def get_auth_service(
     settings: SettingsDep, users: UsersDep, keys: ApiKeysDep, sessions: SessionsDep
-) -> AuthService:
+) -> "AuthService":  # noqa: UP037 (quoted twice: FastAPI evaluates this signature at import)
     from inference_core.auth.service import AuthService
 
     return AuthService(settings=settings, users=users, keys=keys, sessions=sessions)
@@ -141,7 +142,7 @@ def get_principal(
 def get_inference_principal(
     request: Request,
     settings: SettingsDep,
-    governance: Annotated[Governance, Depends(get_governance)],
+    governance: GovernanceDep,
 ) -> Principal:
     """Data plane: who is asking, from the governance resolution (no DynamoDB call when it is
     cached; the service's admission write authorizes and counts), then the access mode
