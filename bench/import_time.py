@@ -15,6 +15,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 RUNS = 7
+# This tree's package, where Lambda has the layer (/opt/python): not whichever one is installed.
+LAYER = str(ROOT / "layers/shared/python")
 
 PROBE = """
 import json, sys, time
@@ -31,9 +33,9 @@ CASES = {
         [],
         "import fastapi, mangum, boto3, pydantic",
     ),
-    "functions/api/handler.py": ([str(ROOT / "functions/api")], "import handler"),
-    "functions/worker/handler.py": ([str(ROOT / "functions/worker")], "import handler"),
-    "functions/mailer/handler.py": ([str(ROOT / "functions/mailer")], "import handler"),
+    "functions/api/handler.py": ([str(ROOT / "functions/api"), LAYER], "import handler"),
+    "functions/worker/handler.py": ([str(ROOT / "functions/worker"), LAYER], "import handler"),
+    "functions/mailer/handler.py": ([str(ROOT / "functions/mailer"), LAYER], "import handler"),
 }
 
 
