@@ -97,7 +97,7 @@ def test_after_restore_rebuilds_pooled_clients_and_connections(
     wiring.reset_wiring()
 
 
-def test_register_hands_both_hooks_to_the_runtime(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_register_hands_the_restore_hook_to_the_runtime(monkeypatch: pytest.MonkeyPatch) -> None:
     from inference_core import snapstart
 
     monkeypatch.delenv("AWS_LAMBDA_INITIALIZATION_TYPE", raising=False)
@@ -105,27 +105,29 @@ def test_register_hands_both_hooks_to_the_runtime(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setattr(snapstart, "before_snapshot", lambda: primed.append("now"))
     assert snapstart.register() is False  # off Lambda: no runtime module, nothing registered
     assert primed == []  # and nothing loaded ahead of use
-    before: list[Any] = []
-    after: list[Any] = []
+    registered: list[Any] = []
     runtime = types.ModuleType("snapshot_restore_py")
-    runtime.register_before_snapshot = before.append  # type: ignore[attr-defined]
-    runtime.register_after_restore = after.append  # type: ignore[attr-defined]
+    runtime.register_after_restore = registered.append  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "snapshot_restore_py", runtime)
     assert snapstart.register() is True
-    assert (before, after) == ([snapstart.before_snapshot], [snapstart.after_restore])
-    assert primed == []  # the runtime calls it, just before it takes the snapshot
+    assert registered == [snapstart.after_restore]
+    assert primed == []  # an on-demand cold start loads on first use only
 
 
-def test_a_snapshot_init_without_the_runtime_module_primes_at_once(
-    monkeypatch: pytest.MonkeyPatch,
+@pytest.mark.parametrize("runtime_module", [True, False])
+def test_a_snapshot_init_preloads_before_the_snapshot(
+    monkeypatch: pytest.MonkeyPatch, runtime_module: bool
 ) -> None:
     from inference_core import snapstart
 
     primed: list[str] = []
     monkeypatch.setattr(snapstart, "before_snapshot", lambda: primed.append("now"))
     monkeypatch.setenv("AWS_LAMBDA_INITIALIZATION_TYPE", "snap-start")
-    assert snapstart.register() is False
+    registered: list[Any] = []
+    if runtime_module:  # the Lambda Python runtime; under the Web Adapter there may be none
+        runtime = types.ModuleType("snapshot_restore_py")
+        runtime.register_after_restore = registered.append  # type: ignore[attr-defined]
+        monkeypatch.setitem(sys.modules, "snapshot_restore_py", runtime)
+    assert snapstart.register() is runtime_module
     assert primed == ["now"]  # init is before the snapshot: loaded into it
-    monkeypatch.setenv("AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand")
-    assert snapstart.register() is False
-    assert primed == ["now"]  # an on-demand cold start loads on first use only
+    assert registered == ([snapstart.after_restore] if runtime_module else [])

@@ -7,19 +7,21 @@ Both API functions run with SnapStart, so every instance resumes from the same m
   `cryptography`, argon2, pydantic-settings, the PynamoDB models, the auth, batch and governance
   services, the router, the guardrail engine, Powertools) are not imported, so a cold start without
   SnapStart pays only for what its requests use (`bench/import_time.py` measures the import).
-- Before the snapshot, `before_snapshot` imports them (and the SDK adapters of the providers the
-  model registry names) and computes the argon2 dummy hash, so the first request of a restored
-  instance does not pay for them. It reads no secret and opens no connection.
+- Before the snapshot (still at init, see `register`), `before_snapshot` imports them and the
+  adapter (with its SDK) of each provider the model registry names, and computes the argon2 dummy
+  hash, so the first request of a restored instance does not pay for them. It reads the
+  environment (where the registry is) but no secret, and opens no connection.
 - After a restore, `after_restore` re-seeds `random` (retry jitter would otherwise be the same on
   every instance) and drops everything built lazily that holds a connection or a credential, to be
   rebuilt on first use: the provider clients and their HTTP pools (in the router), the PynamoDB
   connections (their botocore sessions cache credentials), the governance resolution cache and the
   settings.
 
-`register` hands both hooks to the Lambda runtime's `snapshot_restore_py`. Where that module is
-absent but the environment is being initialised for a snapshot (`AWS_LAMBDA_INITIALIZATION_TYPE`
-is `snap-start`, e.g. under the Web Adapter), `before_snapshot` runs at once: init is before the
-snapshot. Elsewhere (locally, tests, on-demand init) nothing runs and nothing is registered.
+`register` runs at init: when the environment is being initialised for a snapshot
+(`AWS_LAMBDA_INITIALIZATION_TYPE` is `snap-start`) it calls `before_snapshot` there and then (init
+is before the snapshot, and this holds for uvicorn under the Web Adapter as for the Lambda Python
+runtime), and it hands `after_restore` to the runtime's `snapshot_restore_py` where there is one.
+Elsewhere (locally, tests, an on-demand cold start) nothing is preloaded.
 """
 
 from __future__ import annotations
@@ -92,17 +94,13 @@ def after_restore() -> None:
 
 
 def register() -> bool:
-    """Register both hooks with the Lambda runtime; False where there is no runtime to take them
-    (then `before_snapshot` has already run if this init is for a snapshot)."""
+    """At init: preload (`before_snapshot`) when this init is for a snapshot, and hand
+    `after_restore` to the Lambda runtime; False where there is no runtime to take it."""
+    if os.environ.get("AWS_LAMBDA_INITIALIZATION_TYPE") == "snap-start":
+        before_snapshot()  # init is before the snapshot, whichever process serves the app
     try:
-        from snapshot_restore_py import (  # type: ignore[import-not-found]
-            register_after_restore,
-            register_before_snapshot,
-        )
+        from snapshot_restore_py import register_after_restore  # type: ignore[import-not-found]
     except ImportError:
-        if os.environ.get("AWS_LAMBDA_INITIALIZATION_TYPE") == "snap-start":
-            before_snapshot()
         return False
-    register_before_snapshot(before_snapshot)
     register_after_restore(after_restore)
     return True
