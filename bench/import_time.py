@@ -2,8 +2,9 @@
 
 Each figure is the median of several fresh interpreters (`python -c 'import ...'`), measured in the
 same run as the baseline (`fastapi` + `mangum` + `boto3` + `pydantic`) and interleaved with it, so
-the difference is what our own code adds whatever the machine's load does meanwhile. It also prints
-which provider SDKs got imported (there should be none).
+the difference is what our own code adds whatever the machine's load does meanwhile; the ratio of
+the median CPU times is printed too (steadier on a shared machine). It also prints which provider
+SDKs got imported (there should be none).
 """
 
 from __future__ import annotations
@@ -22,11 +23,11 @@ LAYER = str(ROOT / "layers/shared/python")
 PROBE = """
 import json, sys, time
 sys.path[:0] = {paths!r}
-t = time.perf_counter()
+t, cpu = time.perf_counter(), time.process_time()
 {stmt}
-elapsed = time.perf_counter() - t
+elapsed, cpu = time.perf_counter() - t, time.process_time() - cpu
 heavy = sorted(m for m in ("openai", "anthropic", "llama_cpp", "moto", "uvicorn") if m in sys.modules)
-print(json.dumps({{"ms": elapsed * 1000, "heavy": heavy}}))
+print(json.dumps({{"ms": elapsed * 1000, "cpu_ms": cpu * 1000, "heavy": heavy}}))
 """
 
 CASES = {
@@ -40,7 +41,7 @@ CASES = {
 }
 
 
-def sample(paths: list[str], stmt: str) -> tuple[float, list[str]]:
+def sample(paths: list[str], stmt: str) -> tuple[float, float, list[str]]:
     out = subprocess.run(
         [sys.executable, "-c", PROBE.format(paths=paths, stmt=stmt)],
         capture_output=True,
@@ -49,7 +50,7 @@ def sample(paths: list[str], stmt: str) -> tuple[float, list[str]]:
         env={"PATH": "/usr/bin:/bin", "AWS_DEFAULT_REGION": "us-east-1"},
     )
     result = json.loads(out.stdout.strip().splitlines()[-1])
-    return result["ms"], result["heavy"]
+    return result["ms"], result["cpu_ms"], result["heavy"]
 
 
 def main() -> None:
@@ -63,14 +64,17 @@ def main() -> None:
         if not case[0] or Path(case[0][0], "handler.py").exists()
     }
     samples: dict[str, list[float]] = {name: [] for name in cases}
+    cpu: dict[str, list[float]] = {name: [] for name in cases}
     heavy: dict[str, list[str]] = {}
     # Round-robin, so that a change in the machine's load hits the baseline and each handler alike.
     for _ in range(RUNS):
         for name, (paths, stmt) in cases.items():
-            ms, heavy[name] = sample(paths, stmt)
+            ms, cpu_ms, heavy[name] = sample(paths, stmt)
             samples[name].append(ms)
+            cpu[name].append(cpu_ms)
     base_name = next(iter(cases))
     baseline = statistics.median(samples[base_name])
+    base_cpu = statistics.median(cpu[base_name])
     for name in CASES:
         if name not in cases:
             print(f"  {name:48s} (not built yet)")
@@ -79,9 +83,11 @@ def main() -> None:
         extra = ""
         if name != base_name:
             ratios = [a / b for a, b in zip(samples[name], samples[base_name], strict=True)]
+            cpu_ms = statistics.median(cpu[name])
             extra = (
                 f"  (+{ms - baseline:6.1f} ms, {ms / baseline:4.2f}x the baseline, per round"
-                f" {min(ratios):4.2f}-{max(ratios):4.2f}x; goal <= 1.3x)"
+                f" {min(ratios):4.2f}-{max(ratios):4.2f}x; CPU {cpu_ms / base_cpu:4.2f}x;"
+                " goal <= 1.3x)"
             )
         print(f"  {name:48s} {ms:7.1f} ms{extra}  heavy modules loaded: {heavy[name] or 'none'}")
 

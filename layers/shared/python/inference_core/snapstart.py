@@ -3,10 +3,10 @@
 Both API functions run with SnapStart, so every instance resumes from the same memory image.
 
 - At import (init): the package's route modules and the app are built; nothing reads a secret or
-  opens a connection, and the heavy, first-use pieces listed in `DEFERRED_MODULES` (PyJWT and
-  `cryptography`, argon2, pydantic-settings, the PynamoDB models, the auth, batch and governance
-  services, the router, the guardrail engine, Powertools) are not imported, so a cold start without
-  SnapStart pays only for what its requests use (`bench/import_time.py` measures the import).
+  opens a connection, and the heavy, first-use pieces listed in `DEFERRED_MODULES` (botocore and
+  boto3, PyJWT and `cryptography`, argon2, pydantic-settings, the PynamoDB models, the auth, batch
+  and governance services, the router, the guardrail engine, Powertools) are not imported, so a
+  cold start without SnapStart pays only for what its requests use (`bench/import_time.py`).
 - Before the snapshot (still at init, see `register`), `before_snapshot` imports them and the
   adapter (with its SDK) of each provider the model registry names, and computes the argon2 dummy
   hash, so the first request of a restored instance does not pay for them. It reads the
@@ -33,6 +33,8 @@ import random
 # Imported on first use by the code that needs them, and by `before_snapshot`; a test asserts that
 # importing functions/api/handler.py loads none of them.
 DEFERRED_MODULES = (
+    "botocore",
+    "boto3",
     "jwt",
     "argon2",
     "pydantic_settings",
