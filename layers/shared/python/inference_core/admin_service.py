@@ -17,16 +17,15 @@ from typing import TYPE_CHECKING, Any
 
 from inference_core.admin_schemas import (
     LIMIT_FIELDS,
-    UNSET,
     CacheInvalidate,
     GuardrailsField,
     KeyUpdate,
     TeamCreate,
     TeamUpdate,
-    Unset,
     UserUpdate,
 )
 from inference_core.errors import InvalidRequestError, NotFoundError
+from inference_core.unset import UNSET, Unset
 
 if TYPE_CHECKING:  # types only: the admin routes are built at import, the tables bound on first use
     from inference_core.db.audit import AuditRepository

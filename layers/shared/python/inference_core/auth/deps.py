@@ -45,7 +45,8 @@ def get_auth_settings() -> Settings:
 def get_users_repo() -> UsersRepository:
     from inference_core.db.users import UsersRepository
 
-    return UsersRepository(default_rpm=get_auth_settings().auth.default_rpm)
+    get_auth_settings()
+    return UsersRepository()
 
 
 @lru_cache(maxsize=1)
