@@ -249,10 +249,10 @@ class AdminService:
         return team
 
     def create_team(self, actor_id: str, body: TeamCreate) -> dict[str, Any]:
+        from inference_core.db.models import TeamModel  # PynamoDB: on first use, not at import
+
         now = int(self._now())
         limits = {k: v for k, v in body.limit_changes().items() if v is not None}
-        from inference_core.db.models import TeamModel
-
         team = TeamModel(
             f"team_{uuid.uuid4().hex[:20]}",
             name=body.name,
