@@ -141,7 +141,9 @@ def run(args: argparse.Namespace, boto3: Any) -> None:
     from inference_core.db.batch_models import BatchLineModel
     from inference_core.db.cache import CacheRepository
     from inference_core.db.tables import create_tables
+    from inference_core.db.models import ApiKeyModel, UserModel, configure_models
     from inference_core.db.usage import UsageRepository
+    from inference_core.governance import Governance
     from inference_core.inference.service import InferenceService
     from inference_core.local.pollers import load_handler, poll_once
     from inference_core.local.resources import create_bucket, create_queues
@@ -158,6 +160,20 @@ def run(args: argparse.Namespace, boto3: Any) -> None:
     create_tables(boto3.client("dynamodb", region_name=REGION), settings.tables.model_dump())
     create_bucket(boto3.client("s3", region_name=REGION), settings.queues.files_bucket)
 
+    # Governance on, as in production: every line is admitted and settled against the key, its
+    # user and (none here) team; limits generous enough never to refuse.
+    configure_models(settings)
+    UserModel(
+        "bench-user",
+        email="bench@example.com",
+        password_hash="x",
+        created_at=1,
+        updated_at=1,
+        rpm_limit=100_000,
+    ).save()
+    ApiKeyModel(
+        "bench-key-hash", key_id="bench-key", owner_id="bench-user", prefix="sk-ic-b", created_at=1
+    ).save()
     registry = ModelRegistry.from_dict(
         {
             "default_model": "m",
@@ -172,6 +188,7 @@ def run(args: argparse.Namespace, boto3: Any) -> None:
         router=router,
         cache=CacheRepository(),
         usage=UsageRepository(),
+        governance=Governance(settings=settings),
     )
     runtime = build_batch_runtime(settings, inference_factory=lambda: inference)
     owner = Principal(
