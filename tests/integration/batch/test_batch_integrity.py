@@ -121,11 +121,8 @@ def test_every_line_ends_in_exactly_one_file_and_nothing_is_answered_twice(
         if not prompt.startswith(("TRANSIENT", "ALWAYS"))
     )
 
-    # The DLQ holds exactly the lines that failed for good, each once, with its reason.
-    dead = aws.dlq()
-    dead_ids = [json.loads(m["Body"])["custom_id"] for m in dead]
-    assert sorted(dead_ids) == sorted(err_ids)
-    assert {m["MessageAttributes"]["error_code"]["StringValue"] for m in dead} == set(reasons)
+    # Lines that failed for good are answers in the error file, not faults: the DLQ is empty.
+    assert aws.dlq() == []
 
     # Nothing is left behind, and exactly one finalizer ran (one email, one set of files).
     assert aws.queue_depth() == 0

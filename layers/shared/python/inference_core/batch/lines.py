@@ -52,7 +52,6 @@ class LineOutcome:
     body: dict[str, Any] | None = None
     body_s3_key: str | None = None  # a body too large for DynamoDB items lives in S3
     error: dict[str, Any] | None = None
-    dead_letter: bool = False  # the line failed for good: its message belongs in the DLQ
     input_tokens: int = 0
     output_tokens: int = 0
 
@@ -65,7 +64,7 @@ class LineOutcome:
         return cls(**fields)
 
     @classmethod
-    def failure(cls, exc: Exception, *, dead_letter: bool) -> LineOutcome:
+    def failure(cls, exc: Exception) -> LineOutcome:
         if isinstance(exc, InferenceCoreError):
             status, code, message, kind = exc.status_code, exc.code, exc.message, exc.error_type
             param = exc.param
@@ -78,7 +77,6 @@ class LineOutcome:
             request_id=f"req_{uuid.uuid4().hex}",
             body={"error": {"message": message, "type": kind, "param": param, "code": code}},
             error={"code": code, "message": message},
-            dead_letter=dead_letter,
         )
 
     @classmethod

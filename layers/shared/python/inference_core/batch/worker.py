@@ -10,15 +10,18 @@ invocation, concurrently up to `batch_worker_concurrency`):
 - **transient failures** (throttling, upstream 5xx/timeouts, our own stores failing) raise, so the
   record is reported in `batchItemFailures` and SQS delivers it again after a backoff
   (`batch_retry_base_seconds * 2^(receives-1)`, set through the message's visibility).
-- **permanent failures** (an invalid body, an unknown or forbidden model, an upstream that
-  refuses the request) are the line's outcome: written to the error file with the reason, and
-  the message is moved to the DLQ with `error_code`/`error_message` attributes.
+- **permanent failures** (an invalid body, an unknown or forbidden model, a spent budget, an
+  upstream that refuses the request) are the line's outcome: written to the error file with the
+  reason, and the message is consumed (reported as a success);
 - on the **last allowed receive** (`batch_max_receive_count`, equal to the queue's
-  maxReceiveCount) a still-failing line is given up the same way: error file + DLQ.
+  maxReceiveCount) a line whose upstream still fails is given up the same way: error file, consumed;
+- the **DLQ** gets only what the worker cannot process at all: an unparseable message, an unknown
+  batch, our own stores still failing on the last receive (nothing could be recorded), with
+  `error_code`/`error_message` attributes; so a message in the DLQ (and its alarm) is a real fault.
 
-So every line ends in exactly one of the output and error files, no model is called twice for one
-line, and the DLQ holds exactly the messages that were given up (without a DLQ URL configured,
-the record keeps failing and SQS's own redrive moves it there).
+So every line ends in exactly one of the output and error files and no model is called twice for
+one line (without a DLQ URL configured, a message for the DLQ keeps failing and SQS's own redrive
+moves it there).
 """
 
 from __future__ import annotations
@@ -55,7 +58,7 @@ from inference_core.batch.service import BatchService, new_token
 from inference_core.batch.storage import result_key
 from inference_core.db.batch_models import BatchLineModel, job_pk, line_sk
 from inference_core.db.jobs import OPEN_STATES, LineCounts, LineRecord
-from inference_core.errors import InferenceCoreError, ServiceUnavailableError
+from inference_core.errors import InferenceCoreError, ProviderError, ServiceUnavailableError
 from inference_core.observability import get_logger
 
 if TYPE_CHECKING:
@@ -224,13 +227,12 @@ class BatchWorker:
                         self.runtime.queue.send_later, record.body, message.type, retry_after
                     )
                     return
-                if is_permanent(exc):
-                    outcome = LineOutcome.failure(exc, dead_letter=True)
-                elif last_try:
-                    outcome = LineOutcome.failure(exc, dead_letter=True)
-                else:
+                if not (is_permanent(exc) or (last_try and isinstance(exc, ProviderError))):
+                    # Transient, or our own stores failing on the last receive (nothing can be
+                    # recorded: `process` gives the message to the DLQ, a real fault).
                     await self.idempotency.abandon(key, exc)
                     raise
+                outcome = LineOutcome.failure(exc)
                 self._log_failure(record, message.type, exc, permanent=True)
             await self.idempotency.finish(key, outcome.to_dict())
         await self._record(job, message, outcome, record)
@@ -292,33 +294,6 @@ class BatchWorker:
         elif result is LineRecord.DUPLICATE:
             # A redelivery: the line was counted before. Finish what that delivery may not have.
             await asyncio.to_thread(self.service.finish_if_ready, message.batch_id)
-        elif result is LineRecord.JOB_CLOSED:
-            return
-        if outcome.dead_letter:
-            await self._dead_letter_line(message, outcome, record)
-
-    async def _dead_letter_line(
-        self, message: LineMessage, outcome: LineOutcome, record: QueueRecord
-    ) -> None:
-        """Move a given-up line's message to the DLQ, once whatever the redeliveries."""
-        jobs = self.runtime.jobs
-        if not await asyncio.to_thread(jobs.claim_dead_letter, message.batch_id, message.index):
-            return  # another delivery of this line already moved it
-        error = outcome.error or {}
-        try:
-            moved = await asyncio.to_thread(
-                self.runtime.queue.dead_letter,
-                record.body,
-                message_type=message.type,
-                error_code=str(error.get("code", "error")),
-                error_message=str(error.get("message", "")),
-            )
-        except Exception:
-            await asyncio.to_thread(jobs.release_dead_letter, message.batch_id, message.index)
-            raise
-        if not moved:
-            await asyncio.to_thread(jobs.release_dead_letter, message.batch_id, message.index)
-            raise DeadLetterPendingError("No batch DLQ is configured; leaving it to SQS's redrive.")
 
     # ---- the other messages ----
 

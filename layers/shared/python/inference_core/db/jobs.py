@@ -382,23 +382,3 @@ class JobsRepository:
                     consistent_read=True,
                 )
             )
-
-    def claim_dead_letter(self, batch_id: str, index: int) -> bool:
-        """Become the one delivery that moves this line's message to the DLQ (False if another
-        already did)."""
-        line = BatchLineModel(job_pk(batch_id), line_sk(index))
-        try:
-            with _JOB_STORE_IF:
-                line.update(
-                    actions=[BatchLineModel.dead_lettered.set(True)],
-                    condition=BatchLineModel.sk.exists() & (BatchLineModel.dead_lettered == False),  # noqa: E712
-                )
-        except PynamoDBException:  # the condition failed: another delivery claimed it
-            return False
-        return True
-
-    def release_dead_letter(self, batch_id: str, index: int) -> None:
-        """Undo `claim_dead_letter` after the DLQ refused the message (so a retry sends it)."""
-        line = BatchLineModel(job_pk(batch_id), line_sk(index))
-        with _JOB_STORE:
-            line.update(actions=[BatchLineModel.dead_lettered.set(False)])
