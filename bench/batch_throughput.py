@@ -9,7 +9,12 @@ SQS); the poller's own ReceiveMessage/DeleteMessageBatch (Lambda's event source 
 counted apart. moto serves each call in a few milliseconds, on one lock (it has no isolation
 between threads), so the figures are a floor for calls and a rough guide for time.
 
-    python bench/batch_throughput.py [--lines 200] [--latency 0.2] [--concurrency 10]
+Each invocation gets up to `--batch-size` records (the CDK app's `worker_batch_size`, 100; the
+local poller gathers them ten per receive, as Lambda's event source does), run `--concurrency`
+at a time (`IC_BATCH_WORKER_CONCURRENCY`, 32).
+
+    python bench/batch_throughput.py [--lines 400] [--latency 0.2] [--concurrency 32]
+                                     [--batch-size 100]
 """
 
 from __future__ import annotations
@@ -79,6 +84,8 @@ class SlowUpstream:
 
         self.latency = latency
         self.calls = 0
+        self.in_flight = 0
+        self.peak = 0  # the most upstream calls in flight at once
         outer = self
 
         class _Provider(Provider):
@@ -88,7 +95,12 @@ class SlowUpstream:
                 from inference_core.canonical import ChatResult, Usage
 
                 outer.calls += 1
-                await asyncio.sleep(outer.latency)
+                outer.in_flight += 1
+                outer.peak = max(outer.peak, outer.in_flight)
+                try:
+                    await asyncio.sleep(outer.latency)
+                finally:
+                    outer.in_flight -= 1
                 return ChatResult(content="ok", finish_reason="stop", usage=Usage(12, 4))
 
             async def chat_stream(self, request: Any, deployment: Any) -> AsyncIterator[Any]:
@@ -115,9 +127,10 @@ def serialize_moto() -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--lines", type=int, default=200)
+    parser.add_argument("--lines", type=int, default=400)
     parser.add_argument("--latency", type=float, default=0.2)
-    parser.add_argument("--concurrency", type=int, default=10)
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--batch-size", type=int, default=100)
     args = parser.parse_args()
     os.environ["IC_BATCH_WORKER_CONCURRENCY"] = str(args.concurrency)
 
@@ -140,8 +153,8 @@ def run(args: argparse.Namespace, boto3: Any) -> None:
     from inference_core.db import models
     from inference_core.db.batch_models import BatchLineModel
     from inference_core.db.cache import CacheRepository
-    from inference_core.db.tables import create_tables
     from inference_core.db.models import ApiKeyModel, UserModel, configure_models
+    from inference_core.db.tables import create_tables
     from inference_core.db.usage import UsageRepository
     from inference_core.governance import Governance
     from inference_core.inference.service import InferenceService
@@ -269,6 +282,7 @@ def run(args: argparse.Namespace, boto3: Any) -> None:
             timeout_seconds=300,
             region=REGION,
             wait_seconds=0,
+            batch_size=args.batch_size,
         )
         idle = 0 if got else idle + 1
         if not got:
@@ -281,27 +295,32 @@ def run(args: argparse.Namespace, boto3: Any) -> None:
     final = runtime.jobs.get(job.batch_id)
     assert final is not None
     per_invocation = [n / s for n, s in durations if n]
-    full = [n / s for n, s in durations if n == 10]
+    full = [n / s for n, s in durations if n == args.batch_size]
     n = args.lines
     ddb = calls.service("dynamodb")
     worker_sqs = calls.service("sqs")
     print(
-        f"lines: {n}   upstream latency: {args.latency * 1000:.0f} ms   concurrency: {args.concurrency}"
+        f"lines: {n}   upstream latency: {args.latency * 1000:.0f} ms   "
+        f"records per invocation: {args.batch_size}   concurrency: {args.concurrency}"
     )
-    print(f"batch status: {final.status}   upstream calls: {upstream.calls}")
+    print(
+        f"batch status: {final.status}   upstream calls: {upstream.calls}   "
+        f"most in flight at once: {upstream.peak}"
+    )
     print(
         f"invocations: {len(durations)}   wall time: {elapsed:.2f} s   ({n / elapsed:.1f} lines/s overall)"
     )
     if full:
         print(
-            f"lines/second per invocation (10 records): median {statistics.median(full):.1f}, "
+            f"lines/second per invocation ({args.batch_size} records): "
+            f"median {statistics.median(full):.1f}, "
             f"min {min(full):.1f}, max {max(full):.1f}"
         )
     elif per_invocation:
         print(f"lines/second per invocation: median {statistics.median(per_invocation):.1f}")
-    print(
-        f"  (ideal at this latency: {min(10, args.concurrency) / args.latency:.0f} lines/s per invocation)"
-    )
+    waves = -(-args.batch_size // args.concurrency)
+    ideal = args.batch_size / (waves * args.latency)
+    print(f"  (ideal at this latency: {ideal:.0f} lines/s per invocation)")
     print(f"DynamoDB calls per line (worker): {sum(ddb.values()) / n:.2f}")
     for op, count in ddb.items():
         print(f"    {op:<22} {count / n:.2f}")

@@ -3,10 +3,12 @@
 For each record (`BatchWorker.process`, called by the Lambda handler for every record of an
 invocation, concurrently up to `batch_worker_concurrency`):
 
-- **lines** run once per line: the idempotency record (key `line:<batch>:<index>`) makes a
-  redelivered message replay the stored outcome instead of calling the model again, and the
-  line's conditional write (`JobsRepository.record_line`) counts it on its job exactly once. The
-  last line's write also makes its worker the job's one finalizer.
+- **lines** run once per line: the line's claim rides in its admission transaction and its
+  outcome and the job's counters in its settle transaction (`db.jobs.LineClaim`), so a
+  redelivered message is refused before any model call or charge, and a line's charge, result and
+  count are written together, once: per line that calls a model, the admission, the cache read
+  and the settle are the only DynamoDB calls. The last line's write also makes its worker the
+  job's one finalizer. (Submissions, expand and webhook messages keep Powertools' idempotency.)
 - **transient failures** (throttling, upstream 5xx/timeouts, our own stores failing) raise, so the
   record is reported in `batchItemFailures` and SQS delivers it again after a backoff
   (`batch_retry_base_seconds * 2^(receives-1)`, set through the message's visibility).
@@ -32,10 +34,15 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from inference_core import after_response
 from inference_core.batch.bodies import batch_object
 from inference_core.batch.errors import InvalidBatchMessageError
 from inference_core.batch.finalizer import Finalizer
-from inference_core.batch.idempotency import AlreadyInProgressError, AsyncIdempotency
+from inference_core.batch.idempotency import (
+    DEFAULT_IN_PROGRESS_MILLIS,
+    AlreadyInProgressError,
+    AsyncIdempotency,
+)
 from inference_core.batch.lines import (
     CANCELLED,
     EXPIRED,
@@ -56,8 +63,16 @@ from inference_core.batch.messages import (
 )
 from inference_core.batch.service import BatchService, new_token
 from inference_core.batch.storage import result_key
+from inference_core.db.admission import riding
 from inference_core.db.batch_models import BatchLineModel, job_pk, line_sk
-from inference_core.db.jobs import OPEN_STATES, LineCounts, LineRecord
+from inference_core.db.jobs import (
+    OPEN_STATES,
+    LineClaim,
+    LineClaimedError,
+    LineCounts,
+    LineDoneError,
+    LineRecord,
+)
 from inference_core.errors import InferenceCoreError, ProviderError, ServiceUnavailableError
 from inference_core.observability import get_logger
 
@@ -69,6 +84,14 @@ if TYPE_CHECKING:
 MAX_ITEM_BODY_BYTES = 300 * 1024
 # How long one invocation trusts a job's status it has read (cancel takes effect after this).
 JOB_SNAPSHOT_SECONDS = 2.0
+# Outside Lambda (local pollers, tests) a line's claim blocks its redeliveries this long.
+DEFAULT_CLAIM_MILLIS = DEFAULT_IN_PROGRESS_MILLIS
+
+
+class DeadlineDeferredError(ServiceUnavailableError):
+    """A record left for the next invocation: too little of this one's time remained."""
+
+    code = "deadline_deferred"
 
 
 class DeadLetterPendingError(ServiceUnavailableError):
@@ -105,6 +128,10 @@ class Invocation:
     lambda_context: Any = None
     jobs: dict[str, tuple[float, BatchJobModel | None]] = field(default_factory=dict)
     locks: dict[str, asyncio.Lock] = field(default_factory=dict)
+    record_locks: dict[str, asyncio.Lock] = field(default_factory=dict)
+
+    def record_lock(self, batch_id: str) -> asyncio.Lock:
+        return self.record_locks.setdefault(batch_id, asyncio.Lock())
 
     def remaining_millis(self) -> int | None:
         context = self.lambda_context
@@ -135,6 +162,13 @@ class BatchWorker:
             else sqs_record
         )
         last_try = record.receive_count >= self.settings.batch.batch_max_receive_count
+        remaining = invocation.remaining_millis()
+        if (
+            remaining is not None
+            and remaining < self.settings.batch.batch_deadline_reserve_seconds * 1000
+        ):
+            await self._defer(record, last_try)
+            return
         try:
             message = parse_message(record.body)
         except InvalidBatchMessageError as exc:
@@ -151,7 +185,7 @@ class BatchWorker:
                 await self._webhook(message, invocation)
         except DeadLetterPendingError:
             raise
-        except AlreadyInProgressError:
+        except (AlreadyInProgressError, LineClaimedError):
             # Another delivery of this very work is running: never give up on its behalf (that
             # delivery records the outcome); just come back soon and find its result.
             await asyncio.to_thread(
@@ -176,6 +210,20 @@ class BatchWorker:
             )
             await asyncio.to_thread(self.runtime.queue.retry_later, record.receipt_handle, delay)
             raise
+
+    async def _defer(self, record: QueueRecord, last_try: bool) -> None:
+        """Too close to the invocation's deadline to start: back to the queue, not started, so
+        never lost and never run twice (partial batch failure, visible again at once)."""
+        if last_try:
+            # One more receive would redrive it to the DLQ unread: queue it as a new message.
+            try:
+                message_type = str(json.loads(record.body).get("type") or "batch.line")
+            except (ValueError, AttributeError):
+                message_type = "batch.line"
+            await asyncio.to_thread(self.runtime.queue.send_later, record.body, message_type, 0)
+            return
+        await asyncio.to_thread(self.runtime.queue.retry_later, record.receipt_handle, 0)
+        raise DeadlineDeferredError("Not started before the invocation's deadline; requeued.")
 
     # ---- lines ----
 
@@ -210,42 +258,95 @@ class BatchWorker:
             if job.status == "finalizing":
                 await asyncio.to_thread(self.service.settle_if_stuck, job)
             return
-        key = message.idempotency_key
-        stored = await self.idempotency.begin(key, remaining_millis=invocation.remaining_millis())
-        if stored is not None:
-            outcome = LineOutcome.from_dict(stored)
-        else:
+        skipped = self._skipped(job)
+        if skipped is not None:
+            await self._record(message, skipped, invocation)
+            return
+        # The line's claim rides in its admission, its outcome and count in its settle (one
+        # transaction each, `db.jobs.LineClaim`); an ungoverned service gets them on their own.
+        governed = getattr(self.runtime.inference(), "governance", None) is not None
+        millis = invocation.remaining_millis()
+        claim = self.runtime.jobs.new_claim(
+            message.batch_id,
+            message.index,
+            token=new_token(),
+            until=int(self.runtime.clock() + (millis or DEFAULT_CLAIM_MILLIS) / 1000),
+            retention_seconds=self.settings.batch.batch_line_retention_days * 86400,
+        )
+        if not governed:
             try:
-                outcome = await self._offload(message, await self._execute(job, message))
-            except Exception as exc:
-                if waits_for_capacity(exc):
-                    # Over a request or token limit: the line comes back when the window frees
-                    # (a new message, so waiting never uses up the line's receives).
-                    await self.idempotency.abandon(key, exc)
-                    retry_after = int(getattr(exc, "retry_after", 1))
-                    await asyncio.to_thread(
-                        self.runtime.queue.send_later, record.body, message.type, retry_after
-                    )
-                    return
-                if not (is_permanent(exc) or (last_try and isinstance(exc, ProviderError))):
-                    # Transient, or our own stores failing on the last receive (nothing can be
-                    # recorded: `process` gives the message to the DLQ, a real fault).
-                    await self.idempotency.abandon(key, exc)
-                    raise
-                outcome = LineOutcome.failure(exc)
-                self._log_failure(record, message.type, exc, permanent=True)
-            await self.idempotency.finish(key, outcome.to_dict())
-        await self._record(job, message, outcome, record)
+                await asyncio.to_thread(self.runtime.jobs.claim, claim)
+            except LineDoneError:
+                await asyncio.to_thread(self.service.finish_if_ready, message.batch_id)
+                return
+        pending: list[after_response.Deferred] = []
+        try:
+            with riding(claim), after_response.collecting() as pending:
+                outcome = await self._offload(message, await run_line(self.runtime, job, message))
+        except LineDoneError:
+            # A redelivery of a line that has its outcome: refused at admission, never charged.
+            await asyncio.to_thread(self.service.finish_if_ready, message.batch_id)
+            return
+        except Exception as exc:
+            if waits_for_capacity(exc):
+                # Over a request or token limit: the line comes back when the window frees
+                # (a new message, so waiting never uses up the line's receives).
+                await self._settle_line(claim, pending, governed, invocation)  # gives it back
+                retry_after = int(getattr(exc, "retry_after", 1))
+                await asyncio.to_thread(
+                    self.runtime.queue.send_later, record.body, message.type, retry_after
+                )
+                return
+            if not (is_permanent(exc) or (last_try and isinstance(exc, ProviderError))):
+                # Transient, or our own stores failing on the last receive (nothing can be
+                # recorded: `process` gives the message to the DLQ, a real fault). The usage is
+                # settled and the claim given back, so a redelivery runs the line again.
+                await self._settle_line(claim, pending, governed, invocation)
+                raise
+            self._log_failure(record, message.type, exc, permanent=True)
+            outcome = LineOutcome.failure(exc)
+        line, counts = self._line_item(message, outcome)
+        claim.record(line, counts, finalizer_token=new_token())
+        if governed and not pending:
+            # Refused before its admission (a bad body, a forbidden model, a blocked prompt):
+            # nothing was claimed or charged; the outcome is written on its own.
+            await self._record(message, outcome, invocation)
+            return
+        result = await self._settle_line(claim, pending, governed, invocation)
+        if result is None:
+            raise ServiceUnavailableError(
+                "The line's outcome could not be written; it runs again once its claim expires.",
+                code="job_store_unavailable",
+            )
+        await self._after_record(result, message.batch_id, claim.finalizer_token or claim.token)
 
-    async def _execute(self, job: BatchJobModel, message: LineMessage) -> LineOutcome:
+    async def _settle_line(
+        self,
+        claim: LineClaim,
+        pending: list[after_response.Deferred],
+        governed: bool,
+        invocation: Invocation,
+    ) -> LineRecord | None:
+        """Run the line's settle (deferred by the service) with the claim riding in it: the
+        outcome and the job's counts if `claim.record` was called, else the claim's release.
+        One job's settles go one at a time (they all update the job item)."""
+        async with invocation.record_lock(claim.batch_id):
+            with riding(claim):
+                for work in pending:
+                    await work()
+            if not governed:
+                return await asyncio.to_thread(self.runtime.jobs.settle_claim, claim)
+        return claim.result
+
+    def _skipped(self, job: BatchJobModel) -> LineOutcome | None:
         if job.status == "cancelling":
             return LineOutcome.skipped(CANCELLED)
         if self.runtime.clock() > job.deadline_at:
             return LineOutcome.skipped(EXPIRED)
-        return await run_line(self.runtime, job, message)
+        return None
 
     async def _offload(self, message: LineMessage, outcome: LineOutcome) -> LineOutcome:
-        """Move a body too large for a DynamoDB item (the idempotency record, the line) to S3."""
+        """Move a body too large for a DynamoDB item (the line) to S3."""
         if outcome.body is None:
             return outcome
         encoded = json.dumps(outcome.body, separators=(",", ":")).encode()
@@ -259,9 +360,9 @@ class BatchWorker:
         outcome.body_s3_key = key
         return outcome
 
-    async def _record(
-        self, job: BatchJobModel, message: LineMessage, outcome: LineOutcome, record: QueueRecord
-    ) -> None:
+    def _line_item(
+        self, message: LineMessage, outcome: LineOutcome
+    ) -> tuple[BatchLineModel, LineCounts]:
         now = int(self.runtime.clock())
         line = BatchLineModel(
             job_pk(message.batch_id),
@@ -285,15 +386,23 @@ class BatchWorker:
             input_tokens=outcome.input_tokens,
             output_tokens=outcome.output_tokens,
         )
+        return line, counts
+
+    async def _record(self, message: LineMessage, outcome: LineOutcome, invocation: Any) -> None:
+        """Write the outcome of a line that called no model (one transaction)."""
+        line, counts = self._line_item(message, outcome)
         token = new_token()
         result = await asyncio.to_thread(
             self.runtime.jobs.record_line, message.batch_id, line, counts, token=token
         )
+        await self._after_record(result, message.batch_id, token)
+
+    async def _after_record(self, result: LineRecord, batch_id: str, token: str) -> None:
         if result is LineRecord.RECORDED_AND_CLAIMED:
-            await asyncio.to_thread(self.finalizer.run, message.batch_id, token)
+            await asyncio.to_thread(self.finalizer.run, batch_id, token)
         elif result is LineRecord.DUPLICATE:
             # A redelivery: the line was counted before. Finish what that delivery may not have.
-            await asyncio.to_thread(self.service.finish_if_ready, message.batch_id)
+            await asyncio.to_thread(self.service.finish_if_ready, batch_id)
 
     # ---- the other messages ----
 
