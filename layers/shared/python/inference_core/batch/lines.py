@@ -151,6 +151,27 @@ async def with_guardrail_policies(service: Any, principal: Principal) -> Princip
     )
 
 
+def line_cache_key(service: Any, job: BatchJobModel, message: LineMessage) -> str | None:
+    """The response-cache key the service will look up for this line (None: no cache read, or
+    not knowable without running it: a body by reference, an invalid one, embeddings). A
+    guardrail that redacts the prompt changes the key: that line's read then misses the
+    prefetch and reads for itself."""
+    if message.body is None:
+        return None
+    try:
+        request = validate_body(message.url, message.body)
+        if isinstance(request, ChatCompletionRequest):
+            canonical: Any = request.to_chat_request()
+        elif isinstance(request, CompletionCreateRequest):
+            canonical = request.to_completion_request()
+        else:
+            return None
+        alias = service.registry.resolve(request.model).alias
+    except InferenceCoreError:
+        return None
+    return str(service.cache_key(job_principal(job).tenant_id, alias, canonical))
+
+
 def line_request_id(batch_id: str, index: int) -> str:
     return "batch_req_" + hashlib.sha256(f"{batch_id}:{index}".encode()).hexdigest()[:24]
 

@@ -49,6 +49,7 @@ from inference_core.batch.lines import (
     OK,
     LineOutcome,
     is_permanent,
+    line_cache_key,
     run_line,
     waits_for_capacity,
 )
@@ -65,6 +66,7 @@ from inference_core.batch.service import BatchService, new_token
 from inference_core.batch.storage import result_key
 from inference_core.db.admission import riding
 from inference_core.db.batch_models import BatchLineModel, job_pk, line_sk
+from inference_core.db.cache import Prefetched, prefetched
 from inference_core.db.jobs import (
     OPEN_STATES,
     LineClaim,
@@ -78,7 +80,8 @@ from inference_core.observability import get_logger
 
 if TYPE_CHECKING:
     from inference_core.batch.runtime import BatchRuntime
-    from inference_core.db.batch_models import BatchJobModel
+    from inference_core.db.cache import Prefetched, prefetched
+from inference_core.db.batch_models import BatchJobModel
 
 # A line body larger than this goes to S3 instead of the line item (DynamoDB items: 400 KB).
 MAX_ITEM_BODY_BYTES = 300 * 1024
@@ -126,6 +129,10 @@ class Invocation:
     """Per-invocation state: a short-lived cache of job snapshots and the Lambda context."""
 
     lambda_context: Any = None
+    records: list[Any] = field(default_factory=list)  # the event's records (raw SQS dicts)
+    # The response cache's answers for the lines of this invocation, read in one BatchGetItem.
+    cache_hits: Prefetched | None = None
+    prefetch_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     jobs: dict[str, tuple[float, BatchJobModel | None]] = field(default_factory=dict)
     locks: dict[str, asyncio.Lock] = field(default_factory=dict)
     record_locks: dict[str, asyncio.Lock] = field(default_factory=dict)
@@ -280,8 +287,9 @@ class BatchWorker:
                 await asyncio.to_thread(self.service.finish_if_ready, message.batch_id)
                 return
         pending: list[after_response.Deferred] = []
+        hits = await self._cache_hits(invocation)
         try:
-            with riding(claim), after_response.collecting() as pending:
+            with riding(claim), prefetched(hits), after_response.collecting() as pending:
                 outcome = await self._offload(message, await run_line(self.runtime, job, message))
         except LineDoneError:
             # A redelivery of a line that has its outcome: refused at admission, never charged.
@@ -337,6 +345,31 @@ class BatchWorker:
             if not governed:
                 return await asyncio.to_thread(self.runtime.jobs.settle_claim, claim)
         return claim.result
+
+    async def _cache_hits(self, invocation: Invocation) -> Prefetched:
+        """The response cache's answers for every line of the invocation, read once (one
+        BatchGetItem per 100 lines instead of a GetItem per line)."""
+        if not self.settings.inference.cache_enabled:
+            return {}
+        async with invocation.prefetch_lock:
+            if invocation.cache_hits is None:
+                service = self.runtime.inference()
+                keys: set[str] = set()
+                for raw in invocation.records:
+                    try:
+                        message = parse_message(str(raw.get("body") or ""))
+                    except InvalidBatchMessageError:
+                        continue
+                    if not isinstance(message, LineMessage):
+                        continue
+                    job = await self._job(message.batch_id, invocation)
+                    if job is None or job.status not in ("validating", "in_progress"):
+                        continue
+                    key = line_cache_key(service, job, message)
+                    if key is not None:
+                        keys.add(key)
+                invocation.cache_hits = await asyncio.to_thread(service.cache.get_many, keys)
+        return invocation.cache_hits
 
     def _skipped(self, job: BatchJobModel) -> LineOutcome | None:
         if job.status == "cancelling":
