@@ -362,7 +362,10 @@ class BatchWorker:
                         continue
                     if not isinstance(message, LineMessage):
                         continue
-                    job = await self._job(message.batch_id, invocation)
+                    try:
+                        job = await self._job(message.batch_id, invocation)
+                    except InferenceCoreError:
+                        continue  # its own line finds out (and retries)
                     if job is None or job.status not in ("validating", "in_progress"):
                         continue
                     key = line_cache_key(service, job, message)
