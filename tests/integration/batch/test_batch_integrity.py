@@ -10,6 +10,8 @@ import random
 from collections import Counter
 from typing import Any
 
+import pytest
+
 from inference_core.settings import get_settings
 
 from .batch_support import chat_line, jsonl, read_jsonl
@@ -41,8 +43,17 @@ def script(seed: int = 7) -> tuple[list[dict[str, Any]], dict[str, str], int]:
     return lines, kinds, expected_calls
 
 
+@pytest.fixture
+def no_circuit_breaker(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The breaker opens on consecutive failures and closes after real seconds, so with it how
+    many upstream calls a line gets (and whether a healthy line is refused on its last receive
+    while the breaker is open) depends on the machine's speed. It has its own tests; this one is
+    about every line ending exactly once."""
+    monkeypatch.setenv("IC_CIRCUIT_BREAKER_FAILURES", "1000")
+
+
 def test_every_line_ends_in_exactly_one_file_and_nothing_is_answered_twice(
-    api, aws, drain, upstream, runtime, monkeypatch
+    no_circuit_breaker, api, aws, drain, upstream, runtime, monkeypatch
 ):
     lines, kinds, expected_calls = script()
     # The job is queued a hundred lines at a time (the first by the API, the rest by the worker
@@ -95,7 +106,6 @@ def test_every_line_ends_in_exactly_one_file_and_nothing_is_answered_twice(
     assert len(out_ids) == len(set(out_ids)) and len(err_ids) == len(set(err_ids))
     assert set(out_ids) | set(err_ids) == set(kinds)
     assert not set(out_ids) & set(err_ids)
-    print("DEBUGX", [(e["custom_id"], kinds[e["custom_id"]], e["error"]) for e in errors if kinds[e["custom_id"]] not in ("permanent", "gives_up")][:5])
     assert set(out_ids) == {c for c, k in kinds.items() if k in ("ok", "recovers")}
     assert set(err_ids) == {c for c, k in kinds.items() if k in ("permanent", "gives_up")}
     assert done["request_counts"] == {
