@@ -600,9 +600,7 @@ class JobsRepository:
     def _transact(self, items: list[Item]) -> tuple[bool, list[dict[str, Any]]]:
         client: Any = dynamodb_client(BatchJobModel)
         try:
-            with _JOB_STORE.passing(
-                lambda exc: error_code(exc) == "TransactionCanceledException"
-            ):
+            with _JOB_STORE.passing(lambda exc: error_code(exc) == "TransactionCanceledException"):
                 client.transact_write_items(TransactItems=items)
         except ClientError as exc:
             reasons: Any = exc.response.get("CancellationReasons") or []  # type: ignore[typeddict-item]
