@@ -47,7 +47,7 @@ class ScriptedDynamoDB:
             raise ClientError(
                 {
                     "Error": {"Code": "TransactionCanceledException", "Message": "cancelled"},
-                    "CancellationReasons": reasons,  # type: ignore[typeddict-unknown-key]
+                    "CancellationReasons": reasons,  # type: ignore[typeddict-item]
                 },
                 "TransactWriteItems",
             )
