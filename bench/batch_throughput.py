@@ -110,6 +110,9 @@ class SlowUpstream:
         self.provider = _Provider()
 
 
+MOTO_BUSY = [0.0]  # seconds moto spent serving requests (under its one lock)
+
+
 def serialize_moto() -> None:
     """moto in-process behaving like the service where the worker's threads would see a
     difference (the same treatment as the batch tests' `atomic_moto` fixture):
@@ -133,7 +136,11 @@ def serialize_moto() -> None:
 
     def process_request(self: Any, request: Any) -> Any:
         with lock:
-            return original(self, request)
+            started = time.perf_counter()
+            try:
+                return original(self, request)
+            finally:
+                MOTO_BUSY[0] += time.perf_counter() - started
 
     original_transact = DynamoDBBackend.transact_write_items
 
@@ -324,6 +331,7 @@ def run(args: argparse.Namespace, boto3: Any) -> None:
         return result
 
     started = time.perf_counter()
+    busy_before = MOTO_BUSY[0]
     idle = 0
     while idle < 50:
         got = poll_once(
@@ -370,6 +378,11 @@ def run(args: argparse.Namespace, boto3: Any) -> None:
         )
     elif per_invocation:
         print(f"lines/second per invocation: median {statistics.median(per_invocation):.1f}")
+    busy = MOTO_BUSY[0] - busy_before
+    print(
+        f"moto busy serving requests (one lock): {busy:.2f} s of {elapsed:.2f} s "
+        f"({busy / n * 1000:.1f} ms per line): the bound on lines/s here, not the worker"
+    )
     waves = -(-args.batch_size // args.concurrency)
     ideal = args.batch_size / (waves * args.latency)
     print(f"  (ideal at this latency: {ideal:.0f} lines/s per invocation)")
