@@ -13,11 +13,13 @@ import json
 import threading
 import time
 from collections import Counter
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
 from inference_core.settings import get_settings
+from tests.factories import FakeLambdaContext
 from tests.factories import lambda_context as make_lambda_context
 
 from .batch_support import MODEL, chat_line, make_inference_service
@@ -265,6 +267,18 @@ def test_a_transient_failure_gives_the_claim_back_and_the_redelivery_runs_it(
     assert len(statuses) == 2 and "ok" in statuses
 
 
+@dataclass
+class RunningOut(FakeLambdaContext):
+    """A context whose invocation started with five minutes and has `left` by its records."""
+
+    left: int = 0
+    asked: int = 0
+
+    def get_remaining_time_in_millis(self) -> int:
+        self.asked += 1
+        return 300_000 if self.asked == 1 else self.left
+
+
 def test_records_not_started_before_the_deadline_go_back_to_the_queue_unrun(
     api, aws, worker, sqs_event, upstream, governed
 ):
@@ -272,7 +286,7 @@ def test_records_not_started_before_the_deadline_go_back_to_the_queue_unrun(
     created = start_batch(api, [chat_line(f"q{i}", f"question {i}") for i in range(3)])
     messages = receive_all(aws)
     reserve = get_settings().batch.batch_deadline_reserve_seconds
-    late = make_lambda_context("ic-worker", remaining_millis=(reserve - 1) * 1000)
+    late = RunningOut(function_name="ic-worker", left=(reserve - 1) * 1000)
 
     response = worker.handler(sqs_event(messages), late)
 
@@ -291,6 +305,18 @@ def test_records_not_started_before_the_deadline_go_back_to_the_queue_unrun(
     assert upstream.total_calls == 3
 
 
+def test_a_function_shorter_than_the_reserve_still_runs_its_records(
+    api, aws, worker, sqs_event, upstream, governed
+):
+    governed.key()
+    created = start_batch(api, [chat_line("a", "one")])
+    reserve = get_settings().batch.batch_deadline_reserve_seconds
+    short = make_lambda_context("ic-worker", remaining_millis=(reserve // 2) * 1000)
+
+    assert worker.handler(sqs_event(receive_all(aws)), short) == {"batchItemFailures": []}
+    assert batch(api, created["id"])["request_counts"]["completed"] == 1
+
+
 def test_a_deferred_record_on_its_last_receive_is_requeued_not_redriven(
     api, aws, worker, sqs_event, upstream, governed
 ):
@@ -298,7 +324,7 @@ def test_a_deferred_record_on_its_last_receive_is_requeued_not_redriven(
     created = start_batch(api, [chat_line("a", "one")])
     [message] = receive_all(aws)
     limit = get_settings().batch.batch_max_receive_count
-    late = make_lambda_context("ic-worker", remaining_millis=1000)
+    late = RunningOut(function_name="ic-worker", left=1000)
 
     # One more receive would move it to the DLQ unread: it is sent again as a new message.
     response = worker.handler(sqs_event([with_receive_count(message, limit)]), late)

@@ -244,7 +244,8 @@ class BatchSettings(BaseSettings):
     batch_worker_concurrency: int = 32
     # A record not started while this many seconds of the invocation remain goes back to the
     # queue (partial batch failure) instead of racing the function's timeout: at least the
-    # longest a line may take (the upstream timeout and its retries).
+    # longest a line may take (the upstream timeout and its retries). Capped at half of what an
+    # invocation starts with, so a function with a shorter timeout still runs its records.
     batch_deadline_reserve_seconds: int = 60
     batch_max_receive_count: int = 5
     # The batch queue's DLQ: the worker moves messages it cannot process there itself (an

@@ -133,12 +133,28 @@ class Invocation:
     # The response cache's answers for the lines of this invocation, read in one BatchGetItem.
     cache_hits: Prefetched | None = None
     prefetch_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    started_millis: int | None = field(default=None, init=False)  # what remained at the start
     jobs: dict[str, tuple[float, BatchJobModel | None]] = field(default_factory=dict)
     locks: dict[str, asyncio.Lock] = field(default_factory=dict)
     record_locks: dict[str, asyncio.Lock] = field(default_factory=dict)
 
     def record_lock(self, batch_id: str) -> asyncio.Lock:
         return self.record_locks.setdefault(batch_id, asyncio.Lock())
+
+    def __post_init__(self) -> None:
+        self.started_millis = self.remaining_millis()
+
+    def out_of_time(self, reserve_seconds: int) -> bool:
+        """Too little time left to start a record: under the reserve, or under half of what the
+        invocation started with (so a function whose timeout is shorter than the reserve still
+        runs its records instead of deferring them forever)."""
+        remaining = self.remaining_millis()
+        if remaining is None:
+            return False
+        reserve = reserve_seconds * 1000
+        if self.started_millis is not None:
+            reserve = min(reserve, self.started_millis // 2)
+        return remaining < reserve
 
     def remaining_millis(self) -> int | None:
         context = self.lambda_context
@@ -169,11 +185,7 @@ class BatchWorker:
             else sqs_record
         )
         last_try = record.receive_count >= self.settings.batch.batch_max_receive_count
-        remaining = invocation.remaining_millis()
-        if (
-            remaining is not None
-            and remaining < self.settings.batch.batch_deadline_reserve_seconds * 1000
-        ):
+        if invocation.out_of_time(self.settings.batch.batch_deadline_reserve_seconds):
             await self._defer(record, last_try)
             return
         try:
