@@ -22,14 +22,23 @@ When the transaction is cancelled, DynamoDB returns each failed item as it was
 (`ReturnValuesOnConditionCheckFailure=ALL_OLD`), and that says why: a credential problem (401), a
 limit (429, naming the level and the limit), or leases that expired (their process died): those are
 reclaimed (removed, and their reserved cost given back) by the retry, conditionally on still being
-there, so a lease is reclaimed once. A `TransactionConflict` (another transaction on the same item
-at that instant) is retried with jitter.
+there, so a lease is reclaimed once.
+
+**Contention.** Real DynamoDB cancels a transaction that touches an item another transaction has in
+flight, with the reason `TransactionConflict` (botocore does not retry it): many clients on one key
+make the admissions and settles of that key's and user's items collide. Both transactions retry
+those cancellations, and only those (a `ConditionalCheckFailed` is an answer: a limit, a revoked
+credential), with full-jitter exponential backoff (`conflict_backoff`): admission briefly, as it is
+on the client's wait (at most `MAX_ADMIT_ATTEMPTS` attempts, sleeps ≤ 0.25 s in all, then 503 with
+`Retry-After`), settle longer, as the client already has its answer (`MAX_SETTLE_ATTEMPTS`, ≤ 2 s).
 
 **Settle** is ONE `TransactWriteItems` after the call: on each level the real tokens and cost
 replace the reservation (`+= real - reserved`) and the lease is removed (on the condition that it
 is still there: a level whose lease was reclaimed is settled with the real figures instead), plus
 the ledger line, the daily aggregates (`db.usage.aggregate_keys`) and the cache fill. A settle never
-fails the request: after its retries a lost settle is logged, and its lease expires and is reclaimed.
+fails the request: after its retries a lost settle returns False, and the caller records the request
+as unmetered (an `UnmeteredRequests` metric and a log line carrying its usage:
+`observability.record_unmetered`); its lease expires and is reclaimed.
 """
 
 from __future__ import annotations
@@ -56,7 +65,10 @@ from inference_core.observability import get_logger
 Item = dict[str, Any]  # a raw DynamoDB item: {"attr": {"S": "..."}}
 
 MAX_ADMIT_ATTEMPTS = 6
-MAX_SETTLE_ATTEMPTS = 5
+MAX_SETTLE_ATTEMPTS = 8
+# Full-jitter exponential backoff after a TransactionConflict: (first ceiling, cap) in seconds.
+ADMIT_BACKOFF = (0.01, 0.08)
+SETTLE_BACKOFF = (0.02, 0.5)
 # Window entries older than this many minutes are removed by the next admission.
 WINDOW_KEEP_MINUTES = 2
 
@@ -102,6 +114,15 @@ def seconds_to_period_end(period: str, now: float) -> int:
 
 def day_of(now: float) -> str:
     return f"{datetime.fromtimestamp(now, UTC):%Y-%m-%d}"
+
+
+def conflict_backoff(attempt: int, backoff: tuple[float, float]) -> float:
+    """Seconds to wait after the `attempt`-th (0-based) TransactionConflict: uniform between a
+    tenth of the ceiling and the ceiling, which doubles per attempt up to the cap (the jitter
+    spreads the colliding clients; `random` is re-seeded after a SnapStart restore)."""
+    first, cap = backoff
+    ceiling = min(cap, first * 2**attempt)
+    return random.uniform(ceiling / 10, ceiling)  # noqa: S311 (jitter, not a secret)
 
 
 # ---- what a level is ----
@@ -303,8 +324,8 @@ class AdmissionStore:
                     retry_now = True
                     continue
                 raise refusal
-            if conflict and not retry_now:
-                self._sleep(random.uniform(0.005, 0.02 * (attempt + 1)))  # noqa: S311 (jitter)
+            if conflict and not retry_now and attempt + 1 < MAX_ADMIT_ATTEMPTS:
+                self._sleep(conflict_backoff(attempt, ADMIT_BACKOFF))
             elif not (conflict or retry_now):
                 break
         raise ServiceUnavailableError(
@@ -418,7 +439,7 @@ class AdmissionStore:
             ok, reasons = self._transact(items)
             if ok:
                 return True
-            conflict = False
+            conflict = changed = False
             for i, reason in enumerate(reasons):
                 code = reason.get("Code")
                 if code == "TransactionConflict":
@@ -429,10 +450,11 @@ class AdmissionStore:
                     # The lease was reclaimed (the reservation is gone already): settle the real
                     # figures; an item that no longer exists is not settled at all.
                     modes[level.name] = "reclaimed" if old else "drop"
-            if conflict:
-                self._sleep(random.uniform(0.005, 0.02 * (attempt + 1)))  # noqa: S311 (jitter)
-            if not reasons:
-                break
+                    changed = True
+            if not (conflict or changed):
+                break  # cancelled for a reason a retry cannot change
+            if conflict and attempt + 1 < MAX_SETTLE_ATTEMPTS:
+                self._sleep(conflict_backoff(attempt, SETTLE_BACKOFF))
         get_logger().warning(
             "usage not settled; the lease expires and is reclaimed",
             extra={"lease_id": admission.lease_id},
