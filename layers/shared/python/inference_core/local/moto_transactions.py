@@ -59,11 +59,14 @@ class _Undo:
         self.items: list[tuple[Any, Any, Any, Any, bool]] = []  # table, hash, range, old, bucket
         self.streams: dict[str, tuple[Any, int]] = {}
 
-    def keep(self, table_name: str, key: dict[str, Any], current: Any) -> None:
+    def keep(self, table_name: str, key: dict[str, Any], current: Any, *, mutated: bool) -> None:
+        """Keep `current` (the item at `key`, or None) before it is written; `mutated`: the write
+        changes the item object in place (an Update), so a copy is kept, not the object."""
         table = self.backend.get_table(table_name)
         hash_key, range_key = self.backend.get_keys_value(table, key)
         had_bucket = range_key is None or hash_key in table.items
-        self.items.append((table, hash_key, range_key, copy.deepcopy(current), had_bucket))
+        old = copy.deepcopy(current) if mutated else current
+        self.items.append((table, hash_key, range_key, old, had_bucket))
         shard = table.stream_shard
         if shard is not None and table_name not in self.streams:
             self.streams[table_name] = (shard, len(shard.items))
@@ -141,7 +144,7 @@ def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> Non
                         original_item = current.to_json()["Attributes"]
                     raise ConditionalCheckFailed(item=original_item)
             if op_type != "ConditionCheck":
-                undo.keep(table_name, key, current)
+                undo.keep(table_name, key, current, mutated=op_type == "Update")
             if op_type == "Put":
                 self.put_item(
                     table_name,
