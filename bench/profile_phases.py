@@ -17,6 +17,7 @@ import functools
 import inspect
 import os
 import sys
+import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable
@@ -47,12 +48,33 @@ def timed(phase: str, fn: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         start = time.perf_counter()
+        outer, _in_phase.name = getattr(_in_phase, "name", None), phase
         try:
             return fn(*args, **kwargs)
         finally:
+            _in_phase.name = outer
             spent[phase] += time.perf_counter() - start
 
     return wrapper
+
+
+_in_phase = threading.local()  # the sync phase running in this thread (admission, cache, settle)
+
+
+def time_inside_moto() -> None:
+    """Charge the time moto (the local AWS) spends answering to `moto:<phase>`."""
+    from moto.core.botocore_stubber import BotocoreStubber
+
+    answer = BotocoreStubber.__call__
+
+    def timed_answer(self: Any, *args: Any, **kwargs: Any) -> Any:
+        start = time.perf_counter()
+        try:
+            return answer(self, *args, **kwargs)
+        finally:
+            spent[f"moto:{getattr(_in_phase, 'name', None)}"] += time.perf_counter() - start
+
+    BotocoreStubber.__call__ = timed_answer  # type: ignore[method-assign]
 
 
 def instrument() -> None:
@@ -104,6 +126,7 @@ def main() -> None:
     done = dict.fromkeys(variants, 0)
     with in_process_gateway() as (handler, key):
         instrument()
+        time_inside_moto()
         for i in range(5):
             handler(event("/v1/chat/completions", _body(-i - 1), key), Context())
         sent = 0
@@ -129,10 +152,12 @@ def main() -> None:
     )
     columns = {v: _per_request(per_variant[v], totals[v]) for v in variants}
     print(f"  {'':42s}" + "".join(f" {v:>22s}" for v in variants))
-    for phase in (*PHASES, "rest", "total"):
+    for phase in (*PHASES, "rest", "total", "moto", "own"):
         label = {
             "rest": "middleware, FastAPI, validation, Mangum",
             "total": "total per request",
+            "moto": "  of which inside moto (admission + settle)",
+            "own": "  the rest: the gateway's own work",
         }.get(phase, phase)
         note = "  (concurrent with the other)" if phase in ("admission", "cache") else ""
         cells = "".join(f" {columns[v][phase]:19.2f} ms" for v in variants)
@@ -145,10 +170,13 @@ def main() -> None:
 def _per_request(spent_by_phase: dict[str, float], total: float) -> dict[str, float]:
     per = {phase: seconds * 1000 / REQUESTS for phase, seconds in spent_by_phase.items()}
     per["routing"] = per.pop("routing+provider") - per["provider client"]
+    # The admission's moto time is on the request's path (the cache read's runs alongside it).
+    per["moto"] = per.get("moto:admission", 0.0) + per.get("moto:settle", 0.0)
     concurrent = max(per["admission"], per["cache"])
-    others = sum(v for k, v in per.items() if k not in ("admission", "cache"))
+    others = sum(v for k, v in per.items() if k in PHASES and k not in ("admission", "cache"))
     per["total"] = total * 1000 / REQUESTS
     per["rest"] = per["total"] - concurrent - others
+    per["own"] = per["total"] - per["moto"]
     return per
 
 
