@@ -44,7 +44,7 @@ def _cancelled(reasons: list[dict[str, Any]]) -> ClientError:
     return ClientError(
         {
             "Error": {"Code": "TransactionCanceledException", "Message": "Transaction cancelled"},
-            "CancellationReasons": reasons,  # type: ignore[typeddict-unknown-key]
+            "CancellationReasons": reasons,  # type: ignore[typeddict-item]
         },
         "TransactWriteItems",
     )
