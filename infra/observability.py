@@ -120,7 +120,7 @@ class Observability(Construct):
                 "SageMaker5xx",
                 self._sagemaker_metric(model_endpoint, "Invocation5XXErrors", "Sum"),
                 threshold=1,
-                description="The SageMaker model endpoint answered 5xx",
+                description="The SageMaker model answered 5xx",
             )
 
         # --- dashboard ----------------------------------------------------------------------
@@ -244,16 +244,17 @@ class Observability(Construct):
             ),
         )
         if model_endpoint is not None:
+            invocations = [
+                self._sagemaker_metric(model_endpoint, name, "Sum")
+                for name in ("Invocations", "Invocation5XXErrors", "Invocation4XXErrors")
+            ]
+            if model_endpoint.inference_component_name is not None:
+                # Requests that found no copy (scaled to zero): each one wakes the model.
+                invocations.append(
+                    self._sagemaker_metric(model_endpoint, "NoCapacityInvocationFailures", "Sum")
+                )
             self.dashboard.add_widgets(
-                cloudwatch.GraphWidget(
-                    title="SageMaker invocations",
-                    left=[
-                        self._sagemaker_metric(model_endpoint, "Invocations", "Sum"),
-                        self._sagemaker_metric(model_endpoint, "Invocation5XXErrors", "Sum"),
-                        self._sagemaker_metric(model_endpoint, "Invocation4XXErrors", "Sum"),
-                    ],
-                    width=8,
-                ),
+                cloudwatch.GraphWidget(title="SageMaker invocations", left=invocations, width=8),
                 cloudwatch.GraphWidget(
                     title="SageMaker model latency (us)",
                     left=[
@@ -263,21 +264,10 @@ class Observability(Construct):
                     width=8,
                 ),
                 cloudwatch.GraphWidget(
-                    title="SageMaker GPU (%)",
-                    left=[
-                        self._sagemaker_metric(
-                            model_endpoint,
-                            "GPUUtilization",
-                            "Average",
-                            namespace="/aws/sagemaker/Endpoints",
-                        ),
-                        self._sagemaker_metric(
-                            model_endpoint,
-                            "GPUMemoryUtilization",
-                            "Average",
-                            namespace="/aws/sagemaker/Endpoints",
-                        ),
-                    ],
+                    title="SageMaker GPU (%)"
+                    if model_endpoint.inference_component_name is None
+                    else "SageMaker GPU (% of the component's reservation)",
+                    left=self._sagemaker_gpu_metrics(model_endpoint),
                     width=8,
                 ),
             )
@@ -317,17 +307,43 @@ class Observability(Construct):
         return cloudwatch.MathExpression(expression=f"SUM({search})", label=label, period=PERIOD)
 
     @staticmethod
-    def _sagemaker_metric(
-        endpoint: ModelEndpoint, name: str, statistic: str, *, namespace: str = "AWS/SageMaker"
-    ) -> cloudwatch.Metric:
+    def _sagemaker_metric(endpoint: ModelEndpoint, name: str, statistic: str) -> cloudwatch.Metric:
+        """An invocation metric of the model: per inference component when the model is one
+        (scale-to-zero mode: SageMaker then publishes it under `InferenceComponentName`, and the
+        endpoint-level series stay empty), else per endpoint variant."""
         return cloudwatch.Metric(
-            namespace=namespace,
+            namespace="AWS/SageMaker",
             metric_name=name,
-            dimensions_map={
-                "EndpointName": endpoint.endpoint_name,
-                "VariantName": endpoint.variant_name,
-            },
+            dimensions_map=_sagemaker_dimensions(endpoint),
             statistic=statistic,
             period=PERIOD,
             label=name,
         )
+
+    @staticmethod
+    def _sagemaker_gpu_metrics(endpoint: ModelEndpoint) -> list[cloudwatch.IMetric]:
+        """GPU and GPU memory use: the instance's (`/aws/sagemaker/Endpoints`), or for an
+        inference component its copies' use of their reservation
+        (`/aws/sagemaker/InferenceComponents`, `…Normalized`)."""
+        component = endpoint.inference_component_name is not None
+        namespace = (
+            "/aws/sagemaker/InferenceComponents" if component else "/aws/sagemaker/Endpoints"
+        )
+        suffix = "Normalized" if component else ""
+        return [
+            cloudwatch.Metric(
+                namespace=namespace,
+                metric_name=f"{name}{suffix}",
+                dimensions_map=_sagemaker_dimensions(endpoint),
+                statistic="Average",
+                period=PERIOD,
+                label=f"{name}{suffix}",
+            )
+            for name in ("GPUUtilization", "GPUMemoryUtilization")
+        ]
+
+
+def _sagemaker_dimensions(endpoint: ModelEndpoint) -> dict[str, str]:
+    if endpoint.inference_component_name is not None:
+        return {"InferenceComponentName": endpoint.inference_component_name}
+    return {"EndpointName": endpoint.endpoint_name, "VariantName": endpoint.variant_name}

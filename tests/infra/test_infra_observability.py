@@ -25,6 +25,21 @@ def _metric(alarm: dict[str, Any]) -> tuple[str, str]:
     return stat["Metric"]["Namespace"], stat["Metric"]["MetricName"]
 
 
+def alarm_dimensions(alarm: dict[str, Any]) -> dict[str, Any]:
+    """The dimensions of the one metric an alarm watches (plain, or in its `Metrics` form)."""
+    if "Dimensions" in alarm:
+        dimensions = alarm["Dimensions"]
+    else:
+        (stat,) = [m["MetricStat"] for m in alarm["Metrics"] if "MetricStat" in m]
+        dimensions = stat["Metric"].get("Dimensions", [])
+    return {d["Name"]: d["Value"] for d in dimensions}
+
+
+# Public names for the other infra test modules.
+alarms = _alarms
+alarm_metric = _metric
+
+
 def _dimension_refs(alarm: dict[str, Any]) -> set[str]:
     return referenced_ids(alarm.get("Dimensions", [])) | referenced_ids(alarm.get("Metrics", []))
 
@@ -110,3 +125,47 @@ def test_the_dashboard_shows_the_gateway_the_queues_and_the_model(default_synth,
     assert "GPUUtilization" not in body
     full = _dashboard_body(full_synth)
     assert "GPUUtilization" in full and "ModelLatency" in full and "Invocations" in full
+
+
+def dashboard_widgets(synth: Synth) -> list[dict[str, Any]]:
+    """The dashboard's widgets, parsed (each CloudFormation token inside the body, a region or a
+    topic name, stands as `<token>`)."""
+    (dashboard,) = synth.of_type("AWS::CloudWatch::Dashboard").values()
+    parts = dashboard["Properties"]["DashboardBody"]["Fn::Join"][1]
+    body = "".join(part if isinstance(part, str) else "<token>" for part in parts)
+    widgets: list[dict[str, Any]] = json.loads(body)["widgets"]
+    return widgets
+
+
+def sagemaker_series(synth: Synth) -> dict[str, list[tuple[str, str, dict[str, str]]]]:
+    """Per SageMaker widget title: (namespace, metric, dimensions) of each series it draws."""
+    series: dict[str, list[tuple[str, str, dict[str, str]]]] = {}
+    for widget in dashboard_widgets(synth):
+        title = widget["properties"].get("title", "")
+        if not title.startswith("SageMaker"):
+            continue
+        for metric in widget["properties"]["metrics"]:
+            namespace, name, *rest = [m for m in metric if not isinstance(m, dict)]
+            dimensions = dict(zip(rest[::2], rest[1::2], strict=True))
+            series.setdefault(title, []).append((namespace, name, dimensions))
+    return series
+
+
+def test_the_sagemaker_widgets_and_alarm_use_the_endpoint_variants_dimensions(full_synth):
+    variant = {"EndpointName": "inference-core-llm", "VariantName": "AllTraffic"}
+    series = sagemaker_series(full_synth)
+    assert len(series) == 3
+    drawn = [s for widget in series.values() for s in widget]
+    assert {(ns, name) for ns, name, _ in drawn} == {
+        ("AWS/SageMaker", "Invocations"),
+        ("AWS/SageMaker", "Invocation5XXErrors"),
+        ("AWS/SageMaker", "Invocation4XXErrors"),
+        ("AWS/SageMaker", "ModelLatency"),
+        ("/aws/sagemaker/Endpoints", "GPUUtilization"),
+        ("/aws/sagemaker/Endpoints", "GPUMemoryUtilization"),
+    }
+    assert all(dimensions == variant for _, _, dimensions in drawn)
+    (alarm,) = [
+        a for a in _alarms(full_synth) if _metric(a) == ("AWS/SageMaker", "Invocation5XXErrors")
+    ]
+    assert alarm_dimensions(alarm) == variant

@@ -14,6 +14,12 @@ from infra.config import InfraConfig, SageMakerConfig
 from tests.infra.cfn import actions_of, policy_statements, ref_id, referenced_ids
 from tests.infra.conftest import FULL_CONTEXT, Synth, synthesize
 from tests.infra.test_infra_compliance import _violations
+from tests.infra.test_infra_observability import (
+    alarm_dimensions,
+    alarm_metric,
+    alarms,
+    sagemaker_series,
+)
 from tests.infra.test_infra_sagemaker import _registry
 
 COMPONENT = "inference-core-llm-model"
@@ -145,3 +151,26 @@ def test_cfn_lint_finds_no_errors(cold_synth: Synth) -> None:
     from tests.infra.test_infra_compliance import test_cfn_lint_finds_no_errors as lint
 
     lint(cold_synth)
+
+
+def test_the_dashboard_and_the_5xx_alarm_follow_the_inference_component(cold_synth: Synth) -> None:
+    # SageMaker publishes an inference component's invocation metrics under
+    # `InferenceComponentName` and its utilization in `/aws/sagemaker/InferenceComponents`;
+    # the endpoint-variant series stay empty in this mode.
+    component = {"InferenceComponentName": COMPONENT}
+    series = sagemaker_series(cold_synth)
+    drawn = [s for widget in series.values() for s in widget]
+    assert {(ns, name) for ns, name, _ in drawn} == {
+        ("AWS/SageMaker", "Invocations"),
+        ("AWS/SageMaker", "Invocation5XXErrors"),
+        ("AWS/SageMaker", "Invocation4XXErrors"),
+        ("AWS/SageMaker", "NoCapacityInvocationFailures"),
+        ("AWS/SageMaker", "ModelLatency"),
+        ("/aws/sagemaker/InferenceComponents", "GPUUtilizationNormalized"),
+        ("/aws/sagemaker/InferenceComponents", "GPUMemoryUtilizationNormalized"),
+    }
+    assert all(dimensions == component for _, _, dimensions in drawn)
+    (five_xx,) = [
+        a for a in alarms(cold_synth) if alarm_metric(a) == ("AWS/SageMaker", "Invocation5XXErrors")
+    ]
+    assert alarm_dimensions(five_xx) == component

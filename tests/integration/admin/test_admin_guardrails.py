@@ -155,3 +155,29 @@ def test_policies_ride_on_the_items_the_resolution_reads(
     assert "[EMAIL]" in seen_by_provider(upstream)
     # no-cache: the admission, then the settle; the policies add nothing
     assert counts == [["TransactWriteItems", "TransactWriteItems"]] * 2
+
+
+def test_embedding_inputs_get_the_team_and_key_policies(
+    client: Any, admin: Any, member: Any, upstream: Any
+) -> None:
+    def embed(*inputs: str) -> Any:
+        return client.post(
+            "/v1/embeddings",
+            json={"model": "scripted", "input": list(inputs)},
+            headers={"Authorization": f"Bearer {member.secret}"},
+        )
+
+    refused = embed("plain", EMAIL_PROMPT)
+    assert refused.status_code == 400, refused.text
+    error = refused.json()["error"]
+    assert error["code"] == "guardrail_blocked" and "pii.email" in error["message"]
+    assert "ada.lovelace" not in refused.text
+    assert upstream.calls == []
+
+    admin.ok(admin.patch(f"/keys/{member.key_id}", {"guardrails": {"pii": "redact"}}))
+    answered = embed(EMAIL_PROMPT)
+    assert answered.status_code == 200, answered.text
+    # the scripted upstream's vector starts with the length of the text it embedded
+    redacted = "Please write to [EMAIL] about the invoice."
+    assert answered.json()["data"][0]["embedding"][0] == float(len(redacted))
+    assert "pii.email" in answered.headers["x-ic-guardrails"]

@@ -1,6 +1,6 @@
 """Fixtures of the security suite: the inference suite's scripted upstream (the one stand-in),
 DynamoDB fault injection through a botocore event hook, and a live API (uvicorn in a thread) over
-a real moto server, for tests that need real concurrency."""
+a real moto server (DynamoDB serialized, as in `make dev`), for tests that need real concurrency."""
 
 from __future__ import annotations
 
@@ -107,9 +107,9 @@ class LiveApi:
 
 @pytest.fixture
 def live_api(monkeypatch: pytest.MonkeyPatch) -> Iterator[LiveApi]:
-    """The real app under uvicorn (a thread, a free port) over moto's real server (another)."""
+    """The real app under uvicorn (a thread, a free port) over moto's real server (another), its
+    DynamoDB requests one at a time as DynamoDB's isolation has them (local/moto_server.py)."""
     import uvicorn
-    from moto.server import ThreadedMotoServer
 
     from inference_core.api.app import create_app
     from inference_core.api.deps import reset_dependencies
@@ -121,10 +121,11 @@ def live_api(monkeypatch: pytest.MonkeyPatch) -> Iterator[LiveApi]:
     )
     from inference_core.auth.service import AuthService
     from inference_core.db.tables import create_tables
+    from inference_core.local.moto_server import SerializedMotoServer
     from inference_core.settings import get_settings
 
     moto_port = _free_port()
-    moto = ThreadedMotoServer(ip_address="127.0.0.1", port=moto_port, verbose=False)
+    moto = SerializedMotoServer(ip_address="127.0.0.1", port=moto_port, verbose=False)
     moto.start()
     endpoint = f"http://127.0.0.1:{moto_port}"
     monkeypatch.setenv("IC_AWS_ENDPOINT_URL", endpoint)

@@ -222,3 +222,94 @@ def test_live_keys_per_user_are_capped(
     assert refused.json()["error"]["code"] == "api_key_limit_reached"
     assert client.delete(f"{KEYS}/{ids[0]}", headers=account.auth).status_code == 200
     assert client.post(KEYS, json={}, headers=account.auth).status_code == 201
+
+
+def _live_api_keys(aws: AwsEnv, user_id: str) -> int | None:
+    item = aws.dynamodb.get_item(
+        TableName="ic-users", Key={"user_id": {"S": user_id}}, ConsistentRead=True
+    )["Item"]
+    return int(item["live_api_keys"]["N"]) if "live_api_keys" in item else None
+
+
+def test_keys_revoked_by_a_password_change_leave_the_cap(
+    client: TestClient, make_account: Any, aws: AwsEnv, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reconfigure(monkeypatch, IC_MAX_API_KEYS_PER_USER="3")
+    account = make_account()
+    for _ in range(3):
+        _key(client, account.auth)
+    assert _live_api_keys(aws, account.user_id) == 3
+    changed = _change(client, account.auth)  # revokes every key (the default)
+    assert changed.status_code == 200, changed.text
+    assert _live_api_keys(aws, account.user_id) == 0
+    auth = _bearer(changed.json()["access_token"])
+    for _ in range(3):
+        _key(client, auth)
+    assert client.post(KEYS, json={}, headers=auth).status_code == 403
+
+
+def test_a_user_from_before_the_count_is_counted_once_from_their_keys(
+    client: TestClient, make_account: Any, aws: AwsEnv, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reconfigure(monkeypatch, IC_MAX_API_KEYS_PER_USER="4")
+    account = make_account()
+    ids = [client.post(KEYS, json={}, headers=account.auth).json()["id"] for _ in range(3)]
+    assert client.delete(f"{KEYS}/{ids[0]}", headers=account.auth).status_code == 200
+    # As a user item written before `live_api_keys` existed: no count, two live keys.
+    aws.dynamodb.update_item(
+        TableName="ic-users",
+        Key={"user_id": {"S": account.user_id}},
+        UpdateExpression="REMOVE live_api_keys",
+    )
+    assert client.post(KEYS, json={}, headers=account.auth).status_code == 201
+    assert _live_api_keys(aws, account.user_id) == 3  # 2 counted + this one
+    assert client.post(KEYS, json={}, headers=account.auth).status_code == 201
+    refused = client.post(KEYS, json={}, headers=account.auth)
+    assert refused.status_code == 403
+    assert refused.json()["error"]["code"] == "api_key_limit_reached"
+    # A revocation of such a user's key counts them first, then takes the key off.
+    aws.dynamodb.update_item(
+        TableName="ic-users",
+        Key={"user_id": {"S": account.user_id}},
+        UpdateExpression="REMOVE live_api_keys",
+    )
+    assert client.delete(f"{KEYS}/{ids[1]}", headers=account.auth).status_code == 200
+    assert _live_api_keys(aws, account.user_id) == 3
+    assert client.delete(f"{KEYS}/{ids[1]}", headers=account.auth).status_code == 404
+    assert _live_api_keys(aws, account.user_id) == 3  # a second revocation counts nothing
+
+
+def test_an_admin_revocation_leaves_the_cap(
+    client: TestClient, make_account: Any, aws: AwsEnv, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reconfigure(monkeypatch, IC_MAX_API_KEYS_PER_USER="1")
+    admin, account = make_account(superuser=True), make_account()
+    key_id = client.post(KEYS, json={}, headers=account.auth).json()["id"]
+    assert client.post(KEYS, json={}, headers=account.auth).status_code == 403
+    for _ in range(2):  # twice: the second finds it revoked and counts nothing
+        revoked = client.delete(f"/v1/admin/keys/{key_id}", headers=admin.auth)
+        assert revoked.status_code == 200, revoked.text
+    assert _live_api_keys(aws, account.user_id) == 0
+    assert client.post(KEYS, json={}, headers=account.auth).status_code == 201
+
+
+def test_revoking_a_key_the_count_never_saw_keeps_the_count_at_zero(
+    client: TestClient, make_account: Any, aws: AwsEnv
+) -> None:
+    from inference_core.db.models import ApiKeyModel
+
+    account = make_account()
+    # A key written straight to the table (as older code during a rolling deploy would).
+    ApiKeyModel(
+        "hash-of-an-uncounted-key",
+        key_id="key_uncounted",
+        owner_id=account.user_id,
+        prefix="sk-ic-x",
+        created_at=1,
+        revoked=False,
+    ).save()
+    assert _live_api_keys(aws, account.user_id) == 0
+    revoked = client.delete(f"{KEYS}/key_uncounted", headers=account.auth)
+    assert revoked.status_code == 200, revoked.text
+    assert _live_api_keys(aws, account.user_id) == 0  # not -1: the cap stays a cap
+    assert client.get(KEYS, headers=account.auth).json()["data"] == []

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from inference_core.errors import GuardrailBlockedError
+from inference_core.registry import ModelRegistry
 from inference_core.settings import GuardrailSettings
 from tests.unit.test_inference_service import Caller, ScriptedRouter, chat, make_service, run
 
@@ -101,3 +102,66 @@ def test_importing_the_api_handler_does_not_load_the_guardrail_engine() -> None:
     assert done.returncode == 0, done.stderr
     loaded = json.loads(done.stdout.strip().splitlines()[-1].replace("'", '"'))
     assert loaded == ["inference_core.guardrails"]  # the context variable only
+
+
+class EmbeddingRouter(ScriptedRouter):
+    async def embed(self, entry: Any, inputs: list[str]) -> Any:
+        from inference_core.canonical import EmbeddingResult, Usage
+        from tests.unit.test_inference_service import Routed
+
+        self.calls.append(list(inputs))
+        return Routed(EmbeddingResult([[0.1] for _ in inputs], Usage(3, 0)), entry.deployments[0])
+
+
+def embed(service: Any, inputs: list[str]) -> Any:
+    return run(
+        service.embed(Caller(), inputs, model="vectors", endpoint="embeddings", request_id="r")
+    )
+
+
+def test_embedding_inputs_are_blocked_before_the_provider_and_redacted_for_it() -> None:
+    service, router, usage = guarded_service(EmbeddingRouter(), secrets="block", pii="redact")
+    service.registry = ModelRegistry.from_dict(
+        {
+            "models": {
+                "vectors": {
+                    "embeddings": True,
+                    "deployments": [{"provider": "openai", "model": "e", "context_window": 8000}],
+                }
+            }
+        }
+    )
+    with pytest.raises(GuardrailBlockedError):
+        embed(service, ["fine", "AKIAIOSFODNN7EXAMPLE"])
+    assert router.calls == [] and usage.records == []
+    outcome = embed(service, ["write to jane@example.com", "plain"])
+    assert router.calls == [["write to [EMAIL]", "plain"]]
+    assert len(outcome.result.vectors) == 2
+
+
+def test_the_provider_sees_redacted_tool_call_arguments() -> None:
+    from inference_core.canonical import ChatRequest
+
+    service, router, _ = guarded_service(pii="redact")
+    request = ChatRequest(
+        messages=[
+            {"role": "user", "content": "Mail it"},
+            {
+                "role": "assistant",
+                "content": None,
+                "tool_calls": [
+                    {
+                        "id": "c1",
+                        "type": "function",
+                        "function": {"name": "mail", "arguments": '{"to": "jane@example.com"}'},
+                    }
+                ],
+            },
+            {"role": "tool", "tool_call_id": "c1", "content": "delivered to jane@example.com"},
+        ],
+        max_tokens=20,
+    )
+    run(service.chat(Caller(), request, model="small", endpoint="chat", request_id="r"))
+    sent = router.calls[0].messages
+    assert json.loads(sent[1]["tool_calls"][0]["function"]["arguments"]) == {"to": "[EMAIL]"}
+    assert sent[2]["content"] == "delivered to [EMAIL]"

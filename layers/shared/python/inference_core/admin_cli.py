@@ -7,7 +7,9 @@ found in this order: `--base-url`/`--api-key`, the environment (`INFERENCE_CORE_
 `--aws`, the base URL defaults to the CloudFormation stack's `ApiUrl` output (`--stack-name`,
 default `InferenceCore`) and the key must be given.
 
-Limit flags take a value or `none` (which removes the limit at that level).
+Limit flags take a value or `none` (which removes the limit at that level). `--guardrails` sets a
+team's or a key's own guardrail policy, validated here exactly as the API validates it (the same
+`GuardrailsField`), so a typo is refused before anything is sent; `none` removes the policy.
 """
 
 from __future__ import annotations
@@ -45,6 +47,50 @@ def _connection(p: argparse.ArgumentParser) -> None:
 def _limit_flags(p: argparse.ArgumentParser) -> None:
     for flag, _, _, help_text in LIMIT_FLAGS:
         p.add_argument(flag, help=f"{help_text} (or 'none')")
+
+
+def _guardrails_flag(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--guardrails",
+        help="the item's own guardrail policy: check=mode pairs ('pii.email=block,injection=detect')"
+        " or a JSON object; modes off|detect|redact|block; 'none' removes it",
+    )
+
+
+def guardrails_from(args: argparse.Namespace) -> dict[str, Any]:
+    """`{"guardrails": policy}` for `--guardrails` (None for 'none'), `{}` without the flag; an
+    unknown check or mode exits with the API's own message for it."""
+    raw = getattr(args, "guardrails", None)
+    if raw is None:
+        return {}
+    text = raw.strip()
+    if text.lower() == "none":
+        return {"guardrails": None}
+    policy: Any
+    if text.startswith("{"):
+        try:
+            policy = json.loads(text)
+        except ValueError:
+            sys.exit(f"--guardrails is not valid JSON: {raw!r}")
+    else:
+        policy = {}
+        for pair in filter(None, (p.strip() for p in text.split(","))):
+            name, equals, mode = pair.partition("=")
+            if not equals or not name.strip():
+                sys.exit(f"--guardrails takes check=mode pairs, not {pair!r}")
+            policy[name.strip()] = mode.strip()
+    from pydantic import ValidationError
+
+    from inference_core.admin_schemas import GuardrailsField
+
+    try:
+        GuardrailsField(guardrails=policy)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        problem = str(error["msg"]).removeprefix("Value error, ").removeprefix("guardrails: ")
+        where = "".join(f"{part}: " for part in error["loc"][1:])  # the check, for a bad type
+        sys.exit(f"--guardrails: {where}{problem}")
+    return {"guardrails": policy}
 
 
 def limits_from(args: argparse.Namespace) -> dict[str, Any]:
@@ -148,6 +194,8 @@ def table(rows: list[dict[str, Any]], columns: list[str]) -> str:
             return f"{value:.6f}".rstrip("0").rstrip(".") if value else "0"
         if isinstance(value, list):
             return ",".join(map(str, value))
+        if isinstance(value, dict):
+            return ",".join(f"{k}={v}" for k, v in value.items()) or "-"
         return str(value)
 
     cells = [[cell(row.get(c)) for c in columns] for row in rows]
@@ -169,6 +217,10 @@ LIMIT_COLUMNS = [
 def _run(args: argparse.Namespace) -> int:
     import httpx
 
+    # Bad flag values are refused before the API is looked for (with --aws, a CloudFormation call).
+    if hasattr(args, "rpm"):
+        limits_from(args)
+    guardrails_from(args)
     client = AdminClient.from_args(args)
     try:
         output = args.action(client, args)
@@ -187,12 +239,14 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def teams_create(c: AdminClient, a: argparse.Namespace) -> str:
-    team = c.call("POST", "/teams", body={"name": a.name, **limits_from(a)})
-    return json.dumps({k: team[k] for k in ["id", "name", *LIMIT_COLUMNS, "allowed_models"]})
+    body = {"name": a.name, **limits_from(a), **guardrails_from(a)}
+    team = c.call("POST", "/teams", body=body)
+    fields = ["id", "name", *LIMIT_COLUMNS, "allowed_models", "guardrails"]
+    return json.dumps({k: team.get(k) for k in fields})
 
 
 def teams_list(c: AdminClient, a: argparse.Namespace) -> str:
-    return table(c.all_pages("/teams"), ["id", "name", *LIMIT_COLUMNS])
+    return table(c.all_pages("/teams"), ["id", "name", *LIMIT_COLUMNS, "guardrails"])
 
 
 def teams_add_member(c: AdminClient, a: argparse.Namespace) -> str:
@@ -201,8 +255,9 @@ def teams_add_member(c: AdminClient, a: argparse.Namespace) -> str:
 
 
 def teams_set_limits(c: AdminClient, a: argparse.Namespace) -> str:
-    team = c.call("PATCH", f"/teams/{a.team_id}", body=limits_from(a))
-    return table([team], ["id", "name", *LIMIT_COLUMNS])
+    body = {**limits_from(a), **guardrails_from(a)}
+    team = c.call("PATCH", f"/teams/{a.team_id}", body=body)
+    return table([team], ["id", "name", *LIMIT_COLUMNS, "guardrails"])
 
 
 def users_list(c: AdminClient, a: argparse.Namespace) -> str:
@@ -223,7 +278,7 @@ def users_deactivate(c: AdminClient, a: argparse.Namespace) -> str:
 def keys_list(c: AdminClient, a: argparse.Namespace) -> str:
     user = c.user_id(a.user) if a.user else None
     rows = c.all_pages("/keys", user_id=user, team_id=a.team)
-    return table(rows, ["id", "user_id", "name", "prefix", "revoked", *LIMIT_COLUMNS])
+    return table(rows, ["id", "user_id", "name", "prefix", "revoked", *LIMIT_COLUMNS, "guardrails"])
 
 
 def keys_revoke(c: AdminClient, a: argparse.Namespace) -> str:
@@ -232,8 +287,9 @@ def keys_revoke(c: AdminClient, a: argparse.Namespace) -> str:
 
 
 def keys_set_limits(c: AdminClient, a: argparse.Namespace) -> str:
-    key = c.call("PATCH", f"/keys/{a.key_id}", body=limits_from(a))
-    return table([key], ["id", "user_id", *LIMIT_COLUMNS])
+    body = {**limits_from(a), **guardrails_from(a)}
+    key = c.call("PATCH", f"/keys/{a.key_id}", body=body)
+    return table([key], ["id", "user_id", *LIMIT_COLUMNS, "guardrails"])
 
 
 def usage_report(c: AdminClient, a: argparse.Namespace) -> str:
@@ -277,13 +333,15 @@ def add_admin_commands(sub: Any) -> None:
     p = command(t, "create", teams_create, "create a team (prints its id)")
     p.add_argument("name")
     _limit_flags(p)
+    _guardrails_flag(p)
     command(t, "list", teams_list, "every team and its limits")
     p = command(t, "add-member", teams_add_member, "put a user (id or email) in a team")
     p.add_argument("team_id")
     p.add_argument("user")
-    p = command(t, "set-limits", teams_set_limits, "change a team's limits and budget")
+    p = command(t, "set-limits", teams_set_limits, "change a team's limits, budget and guardrails")
     p.add_argument("team_id")
     _limit_flags(p)
+    _guardrails_flag(p)
 
     users = sub.add_parser("users", help="manage users (admin API)")
     u = users.add_subparsers(dest="users_command", required=True)
@@ -302,9 +360,10 @@ def add_admin_commands(sub: Any) -> None:
     p.add_argument("--team", help="team id")
     p = command(k, "revoke", keys_revoke, "revoke a key")
     p.add_argument("key_id")
-    p = command(k, "set-limits", keys_set_limits, "change a key's limits and budget")
+    p = command(k, "set-limits", keys_set_limits, "change a key's limits, budget and guardrails")
     p.add_argument("key_id")
     _limit_flags(p)
+    _guardrails_flag(p)
 
     p = command(sub, "usage", usage_report, "usage from the daily aggregates (a table)")
     scope = p.add_mutually_exclusive_group()

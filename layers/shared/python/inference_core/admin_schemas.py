@@ -6,7 +6,6 @@ a limit ("no limit at this level").
 
 from __future__ import annotations
 
-from enum import Enum
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -24,15 +23,6 @@ LIMIT_FIELDS = (
     "budget_period",
     "allowed_models",
 )
-
-
-class Unset(Enum):
-    """A PATCH field the body does not name (None would mean "remove it")."""
-
-    UNSET = "unset"
-
-
-UNSET = Unset.UNSET
 
 
 class _Request(BaseModel):

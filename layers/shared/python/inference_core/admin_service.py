@@ -17,13 +17,11 @@ from typing import TYPE_CHECKING, Any
 
 from inference_core.admin_schemas import (
     LIMIT_FIELDS,
-    UNSET,
     CacheInvalidate,
     GuardrailsField,
     KeyUpdate,
     TeamCreate,
     TeamUpdate,
-    Unset,
     UserUpdate,
 )
 from inference_core.db.audit import AuditRepository
@@ -33,6 +31,7 @@ from inference_core.db.models import ApiKeyModel, AuditRecordModel, TeamModel, U
 from inference_core.db.teams import TeamsRepository
 from inference_core.db.usage import NO_KEY, read_aggregates
 from inference_core.errors import InvalidRequestError, NotFoundError
+from inference_core.unset import UNSET, Unset
 
 if TYPE_CHECKING:
     from inference_core.registry import ModelRegistry

@@ -42,7 +42,8 @@ def get_auth_settings() -> Settings:
 
 @lru_cache(maxsize=1)
 def get_users_repo() -> UsersRepository:
-    return UsersRepository(default_rpm=get_auth_settings().auth.default_rpm)
+    get_auth_settings()
+    return UsersRepository()
 
 
 @lru_cache(maxsize=1)

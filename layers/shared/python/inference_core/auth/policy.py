@@ -6,22 +6,12 @@
   (`inference_core.governance`) authorizes, counts and reserves in one write, with revocation,
   expiry, deactivation and signed-out sessions as its conditions.
 
-- `authorize_and_count(credential, ...)`: the inference hot path. An API key (`sk-ic-…`) or a JWT
-  access token; ONE conditional DynamoDB UpdateItem authorizes the key (or the user) and counts the
-  request in its per-minute window (see `db.rate_window`). 401 for a bad credential, 429 with
-  `retry_after` over the limit. A JWT's signature and claims are checked in memory first.
 - `authenticate(credential, ...)`: the control plane. One GetItem for an API key; for a JWT, a
   GetItem on the user (active, token newer than `tokens_valid_after`) and one on the session family
   (not signed out). Nothing is counted.
-
-`authorize_and_count` is the older one-UpdateItem path (`db.rate_window`), kept for callers that
-count without reserving.
 """
 
 from __future__ import annotations
-
-import time
-from collections.abc import Callable
 
 from inference_core.auth.api_keys import hash_api_key, looks_like_api_key
 from inference_core.auth.principal import Principal
@@ -134,23 +124,6 @@ def _principal_from_resolution(
         team_guardrails=resolution.team_guardrails,
         guardrails=resolution.key_guardrails,
     )
-
-
-def authorize_and_count(
-    credential: str,
-    *,
-    settings: Settings,
-    users: UsersRepository,
-    keys: ApiKeysRepository,
-    now: Callable[[], float] = time.time,
-) -> Principal:
-    """Authenticate `credential` and count one request against its limit: one DynamoDB call."""
-    if looks_like_api_key(credential):
-        key = keys.authorize_and_count(hash_api_key(credential), now=now())
-        return principal_from_key(key)
-    claims = decode_token(credential, settings, expected_type=ACCESS)
-    user = users.authorize_and_count(claims.sub, issued_at=claims.iat, now=now())
-    return principal_from_user(user, settings, session_id=claims.sid)
 
 
 def authenticate(

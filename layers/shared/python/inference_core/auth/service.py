@@ -26,7 +26,8 @@ Hardening (docs/security.md):
   first unless the caller opts out (`revoke_api_keys: false`), and every reset or verification
   token issued before it dies (a token older than `tokens_valid_after` is refused);
 - only a session or a key with the `manage` scope may mint or revoke keys or change the account;
-  a user holds at most `max_api_keys_per_user` live keys;
+  a user holds at most `max_api_keys_per_user` live keys (counted on the user item in the
+  transaction that creates or revokes one: exact under concurrency);
 - refreshing the token just rotated, within `refresh_reuse_grace_seconds`, returns the pair the
   first refresh got instead of revoking the family;
 - failed sign-ins are counted per account and per source IP (`db.counters`): over the limit, a
@@ -477,13 +478,6 @@ class AuthService:
             raise InvalidRequestError(
                 f"Unknown scope(s): {', '.join(sorted(unknown))}.", param="scopes"
             )
-        live = self.keys.list_for_owner(principal.user_id)
-        cap = self.settings.auth.max_api_keys_per_user
-        if len(live) >= cap:
-            raise PermissionDeniedError(
-                f"A user may hold at most {cap} live API keys; revoke one first.",
-                code="api_key_limit_reached",
-            )
         limits = self._narrowed_limits(principal, limits or KeyLimits())
         if allowed_models is None:
             models = principal.allowed_models
@@ -524,14 +518,17 @@ class AuthService:
             budget_period=limits.budget_period,
             expires_at=limits.expires_at,
             revoked=False,
-            window_start=0,
-            window_count=0,
             request_window={},
             token_window={},
             spend={},
             leases={},
         )
-        self.keys.create(key)
+        cap = self.settings.auth.max_api_keys_per_user
+        if not self.keys.create(key, max_live=cap):  # counted on the user item: exact
+            raise PermissionDeniedError(
+                f"A user may hold at most {cap} live API keys; revoke one first.",
+                code="api_key_limit_reached",
+            )
         return CreatedApiKey(key=key, secret=secret)
 
     def _narrowed_limits(self, principal: Principal, asked: KeyLimits) -> KeyLimits:
@@ -596,9 +593,9 @@ class AuthService:
     def revoke_api_key(self, principal: Principal, key_id: str) -> ApiKeyModel:
         self._require_manager(principal)
         key = self.keys.find_for_owner(principal.user_id, key_id)
-        if key is None:  # unknown, revoked, or someone else's: the same answer
+        # Unknown, revoked (even by a concurrent call), or someone else's: the same answer.
+        if key is None or not self.keys.revoke(key):
             raise NotFoundError(f"No API key with id '{key_id}'.", code="api_key_not_found")
-        self.keys.revoke(key)
         return key
 
     # ---- internals ----
@@ -635,10 +632,9 @@ class AuthService:
             created_at=now,
             updated_at=now,
             tokens_valid_after=0,
+            live_api_keys=0,
             # Stored on every user so the hot path's condition can compare against it.
             rpm_limit=rpm_limit if rpm_limit is not None else self.settings.auth.default_rpm,
-            window_start=0,
-            window_count=0,
         )
 
     def _require_user(self, principal: Principal) -> UserModel:

@@ -66,7 +66,7 @@ class BatchRuntime:
         if self._users is None:
             from inference_core.db.users import UsersRepository
 
-            self._users = UsersRepository(default_rpm=self.settings.auth.default_rpm)
+            self._users = UsersRepository()
         return self._users
 
     @property

@@ -13,14 +13,15 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from pynamodb.exceptions import PynamoDBException
-
+from inference_core.db.availability import StoreGuard
 from inference_core.db.models import AuditRecordModel
-from inference_core.errors import InvalidRequestError, ServiceUnavailableError
+from inference_core.errors import InvalidRequestError
 
 AUDIT_RETENTION_DAYS = 400
 # How far back one page looks for records (a quiet log may have none for weeks).
 PAGE_LOOKBACK_DAYS = 31
+
+_AUDIT_LOG = StoreGuard("The audit log is unavailable.")
 
 
 def _day(epoch: float) -> str:
@@ -56,22 +57,18 @@ class AuditRepository:
             at=now,
             expires_at=int(now) + AUDIT_RETENTION_DAYS * 86400,
         )
-        try:
+        with _AUDIT_LOG:
             record.save()
-        except PynamoDBException as exc:
-            raise ServiceUnavailableError("The audit log is unavailable.") from exc
         return record
 
     def page(
         self, *, limit: int, after: str | None, target_id: str | None = None
     ) -> tuple[list[AuditRecordModel], str | None]:
         """Newest first: up to `limit` records after the cursor `after`; the next cursor or None."""
-        try:
+        with _AUDIT_LOG:
             if target_id is not None:
                 return self._target_page(target_id, limit, after)
             return self._day_page(limit, after)
-        except PynamoDBException as exc:
-            raise ServiceUnavailableError("The audit log is unavailable.") from exc
 
     def _day_page(self, limit: int, after: str | None) -> tuple[list[AuditRecordModel], str | None]:
         if after:

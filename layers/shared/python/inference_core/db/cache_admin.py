@@ -11,10 +11,10 @@ import json
 import time
 from collections.abc import Callable
 
-from pynamodb.exceptions import PynamoDBException
-
+from inference_core.db.availability import StoreGuard
 from inference_core.db.models import CacheEntryModel
-from inference_core.errors import ServiceUnavailableError
+
+_CACHE = StoreGuard("The response cache is unavailable.")
 
 
 class CacheAdminRepository:
@@ -27,10 +27,8 @@ class CacheAdminRepository:
             condition &= CacheEntryModel.tenant_id == tenant_id
         if model is not None:
             condition &= CacheEntryModel.model == model
-        try:
+        with _CACHE:
             return list(CacheEntryModel.scan(condition))
-        except PynamoDBException as exc:
-            raise ServiceUnavailableError("The response cache is unavailable.") from exc
 
     def stats_by_model(self) -> dict[str, dict[str, int]]:
         """{model: {"entries": n, "bytes": size of the cached responses}} of live entries."""
@@ -44,10 +42,7 @@ class CacheAdminRepository:
     def invalidate(self, *, tenant_id: str | None, model: str | None) -> int:
         """Delete every live entry of this tenant and/or model; the number deleted."""
         entries = self._entries(tenant_id, model)
-        try:
-            with CacheEntryModel.batch_write() as batch:
-                for entry in entries:
-                    batch.delete(entry)
-        except PynamoDBException as exc:
-            raise ServiceUnavailableError("The response cache is unavailable.") from exc
+        with _CACHE, CacheEntryModel.batch_write() as batch:
+            for entry in entries:
+                batch.delete(entry)
         return len(entries)

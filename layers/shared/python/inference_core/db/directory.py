@@ -13,16 +13,14 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from pynamodb.exceptions import PynamoDBException
-
-from inference_core.admin_schemas import UNSET, Unset
+from inference_core.db.api_keys import ApiKeysRepository
+from inference_core.db.availability import StoreGuard
 from inference_core.db.models import ApiKeyModel, UserModel
 from inference_core.db.teams import guardrail_actions, limit_actions
-from inference_core.errors import ServiceUnavailableError
+from inference_core.unset import UNSET, Unset
 
-
-def _unavailable(what: str) -> ServiceUnavailableError:
-    return ServiceUnavailableError(f"The {what} store is unavailable.")
+_USERS = StoreGuard("The user store is unavailable.")
+_KEYS = StoreGuard("The key store is unavailable.")
 
 
 class DirectoryRepository:
@@ -33,17 +31,16 @@ class DirectoryRepository:
 
     def user(self, user_id: str) -> UserModel | None:
         try:
-            return UserModel.get(user_id, consistent_read=True)
+            with _USERS:
+                return UserModel.get(user_id, consistent_read=True)
         except UserModel.DoesNotExist:
             return None
-        except PynamoDBException as exc:
-            raise _unavailable("user") from exc
 
     def users_page(
         self, *, limit: int, after: str | None, email: str | None
     ) -> tuple[list[UserModel], bool]:
         """Up to `limit` users after the user id `after`, and whether more follow."""
-        try:
+        with _USERS:
             if email is not None:
                 found = list(UserModel.email_index.query(email.strip().lower()))
                 found = [u for u in found if after is None or u.user_id > after]
@@ -51,8 +48,6 @@ class DirectoryRepository:
             else:
                 start = {"user_id": {"S": after}} if after else None
                 found = list(UserModel.scan(limit=limit + 1, last_evaluated_key=start))
-        except PynamoDBException as exc:
-            raise _unavailable("user") from exc
         return found[:limit], len(found) > limit
 
     def update_user(
@@ -72,43 +67,35 @@ class DirectoryRepository:
             if not active:  # every access token issued so far stops working
                 actions.append(UserModel.tokens_valid_after.set(now))
         actions.append(UserModel.updated_at.set(now))
-        try:
+        with _USERS:
             user.update(actions=actions, condition=UserModel.user_id.exists())
-        except PynamoDBException as exc:
-            raise _unavailable("user") from exc
         return user
 
     def set_owner_role(self, owner_id: str, role: str) -> None:
         """Give every key of this owner the owner's new role (a key carries it for auth)."""
-        try:
+        with _KEYS:
             for key in ApiKeyModel.owner_index.query(owner_id):
                 if key.owner_role != role:
                     key.update(
                         actions=[ApiKeyModel.owner_role.set(role)],
                         condition=ApiKeyModel.key_hash.exists(),
                     )
-        except PynamoDBException as exc:
-            raise _unavailable("key") from exc
 
     # ---- keys ----
 
     def key(self, key_id: str) -> ApiKeyModel | None:
-        try:
+        with _KEYS:
             return next(iter(ApiKeyModel.scan(ApiKeyModel.key_id == key_id)), None)
-        except PynamoDBException as exc:
-            raise _unavailable("key") from exc
 
     def keys_page(
         self, *, limit: int, after: str | None, owner_ids: list[str] | None
     ) -> tuple[list[ApiKeyModel], bool]:
         """Up to `limit` keys (of these owners, when given) after the key id `after`."""
-        try:
+        with _KEYS:
             if owner_ids is not None:
                 found = [k for owner in owner_ids for k in ApiKeyModel.owner_index.query(owner)]
             else:
                 found = list(ApiKeyModel.scan())
-        except PynamoDBException as exc:
-            raise _unavailable("key") from exc
         # Ordered by key id (not the hash the table is keyed by), so `after` is the public id.
         found.sort(key=lambda k: k.key_id)
         found = [k for k in found if after is None or k.key_id > after]
@@ -130,16 +117,10 @@ class DirectoryRepository:
             actions.append(ApiKeyModel.expires_at.set(expires_at))
         if not actions:
             return key
-        try:
+        with _KEYS:
             key.update(actions=actions, condition=ApiKeyModel.key_hash.exists())
-        except PynamoDBException as exc:
-            raise _unavailable("key") from exc
         return key
 
     def revoke_key(self, key: ApiKeyModel) -> None:
-        try:
-            key.update(
-                actions=[ApiKeyModel.revoked.set(True)], condition=ApiKeyModel.key_hash.exists()
-            )
-        except PynamoDBException as exc:
-            raise _unavailable("key") from exc
+        """Revoke the key and take it off its owner's live-key count (already revoked: done)."""
+        ApiKeysRepository().revoke(key)

@@ -98,9 +98,10 @@ class UserModel(Model):
     revoked_sessions = MapAttribute[str, Any](default=dict)
     team_id = UnicodeAttribute(null=True)  # at most one team
     team_index = UsersByTeamIndex()
-    window_start = NumberAttribute(default=0)  # legacy per-minute window (db.rate_window)
-    window_count = NumberAttribute(default=0)
-    last_used_at = NumberAttribute(null=True)  # last counted request made with a JWT
+    # The user's live (not revoked) API keys, counted in the same transaction that puts or revokes
+    # one (db.api_keys), so the cap on them is exact. Absent on users from before it existed:
+    # counted once from their keys on first use.
+    live_api_keys = NumberAttribute(null=True)
     # governance: limits (None: no limit at this level) and state (see GovernedItem)
     rpm_limit = NumberAttribute(null=True)
     tpm_limit = NumberAttribute(null=True)
@@ -144,8 +145,6 @@ class ApiKeyModel(Model):
     # Epoch seconds after which the key is refused (a condition of the admission write). Not the
     # table's TTL attribute: an expired key stays listable.
     expires_at = NumberAttribute(null=True)
-    window_start = NumberAttribute(default=0)  # legacy per-minute window (db.rate_window)
-    window_count = NumberAttribute(default=0)
     # governance: limits (None: no limit at this level) and state (see GovernedItem)
     rpm_limit = NumberAttribute(null=True)
     tpm_limit = NumberAttribute(null=True)

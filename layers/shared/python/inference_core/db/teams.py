@@ -12,16 +12,17 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from pynamodb.exceptions import PutError, PynamoDBException, UpdateError
+from pynamodb.exceptions import PynamoDBException
 
-from inference_core.admin_schemas import UNSET, Unset
+from inference_core.db.availability import StoreGuard
 from inference_core.db.models import TeamModel, UserModel
-from inference_core.errors import ConflictError, NotFoundError, ServiceUnavailableError
+from inference_core.errors import ConflictError, NotFoundError
+from inference_core.unset import UNSET, Unset
 
-
-def _conditional_failed(exc: PynamoDBException) -> bool:
-    cause = getattr(exc, "cause_response_code", None)
-    return cause == "ConditionalCheckFailedException"
+_TEAMS = StoreGuard("The team store is unavailable.")
+_TEAMS_IF = _TEAMS.passing_condition_failures()
+_USERS = StoreGuard("The user store is unavailable.")
+_USERS_IF = _USERS.passing_condition_failures()
 
 
 def limit_actions(model: Any, changes: dict[str, Any]) -> list[Any]:
@@ -46,25 +47,23 @@ class TeamsRepository:
 
     def create(self, team: TeamModel) -> None:
         try:
-            team.save(condition=TeamModel.team_id.does_not_exist())
-        except PutError as exc:
-            if _conditional_failed(exc):
-                raise ConflictError("A team with this id exists.", code="team_exists") from exc
-            raise ServiceUnavailableError("The team store is unavailable.") from exc
+            with _TEAMS_IF:
+                team.save(condition=TeamModel.team_id.does_not_exist())
+        except PynamoDBException as exc:  # the condition failed (anything else is a 503)
+            raise ConflictError("A team with this id exists.", code="team_exists") from exc
 
     def get(self, team_id: str) -> TeamModel | None:
         try:
-            team = TeamModel.get(team_id, consistent_read=True)
+            with _TEAMS:
+                team = TeamModel.get(team_id, consistent_read=True)
         except TeamModel.DoesNotExist:
             return None
-        except PynamoDBException as exc:
-            raise ServiceUnavailableError("The team store is unavailable.") from exc
         return None if team.deleted else team
 
     def page(self, *, limit: int, after: str | None) -> tuple[list[TeamModel], bool]:
         """Up to `limit` live teams after the team id `after` (table order), and whether more follow."""
         start = {"team_id": {"S": after}} if after else None
-        try:
+        with _TEAMS:
             found = list(
                 TeamModel.scan(
                     TeamModel.deleted == False,  # noqa: E712 (a PynamoDB condition)
@@ -72,8 +71,6 @@ class TeamsRepository:
                     last_evaluated_key=start,
                 )
             )
-        except PynamoDBException as exc:
-            raise ServiceUnavailableError("The team store is unavailable.") from exc
         return found[:limit], len(found) > limit
 
     def update(
@@ -89,52 +86,45 @@ class TeamsRepository:
             actions.append(TeamModel.name.set(name))
         actions.append(TeamModel.updated_at.set(int(self._now())))
         try:
-            team.update(actions=actions, condition=TeamModel.deleted == False)  # noqa: E712
-        except UpdateError as exc:
-            if _conditional_failed(exc):
-                raise NotFoundError("No such team.", code="team_not_found") from exc
-            raise ServiceUnavailableError("The team store is unavailable.") from exc
+            with _TEAMS_IF:
+                team.update(actions=actions, condition=TeamModel.deleted == False)  # noqa: E712
+        except PynamoDBException as exc:  # the condition failed
+            raise NotFoundError("No such team.", code="team_not_found") from exc
         return team
 
     def mark_deleted(self, team: TeamModel) -> None:
-        try:
+        with _TEAMS:
             team.update(
                 actions=[TeamModel.deleted.set(True), TeamModel.updated_at.set(int(self._now()))]
             )
-        except PynamoDBException as exc:
-            raise ServiceUnavailableError("The team store is unavailable.") from exc
 
     def members(self, team_id: str) -> list[UserModel]:
-        try:
+        with _USERS:
             return list(UserModel.team_index.query(team_id))
-        except PynamoDBException as exc:
-            raise ServiceUnavailableError("The user store is unavailable.") from exc
 
     def add_member(self, user: UserModel, team_id: str) -> None:
         """Put the user in the team; ConflictError if the user is in another team."""
         try:
-            user.update(
-                actions=[UserModel.team_id.set(team_id)],
-                condition=UserModel.user_id.exists()
-                & (UserModel.team_id.does_not_exist() | (UserModel.team_id == team_id)),
-            )
-        except UpdateError as exc:
-            if _conditional_failed(exc):
-                raise ConflictError(
-                    "The user belongs to another team; remove them from it first.",
-                    code="user_in_another_team",
-                    param="user_id",
-                ) from exc
-            raise ServiceUnavailableError("The user store is unavailable.") from exc
+            with _USERS_IF:
+                user.update(
+                    actions=[UserModel.team_id.set(team_id)],
+                    condition=UserModel.user_id.exists()
+                    & (UserModel.team_id.does_not_exist() | (UserModel.team_id == team_id)),
+                )
+        except PynamoDBException as exc:  # the condition failed
+            raise ConflictError(
+                "The user belongs to another team; remove them from it first.",
+                code="user_in_another_team",
+                param="user_id",
+            ) from exc
 
     def remove_member(self, user: UserModel, team_id: str) -> bool:
         """Take the user out of the team; False if they were not in it."""
         try:
-            user.update(
-                actions=[UserModel.team_id.remove()], condition=UserModel.team_id == team_id
-            )
-        except UpdateError as exc:
-            if _conditional_failed(exc):
-                return False
-            raise ServiceUnavailableError("The user store is unavailable.") from exc
+            with _USERS_IF:
+                user.update(
+                    actions=[UserModel.team_id.remove()], condition=UserModel.team_id == team_id
+                )
+        except PynamoDBException:  # the condition failed: not a member
+            return False
         return True

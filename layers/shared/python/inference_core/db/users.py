@@ -1,4 +1,5 @@
-"""Users: profile reads and writes, the email uniqueness claim, and the JWT hot path."""
+"""Users: profile reads and writes and the email uniqueness claim (the JWT hot path reads users
+through the governance resolution, `inference_core.governance`)."""
 
 from __future__ import annotations
 
@@ -11,8 +12,7 @@ from botocore.exceptions import ClientError
 
 from inference_core.db.availability import StoreGuard, error_code
 from inference_core.db.models import SessionModel, UserModel, dynamodb_client
-from inference_core.db.rate_window import Guard, Item, count_request, number
-from inference_core.errors import AuthenticationError, ConflictError
+from inference_core.errors import ConflictError
 
 _USER_STORE = StoreGuard("The user store is unavailable.")
 
@@ -26,9 +26,8 @@ def email_claim_key(email: str) -> str:
 
 
 class UsersRepository:
-    def __init__(self, *, now: Callable[[], float] = time.time, default_rpm: int | None = None):
+    def __init__(self, *, now: Callable[[], float] = time.time):
         self._now = now
-        self._default_rpm = default_rpm
 
     # ---- reads ----
 
@@ -137,39 +136,6 @@ class UsersRepository:
     def _update(self, user: UserModel, actions: list[Any]) -> None:
         with _USER_STORE:
             user.update(actions=actions, condition=UserModel.user_id.exists())
-
-    # ---- the hot path ----
-
-    def authorize_and_count(
-        self, user_id: str, *, issued_at: float, now: float | None = None
-    ) -> UserModel:
-        """One UpdateItem: the user exists, is active, the token postdates `tokens_valid_after`,
-        and this minute's count is under the user's limit. Returns the user as counted."""
-
-        def check(old: Item) -> None:
-            if not old:
-                raise AuthenticationError("The token is invalid.", code="invalid_token")
-            if not old.get("is_active", {}).get("BOOL", False):
-                raise AuthenticationError("This account is disabled.", code="account_disabled")
-            if (number(old, "tokens_valid_after") or 0) > issued_at:
-                raise AuthenticationError("The session has been revoked.", code="token_revoked")
-
-        guard = Guard(
-            key_attribute="user_id",
-            condition="#ia = :t AND #tva <= :iat",
-            names={"#ia": "is_active", "#tva": "tokens_valid_after"},
-            values={":t": {"BOOL": True}, ":iat": {"N": repr(float(issued_at))}},
-            check=check,
-        )
-        item = count_request(
-            dynamodb_client(UserModel),
-            table=UserModel.Meta.table_name,
-            key={"user_id": {"S": user_id}},
-            guard=guard,
-            now=self._now() if now is None else now,
-            default_rpm=self._default_rpm,
-        )
-        return UserModel.from_raw_data(item)
 
 
 def _claim_taken(exc: BaseException) -> bool:

@@ -10,6 +10,7 @@ by check name only. Loaded lazily by the inference service: importing the API do
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import AsyncIterator, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, overload
@@ -143,6 +144,10 @@ class RequestGuard:
         ]
         self._injection = [t for t in policy.active(_INPUT_RULES) if t[0] == "injection"]
         self._output = policy.active(_OUTPUT_RULES)
+        # Whether an input check can rewrite text (then a pass-through body is rewritten too).
+        self._input_redacts = policy.mode("size") == "redact" or any(
+            mode == "redact" for _, _, mode in self._input + self._injection
+        )
 
     # ---- in ----
 
@@ -166,17 +171,35 @@ class RequestGuard:
         else:
             messages = [self._message(m, blocked) for m in request.messages]
             result = dataclasses.replace(request, messages=messages)
+            if request.anthropic is not None and self._input_redacts and not blocked:
+                # An Anthropic deployment is sent the client's own body, not `messages`.
+                body = self._anthropic_body(request.anthropic.body, blocked)
+                result.anthropic = dataclasses.replace(request.anthropic, body=body)
         self._report("input")
         if blocked:
-            raise GuardrailBlockedError(
-                "The request was blocked by the guardrail check(s): "
-                f"{', '.join(sorted(set(blocked)))}.",
-                checks=sorted(set(blocked)),
-            )
+            raise self._refused(blocked)
         return result
+
+    def check_embedding_inputs(self, inputs: list[str]) -> list[str]:
+        """The `/v1/embeddings` inputs as the provider may see them (each checked as user text:
+        injection, secrets, PII, size), or GuardrailBlockedError."""
+        blocked: list[str] = []
+        checked = [self._text(text, "user", blocked) for text in inputs]
+        self._report("input")
+        if blocked:
+            raise self._refused(blocked)
+        return checked
+
+    def _refused(self, blocked: list[str]) -> GuardrailBlockedError:
+        names = sorted(set(blocked))
+        return GuardrailBlockedError(
+            f"The request was blocked by the guardrail check(s): {', '.join(names)}.",
+            checks=names,
+        )
 
     def _message(self, message: dict[str, Any], blocked: list[str]) -> dict[str, Any]:
         role = str(message.get("role", "user"))
+        message = self._tool_calls(message, blocked)
         content = message.get("content")
         if isinstance(content, str):
             return {**message, "content": self._text(content, role, blocked)}
@@ -195,6 +218,103 @@ class RequestGuard:
                 part = {**part, "text": self._text(part["text"], role, blocked)}
             parts.append(part)
         return {**message, "content": parts}
+
+    # A pass-through Messages body (`ChatRequest.anthropic`): its checks already ran on the
+    # canonical `messages` translated from it; here the same rules rewrite its own text so the
+    # Anthropic deployment sees what any other would (roles as in the translation: `system`,
+    # `user`/`assistant`, a `tool_result` as `tool`, a `tool_use` input as the assistant's).
+
+    def _anthropic_body(self, body: dict[str, Any], blocked: list[str]) -> dict[str, Any]:
+        checked = dict(body)
+        system = body.get("system")
+        if isinstance(system, str):
+            checked["system"] = self._text(system, "system", blocked)
+        elif isinstance(system, list):
+            checked["system"] = [self._anthropic_block(b, "system", blocked) for b in system]
+        messages = body.get("messages")
+        if isinstance(messages, list):
+            checked["messages"] = [self._anthropic_message(m, blocked) for m in messages]
+        return checked
+
+    def _anthropic_message(self, message: Any, blocked: list[str]) -> Any:
+        if not isinstance(message, dict):
+            return message
+        role = str(message.get("role", "user"))
+        content = message.get("content")
+        if isinstance(content, str):
+            return {**message, "content": self._text(content, role, blocked)}
+        if isinstance(content, list):
+            return {
+                **message,
+                "content": [self._anthropic_block(b, role, blocked) for b in content],
+            }
+        return message
+
+    def _anthropic_block(self, block: Any, role: str, blocked: list[str]) -> Any:
+        if not isinstance(block, dict):
+            return block
+        kind = block.get("type")
+        if kind == "text" and isinstance(block.get("text"), str):
+            return {**block, "text": self._text(block["text"], role, blocked)}
+        if kind == "tool_result":
+            content = block.get("content")
+            if isinstance(content, str):
+                return {**block, "content": self._text(content, "tool", blocked)}
+            if isinstance(content, list):
+                return {
+                    **block,
+                    "content": [self._anthropic_block(b, "tool", blocked) for b in content],
+                }
+        if kind == "tool_use" and "input" in block:
+            return {**block, "input": self._json_strings(block["input"], "assistant", blocked)}
+        return block
+
+    def _tool_calls(self, message: dict[str, Any], blocked: list[str]) -> dict[str, Any]:
+        """An assistant message's tool calls (and the legacy `function_call`) with their
+        arguments checked: the client sends them back with the conversation, so they reach the
+        provider like any other text. Checked as the assistant's text (no injection check, as for
+        the assistant's content); the tool's answer is a `tool` message, checked as such."""
+        calls = message.get("tool_calls")
+        legacy = message.get("function_call")
+        if not isinstance(calls, list) and not isinstance(legacy, dict):
+            return message
+        checked = dict(message)
+        if isinstance(calls, list):
+            checked["tool_calls"] = [self._tool_call(call, blocked) for call in calls]
+        if isinstance(legacy, dict):
+            checked["function_call"] = self._function(legacy, blocked)
+        return checked
+
+    def _tool_call(self, call: Any, blocked: list[str]) -> Any:
+        if not isinstance(call, dict) or not isinstance(call.get("function"), dict):
+            return call
+        return {**call, "function": self._function(call["function"], blocked)}
+
+    def _function(self, function: dict[str, Any], blocked: list[str]) -> dict[str, Any]:
+        arguments = function.get("arguments")
+        if not isinstance(arguments, str) or not arguments:
+            return function
+        return {**function, "arguments": self._arguments(arguments, "assistant", blocked)}
+
+    def _arguments(self, arguments: str, role: str, blocked: list[str]) -> str:
+        """Tool-call arguments, a JSON text: each string value is checked on its own and the JSON
+        is rewritten only when a value was redacted (a placeholder never breaks it); arguments
+        that are not JSON are checked as plain text."""
+        try:
+            parsed = json.loads(arguments)
+        except ValueError:
+            return self._text(arguments, role, blocked)
+        checked = self._json_strings(parsed, role, blocked)
+        return arguments if checked == parsed else json.dumps(checked, ensure_ascii=False)
+
+    def _json_strings(self, value: Any, role: str, blocked: list[str]) -> Any:
+        if isinstance(value, str):
+            return self._text(value, role, blocked)
+        if isinstance(value, list):
+            return [self._json_strings(item, role, blocked) for item in value]
+        if isinstance(value, dict):
+            return {key: self._json_strings(item, role, blocked) for key, item in value.items()}
+        return value
 
     def _text(self, text: str, role: str, blocked: list[str], *, param: str | None = None) -> str:
         if len(text) > self.max_message_chars:
@@ -221,7 +341,21 @@ class RequestGuard:
         self._report("output")
         if blocked:
             raise self._withheld(blocked)
-        return dataclasses.replace(result, content=redact(result.content, findings))
+        checked = dataclasses.replace(result, content=redact(result.content, findings))
+        if result.anthropic_message is not None and findings:
+            # A pass-through answer reaches the client as Anthropic's own message: its text
+            # blocks are what must be redacted (each scanned on its own).
+            checked.anthropic_message = self._anthropic_answer(result.anthropic_message)
+        return checked
+
+    def _anthropic_answer(self, message: dict[str, Any]) -> dict[str, Any]:
+        content = []
+        for block in message.get("content") or []:
+            if isinstance(block, dict) and block.get("type") == "text" and block.get("text"):
+                text = block["text"]
+                block = {**block, "text": redact(text, self._findings(text, self._output))}
+            content.append(block)
+        return {**message, "content": content}
 
     @property
     def stream_window(self) -> int:
@@ -239,8 +373,13 @@ class RequestGuard:
                 yield chunk
             return
         pending = ""
+        held: dict[int, str] = {}  # a pass-through stream's held-back text, per content block
         try:
             async for chunk in chunks:
+                if chunk.anthropic_event is not None:
+                    for checked in self._native_event(chunk, held):
+                        yield checked
+                    continue
                 if chunk.content:
                     pending += chunk.content
                     final = bool(chunk.finish_reason or chunk.usage)
@@ -258,11 +397,56 @@ class RequestGuard:
                 tail, pending = self._release(pending, final=True)
                 if tail:
                     yield ChatChunk(content=tail)
+            for checked in self._flush_native(held, list(held)):
+                yield checked
         finally:
             self._report("output")
             close = getattr(chunks, "aclose", None)
             if close is not None:
                 await close()
+
+    def _native_event(self, chunk: ChatChunk, held: dict[int, str]) -> list[ChatChunk]:
+        """A pass-through stream (Anthropic's own events, relayed to the client as they are):
+        the filter works on the events' `text_delta`s, per content block, and a block's held-back
+        text goes out as one more `text_delta` just before the block closes. A cached answer
+        replayed as events is filtered the same way."""
+        event = chunk.anthropic_event or {}
+        kind = event.get("type")
+        index = event.get("index", 0)
+        delta = event.get("delta")
+        if (
+            kind == "content_block_delta"
+            and isinstance(delta, dict)
+            and delta.get("type") == "text_delta"
+            and isinstance(delta.get("text"), str)
+            and isinstance(index, int)
+        ):
+            released, held[index] = self._release(held.get(index, "") + delta["text"], final=False)
+            if not released:
+                return []
+            text_event = {**event, "delta": {**delta, "text": released}}
+            return [dataclasses.replace(chunk, content=released, anthropic_event=text_event)]
+        if kind == "content_block_stop" and isinstance(index, int):
+            return [*self._flush_native(held, [index]), chunk]
+        if kind in ("message_delta", "message_stop"):
+            return [*self._flush_native(held, list(held)), chunk]
+        return [chunk]
+
+    def _flush_native(self, held: dict[int, str], indexes: list[int]) -> list[ChatChunk]:
+        out = []
+        for index in indexes:
+            pending = held.pop(index, "")
+            if not pending:
+                continue
+            tail, _ = self._release(pending, final=True)
+            if tail:
+                event = {
+                    "type": "content_block_delta",
+                    "index": index,
+                    "delta": {"type": "text_delta", "text": tail},
+                }
+                out.append(ChatChunk(content=tail, anthropic_event=event))
+        return out
 
     def _release(self, pending: str, *, final: bool) -> tuple[str, str]:
         """(the text that may go to the client now, the text still held back)."""

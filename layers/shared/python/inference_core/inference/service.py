@@ -15,10 +15,10 @@ the cache fill are written). A cache hit is admitted and settled too ($0, counte
 Inside an HTTP request the settle is deferred to `inference_core.after_response`: it runs once
 the client has the last byte it needs (after a stream's `[DONE]`), before the response ends.
 
-Guardrails (`inference_core.guardrails`) wrap `chat` and `chat_stream`: the caller's input checks
-run first (a blocked request never reaches the cache or a provider; a redacted one is what the
-provider and the cache key see), the output checks run on the answer or the stream, so every door
-(OpenAI, Anthropic, native, text operations, batch lines) gets them.
+Guardrails (`inference_core.guardrails`) wrap `chat`, `chat_stream` and `embed`: the caller's
+input checks run first (a blocked request never reaches the cache or a provider; a redacted one is
+what the provider and the cache key see), the output checks run on the answer or the stream, so
+every door (OpenAI, Anthropic, native, text operations, batch lines) gets them.
 """
 
 from __future__ import annotations
@@ -585,6 +585,11 @@ class InferenceService:
         endpoint: str,
         request_id: str,
     ) -> EmbeddingOutcome:
+        """Embed `inputs` with the alias `model`; the caller's input guardrails check them first
+        (a blocked input never reaches a provider, a redacted one is what the provider embeds)."""
+        guard = self.guard(caller)
+        if guard is not None:
+            inputs = guard.check_embedding_inputs(inputs)
         chars = sum(map(len, inputs))
         entry = self._resolve(
             caller,

@@ -34,7 +34,7 @@ from inference_core.errors import (
 )
 from inference_core.provider_keys import KeyResolver, provider_keys
 from inference_core.providers.base import Provider
-from inference_core.providers.upstreams import UpstreamClients, not_configured
+from inference_core.providers.clients import UpstreamClients
 from inference_core.translation.anthropic_upstream import (
     anthropic_message_to_chat_result,
     anthropic_stream_error,
@@ -92,13 +92,16 @@ class AnthropicProvider(Provider):
         for current releases, `httpx` for older ones); tests pass one over a mock transport.
         `keys` resolves a key by name at call time (so a rotated key takes over); without it,
         `api_key` is the one key."""
-        self._api_key = api_key
-        self._base_url = base_url or DEFAULT_BASE_URL
-        self._timeout_seconds = timeout_seconds
         self._default_max_tokens = default_max_tokens
-        self._http_client = http_client
-        self._keys = keys
-        self._sdk_clients = UpstreamClients[anthropic.AsyncAnthropic]()
+        self._clients = UpstreamClients(
+            PROVIDER,
+            sdk=anthropic.AsyncAnthropic,
+            default_base_url=base_url or DEFAULT_BASE_URL,
+            timeout_seconds=timeout_seconds,
+            http_client=http_client,
+            api_key=api_key,
+            keys=keys,
+        )
 
     @classmethod
     def from_settings(cls, settings: Settings, *, http_client: Any = None) -> AnthropicProvider:
@@ -116,15 +119,7 @@ class AnthropicProvider(Provider):
         return f"AnthropicProvider(configured={self.is_configured()})"
 
     def is_configured(self) -> bool:
-        try:
-            return bool(self._key(PROVIDER))
-        except Exception:
-            return False
-
-    def _key(self, name: str) -> str | None:
-        if self._keys is None:
-            return self._api_key if name == PROVIDER else None
-        return self._keys(name)
+        return self._clients.is_configured()
 
     async def chat(self, request: ChatRequest, deployment: Deployment) -> ChatResult:
         if request.anthropic is not None:
@@ -139,7 +134,9 @@ class AnthropicProvider(Provider):
             return result
         body = chat_request_to_anthropic(request, deployment.model, self._default_max_tokens)
         try:
-            message = await self._client(deployment).messages.create(**_sdk_arguments(body))
+            message = await self._clients.for_deployment(deployment).messages.create(
+                **_sdk_arguments(body)
+            )
         except anthropic.AnthropicError as exc:
             raise provider_error(exc) from _safe_cause(exc)
         return anthropic_message_to_chat_result(message)
@@ -164,7 +161,7 @@ class AnthropicProvider(Provider):
             return
         body = chat_request_to_anthropic(request, deployment.model, self._default_max_tokens)
         try:
-            stream = await self._client(deployment).messages.create(
+            stream = await self._clients.for_deployment(deployment).messages.create(
                 **_sdk_arguments(body), stream=True
             )
         except anthropic.AnthropicError as exc:
@@ -215,7 +212,7 @@ class AnthropicProvider(Provider):
             headers["anthropic-beta"] = ",".join(passthrough.betas)
         if passthrough is not None and passthrough.beta_query:
             query["beta"] = "true"
-        client = self._client(deployment)
+        client = self._clients.for_deployment(deployment)
         try:
             if stream:
                 return await client.post(
@@ -231,30 +228,6 @@ class AnthropicProvider(Provider):
             )
         except anthropic.AnthropicError as exc:
             raise provider_error(exc) from _safe_cause(exc)
-
-    def _client(self, deployment: Deployment) -> anthropic.AsyncAnthropic:
-        """The SDK client for this deployment's upstream (its `base_url`, its named key), made
-        once per (URL, key name) and made again when the key changes."""
-        key_name = deployment.api_key or PROVIDER
-        try:
-            api_key = self._key(key_name)
-        except Exception as exc:  # the provider-keys secret could not be read
-            raise not_configured(PROVIDER, key_name) from exc
-        if not api_key:
-            raise not_configured(PROVIDER, key_name)
-        base_url = deployment.base_url or self._base_url
-        return self._sdk_clients.get(
-            base_url,
-            key_name,
-            api_key,
-            lambda: anthropic.AsyncAnthropic(
-                api_key=api_key,
-                base_url=base_url,
-                timeout=self._timeout_seconds,
-                max_retries=0,  # the router owns retries
-                http_client=self._http_client,
-            ),
-        )
 
 
 def provider_error(exc: anthropic.AnthropicError) -> ProviderError:

@@ -3,15 +3,14 @@
 The boto3 `bedrock-runtime` client is injected or built lazily with the function's own IAM role
 (no keys; SDK retries off, the router owns the one retry loop); `deployment.model` is a model id,
 an inference profile id or an ARN. The wire format is `inference_core.translation.bedrock`; this
-module is the executor (one thread per stream, so a long stream never starves the shared
-executor) and Bedrock's error table. Embeddings are not offered (the base refusal).
+module runs it on the executor it shares with SageMaker (`providers.aws_runtime`: one thread per
+stream) and holds Bedrock's error table. Embeddings are not offered (the base refusal).
 """
 
 from __future__ import annotations
 
 import asyncio
 import re
-import threading
 from collections.abc import AsyncGenerator
 from typing import TYPE_CHECKING, Any
 
@@ -35,6 +34,12 @@ from inference_core.errors import (
     UpstreamBadResponseError,
     UpstreamTimeoutError,
 )
+from inference_core.providers.aws_runtime import (
+    RuntimeClient,
+    StreamCutError,
+    StreamOpenError,
+    threaded_stream,
+)
 from inference_core.providers.base import Provider
 from inference_core.translation.bedrock import (
     PROVIDER,
@@ -47,7 +52,6 @@ from inference_core.upstream_errors import error_for_status, retry_after_seconds
 if TYPE_CHECKING:
     from inference_core.settings import Settings
 
-CONNECT_TIMEOUT_SECONDS = 10.0
 # Bedrock's documented HTTP status for each error code (Converse / ConverseStream API reference);
 # the status then goes through the table every provider shares.
 ERROR_STATUS = {
@@ -84,11 +88,13 @@ class BedrockProvider(Provider):
         endpoint_url: str | None = None,
         timeout_seconds: float = 60.0,
     ):
-        self._client = client
-        self._region = region
-        self._endpoint_url = endpoint_url
-        self._timeout_seconds = timeout_seconds
-        self._client_lock = threading.Lock()
+        self._runtime = RuntimeClient(
+            "bedrock-runtime",
+            client,
+            region=region,
+            endpoint_url=endpoint_url,
+            timeout_seconds=timeout_seconds,
+        )
 
     @classmethod
     def from_settings(cls, settings: Settings, client: Any | None = None) -> BedrockProvider:
@@ -102,23 +108,7 @@ class BedrockProvider(Provider):
     @property
     def client(self) -> Any:
         """The `bedrock-runtime` client; built on first use, with SDK retries off."""
-        with self._client_lock:
-            if self._client is None:
-                import boto3
-                from botocore.config import Config
-
-                self._client = boto3.session.Session().client(
-                    "bedrock-runtime",
-                    region_name=self._region,
-                    endpoint_url=self._endpoint_url,
-                    config=Config(
-                        retries={"total_max_attempts": 1, "mode": "standard"},
-                        read_timeout=self._timeout_seconds,
-                        connect_timeout=min(CONNECT_TIMEOUT_SECONDS, self._timeout_seconds),
-                        max_pool_connections=50,
-                    ),
-                )
-            return self._client
+        return self._runtime.get()
 
     async def chat(self, request: ChatRequest, deployment: Deployment) -> ChatResult:
         kwargs = converse_request(request, deployment.model)
@@ -131,14 +121,23 @@ class BedrockProvider(Provider):
         kwargs = converse_request(request, deployment.model)
         state = ConverseStreamState(deployment.model)
         yielded = False
-        events = self._stream_events(deployment.model, kwargs)
+        events = threaded_stream(
+            lambda: self.client.converse_stream(**kwargs)["stream"],
+            thread_name=f"bedrock-stream-{deployment.model}",
+        )
         try:
             async for event in events:
                 chunk = state.on_event(event, retryable=not yielded)
                 if chunk is not None:
                     yielded = True
                     yield chunk
-        except _StreamCutError as cut:
+        except StreamOpenError as failed:
+            if isinstance(failed.cause, (BotoCoreError, ClientError)):
+                raise bedrock_error(failed.cause, deployment.model) from None
+            raise UpstreamBadResponseError(
+                f"Bedrock model {deployment.model!r} could not be invoked", provider=PROVIDER
+            ) from failed.cause
+        except StreamCutError as cut:
             raise _stream_cut_error(cut.cause, deployment.model, retryable=not yielded) from None
         finally:
             await events.aclose()
@@ -155,71 +154,6 @@ class BedrockProvider(Provider):
             return dict(self.client.converse(**kwargs))
         except (BotoCoreError, ClientError) as exc:
             raise bedrock_error(exc, model_id) from None
-
-    async def _stream_events(
-        self, model_id: str, kwargs: dict[str, Any]
-    ) -> AsyncGenerator[dict[str, Any], None]:
-        """ConverseStream's events, read by a thread of their own that feeds a queue; closing
-        this iterator closes the HTTP stream."""
-        loop = asyncio.get_running_loop()
-        queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
-        stopping = threading.Event()
-        opened: dict[str, Any] = {}
-
-        def put(item: tuple[str, Any]) -> None:
-            try:
-                loop.call_soon_threadsafe(queue.put_nowait, item)
-            except RuntimeError:  # the loop is gone: nobody is listening any more
-                pass
-
-        def pump() -> None:
-            try:
-                stream = self.client.converse_stream(**kwargs)["stream"]
-            except Exception as exc:
-                put(("failed", exc))
-                return
-            opened["stream"] = stream
-            try:
-                for event in stream:
-                    if stopping.is_set():
-                        break
-                    put(("event", event))
-            except Exception as exc:
-                if not stopping.is_set():
-                    put(("cut", exc))
-                return
-            finally:
-                _close_quietly(stream)
-            put(("end", None))
-
-        threading.Thread(target=pump, name=f"bedrock-stream-{model_id}", daemon=True).start()
-        try:
-            while True:
-                kind, value = await queue.get()
-                if kind == "event":
-                    yield value
-                elif kind == "end":
-                    return
-                elif kind == "failed":
-                    if isinstance(value, (BotoCoreError, ClientError)):
-                        raise bedrock_error(value, model_id) from None
-                    raise UpstreamBadResponseError(
-                        f"Bedrock model {model_id!r} could not be invoked", provider=PROVIDER
-                    ) from value
-                else:
-                    raise _StreamCutError(value)
-        finally:
-            stopping.set()
-            if "stream" in opened:
-                _close_quietly(opened["stream"])
-
-
-class _StreamCutError(Exception):
-    """Internal: the event stream broke after it had started (carries the foreign cause)."""
-
-    def __init__(self, cause: BaseException):
-        super().__init__(type(cause).__name__)
-        self.cause = cause
 
 
 def bedrock_error(
@@ -274,10 +208,3 @@ def _stream_cut_error(
     if isinstance(cause, SocketReadTimeoutError):
         return UpstreamTimeoutError(f"{where} stalled.", retryable=retryable, provider=PROVIDER)
     return UpstreamBadResponseError(f"{where} was cut.", retryable=retryable, provider=PROVIDER)
-
-
-def _close_quietly(stream: Any) -> None:
-    try:
-        stream.close()
-    except Exception:  # noqa: S110 - closing a broken stream may itself fail; nothing to do
-        pass

@@ -33,7 +33,7 @@ from inference_core.errors import (
 )
 from inference_core.provider_keys import KeyResolver, provider_keys
 from inference_core.providers.base import Provider
-from inference_core.providers.upstreams import UpstreamClients, not_configured
+from inference_core.providers.clients import UpstreamClients
 from inference_core.upstream_errors import error_for_status, retry_after_seconds
 
 if TYPE_CHECKING:
@@ -61,12 +61,15 @@ class OpenAIProvider(Provider):
         for current releases, `httpx` for older ones); tests pass one over a mock transport.
         `keys` resolves a key by name at call time (so a rotated key takes over); without it,
         `api_key` is the one key."""
-        self._api_key = api_key
-        self._base_url = base_url or DEFAULT_BASE_URL
-        self._timeout_seconds = timeout_seconds
-        self._http_client = http_client
-        self._keys = keys
-        self._sdk_clients = UpstreamClients[openai.AsyncOpenAI]()
+        self._clients = UpstreamClients(
+            PROVIDER,
+            sdk=openai.AsyncOpenAI,
+            default_base_url=base_url or DEFAULT_BASE_URL,
+            timeout_seconds=timeout_seconds,
+            http_client=http_client,
+            api_key=api_key,
+            keys=keys,
+        )
 
     @classmethod
     def from_settings(cls, settings: Settings, *, http_client: Any = None) -> OpenAIProvider:
@@ -83,21 +86,13 @@ class OpenAIProvider(Provider):
         return f"OpenAIProvider(configured={self.is_configured()})"
 
     def is_configured(self) -> bool:
-        try:
-            return bool(self._key(PROVIDER))
-        except Exception:
-            return False
-
-    def _key(self, name: str) -> str | None:
-        if self._keys is None:
-            return self._api_key if name == PROVIDER else None
-        return self._keys(name)
+        return self._clients.is_configured()
 
     # ---- chat ----
 
     async def chat(self, request: ChatRequest, deployment: Deployment) -> ChatResult:
         try:
-            response = await self._client(deployment).chat.completions.create(
+            response = await self._clients.for_deployment(deployment).chat.completions.create(
                 **_chat_params(request, deployment)
             )
         except openai.OpenAIError as exc:
@@ -133,7 +128,7 @@ class OpenAIProvider(Provider):
     ) -> AsyncIterator[ChatChunk]:
         params = _chat_params(request, deployment)
         try:
-            stream = await self._client(deployment).chat.completions.create(
+            stream = await self._clients.for_deployment(deployment).chat.completions.create(
                 **params, stream=True, stream_options={"include_usage": True}
             )
         except openai.OpenAIError as exc:
@@ -147,7 +142,7 @@ class OpenAIProvider(Provider):
 
     async def complete(self, request: CompletionRequest, deployment: Deployment) -> ChatResult:
         try:
-            response = await self._client(deployment).completions.create(
+            response = await self._clients.for_deployment(deployment).completions.create(
                 **_completion_params(request, deployment)
             )
         except openai.OpenAIError as exc:
@@ -168,7 +163,7 @@ class OpenAIProvider(Provider):
     ) -> AsyncIterator[ChatChunk]:
         params = _completion_params(request, deployment)
         try:
-            stream = await self._client(deployment).completions.create(
+            stream = await self._clients.for_deployment(deployment).completions.create(
                 **params, stream=True, stream_options={"include_usage": True}
             )
         except openai.OpenAIError as exc:
@@ -182,7 +177,7 @@ class OpenAIProvider(Provider):
 
     async def embed(self, inputs: list[str], deployment: Deployment) -> EmbeddingResult:
         try:
-            response = await self._client(deployment).embeddings.create(
+            response = await self._clients.for_deployment(deployment).embeddings.create(
                 model=deployment.model, input=inputs, encoding_format="float"
             )
         except openai.OpenAIError as exc:
@@ -195,32 +190,6 @@ class OpenAIProvider(Provider):
             )
         tokens = response.usage.prompt_tokens if response.usage else 0
         return EmbeddingResult(vectors=[list(v) for v in vectors], usage=Usage(tokens, 0))
-
-    # ---- the one place the SDK client is made ----
-
-    def _client(self, deployment: Deployment) -> openai.AsyncOpenAI:
-        """The SDK client for this deployment's upstream (its `base_url`, its named key), made
-        once per (URL, key name) and made again when the key changes."""
-        key_name = deployment.api_key or PROVIDER
-        try:
-            api_key = self._key(key_name)
-        except Exception as exc:  # the provider-keys secret could not be read
-            raise not_configured(PROVIDER, key_name) from exc
-        if not api_key:
-            raise not_configured(PROVIDER, key_name)
-        base_url = deployment.base_url or self._base_url
-        return self._sdk_clients.get(
-            base_url,
-            key_name,
-            api_key,
-            lambda: openai.AsyncOpenAI(
-                api_key=api_key,
-                base_url=base_url,
-                timeout=self._timeout_seconds,
-                max_retries=0,  # the router owns retries
-                http_client=self._http_client,
-            ),
-        )
 
 
 def provider_error(exc: openai.OpenAIError) -> ProviderError:

@@ -2,10 +2,10 @@
 
 This module is the executor and the error table: `sagemaker-runtime` calls (`invoke_endpoint`, and
 `invoke_endpoint_with_response_stream` whose PayloadParts carry SSE `data:` lines, read by a thread
-per stream) and botocore's failures mapped onto ours. The wire format itself (request bodies,
-responses, stream chunks, embeddings) is `inference_core.translation.tgi`. Legacy completions are
-chat with one user message (the base class default). boto3 is synchronous, so every call runs off
-the event loop.
+per stream through `providers.aws_runtime`, which Bedrock shares) and botocore's failures mapped
+onto ours. The wire format itself (request bodies, responses, stream chunks, embeddings) is
+`inference_core.translation.tgi`. Legacy completions are chat with one user message (the base
+class default). boto3 is synchronous, so every call runs off the event loop.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-import threading
 from collections.abc import AsyncGenerator
 from typing import TYPE_CHECKING, Any
 
@@ -44,6 +43,12 @@ from inference_core.errors import (
     UpstreamTimeoutError,
     UpstreamUnavailableError,
 )
+from inference_core.providers.aws_runtime import (
+    RuntimeClient,
+    StreamCutError,
+    StreamOpenError,
+    threaded_stream,
+)
 from inference_core.providers.base import Provider
 from inference_core.translation.tgi import (
     ChatStreamState,
@@ -59,8 +64,6 @@ if TYPE_CHECKING:
     from inference_core.settings import Settings
 
 JSON = "application/json"
-# Used only when the container reports no usage; the container's own counts win.
-CONNECT_TIMEOUT_SECONDS = 10.0
 
 # Error codes SageMaker documents as transient ("try your call again").
 _TRANSIENT_CODES = frozenset(
@@ -102,11 +105,13 @@ class SageMakerProvider(Provider):
         endpoint_url: str | None = None,
         timeout_seconds: float = 60.0,
     ):
-        self._client = client
-        self._region = region
-        self._endpoint_url = endpoint_url
-        self._timeout_seconds = timeout_seconds
-        self._client_lock = threading.Lock()
+        self._runtime = RuntimeClient(
+            "sagemaker-runtime",
+            client,
+            region=region,
+            endpoint_url=endpoint_url,
+            timeout_seconds=timeout_seconds,
+        )
 
     @classmethod
     def from_settings(cls, settings: Settings, client: Any | None = None) -> SageMakerProvider:
@@ -120,24 +125,7 @@ class SageMakerProvider(Provider):
     @property
     def client(self) -> Any:
         """The `sagemaker-runtime` client; built on first use, with SDK retries off."""
-        with self._client_lock:
-            if self._client is None:
-                import boto3
-                from botocore.config import Config
-
-                self._client = boto3.session.Session().client(
-                    "sagemaker-runtime",
-                    region_name=self._region,
-                    endpoint_url=self._endpoint_url,
-                    config=Config(
-                        # One attempt in all: botocore's `max_attempts` counts *retries*.
-                        retries={"total_max_attempts": 1, "mode": "standard"},
-                        read_timeout=self._timeout_seconds,
-                        connect_timeout=min(CONNECT_TIMEOUT_SECONDS, self._timeout_seconds),
-                        max_pool_connections=50,
-                    ),
-                )
-            return self._client
+        return self._runtime.get()
 
     # ---- chat ----
 
@@ -217,84 +205,33 @@ class SageMakerProvider(Provider):
     async def _payload_parts(
         self, deployment: Deployment, payload: dict[str, Any]
     ) -> AsyncGenerator[bytes, None]:
-        """The PayloadPart bytes of a response stream, read by a thread that feeds a queue.
-
-        A dedicated thread per stream (not the shared executor): a long stream must not starve
-        `asyncio.to_thread` callers. Closing this iterator closes the HTTP stream.
-        """
+        """The PayloadPart bytes of a response stream (read by a thread of its own); closing
+        this iterator closes the HTTP stream."""
         endpoint = deployment.model
-        loop = asyncio.get_running_loop()
-        queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
-        stopping = threading.Event()
-        opened: dict[str, Any] = {}
 
-        def put(item: tuple[str, Any]) -> None:
-            try:
-                loop.call_soon_threadsafe(queue.put_nowait, item)
-            except RuntimeError:  # the loop is gone: nobody is listening any more
-                pass
+        def open_stream() -> Any:
+            response = self.client.invoke_endpoint_with_response_stream(
+                **_target(deployment),
+                Body=json.dumps(payload).encode(),
+                ContentType=JSON,
+                Accept="text/event-stream",
+            )
+            return response["Body"]
 
-        def pump() -> None:
-            try:
-                response = self.client.invoke_endpoint_with_response_stream(
-                    **_target(deployment),
-                    Body=json.dumps(payload).encode(),
-                    ContentType=JSON,
-                    Accept="text/event-stream",
-                )
-            except Exception as exc:
-                put(("failed", exc))
-                return
-            body = response["Body"]
-            opened["body"] = body
-            if stopping.is_set():  # the reader went away while the call was being made
-                _close_quietly(body)
-                return
-            try:
-                for event in body:
-                    if stopping.is_set():
-                        break
-                    part = event.get("PayloadPart")
-                    if part is not None:
-                        put(("part", bytes(part.get("Bytes", b""))))
-            except Exception as exc:
-                if not stopping.is_set():
-                    put(("cut", exc))
-                return
-            finally:
-                _close_quietly(body)
-            put(("end", None))
-
-        threading.Thread(target=pump, name=f"sagemaker-stream-{endpoint}", daemon=True).start()
+        events = threaded_stream(open_stream, thread_name=f"sagemaker-stream-{endpoint}")
         try:
-            while True:
-                kind, value = await queue.get()
-                if kind == "part":
-                    yield value
-                elif kind == "end":
-                    return
-                elif kind == "failed":
-                    if isinstance(value, (BotoCoreError, ClientError)):
-                        raise map_sagemaker_error(value, endpoint) from value
-                    raise UpstreamBadResponseError(
-                        f"SageMaker endpoint {endpoint!r} could not be invoked",
-                        provider="sagemaker",
-                    ) from value
-                else:
-                    raise StreamCutError(value)
+            async for event in events:
+                part = event.get("PayloadPart")
+                if part is not None:
+                    yield bytes(part.get("Bytes", b""))
+        except StreamOpenError as failed:
+            if isinstance(failed.cause, (BotoCoreError, ClientError)):
+                raise map_sagemaker_error(failed.cause, endpoint) from failed.cause
+            raise UpstreamBadResponseError(
+                f"SageMaker endpoint {endpoint!r} could not be invoked", provider="sagemaker"
+            ) from failed.cause
         finally:
-            stopping.set()
-            body = opened.get("body")
-            if body is not None:
-                _close_quietly(body)
-
-
-class StreamCutError(Exception):
-    """Internal: the event stream broke after it had started (carries the foreign cause)."""
-
-    def __init__(self, cause: BaseException):
-        super().__init__(str(cause))
-        self.cause = cause
+            await events.aclose()
 
 
 # ---- errors: botocore's → ours ----
@@ -405,10 +342,3 @@ def _target(deployment: Deployment) -> dict[str, str]:
     if deployment.inference_component:
         target["InferenceComponentName"] = deployment.inference_component
     return target
-
-
-def _close_quietly(body: Any) -> None:
-    try:
-        body.close()
-    except Exception:  # noqa: S110 - closing a broken stream may itself fail; nothing to do
-        pass
