@@ -13,6 +13,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from inference_core.auth.api_keys import hash_api_key, looks_like_api_key
 from inference_core.auth.principal import Principal
 from inference_core.auth.tokens import ACCESS, decode_token
