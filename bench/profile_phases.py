@@ -86,6 +86,8 @@ def instrument() -> None:
     from inference_core.providers.openai import OpenAIProvider
     from inference_core.router import Router
 
+    # A warm caller's principal comes from the resolution cache; a cold one is loaded in a thread.
+    deps.cached_inference_principal = timed("auth", deps.cached_inference_principal)  # type: ignore[attr-defined]
     deps.inference_principal = timed("auth", deps.inference_principal)  # type: ignore[attr-defined]
     Governance.admit = timed("admission", Governance.admit)  # type: ignore[method-assign]
     CacheRepository.get = timed("cache", CacheRepository.get)  # type: ignore[method-assign]
@@ -160,7 +162,7 @@ def main() -> None:
             "own": "  the rest: the gateway's own work",
         }.get(phase, phase)
         note = "  (concurrent with the other)" if phase in ("admission", "cache") else ""
-        cells = "".join(f" {columns[v][phase]:19.2f} ms" for v in variants)
+        cells = "".join(f" {columns[v].get(phase, 0.0):19.2f} ms" for v in variants)
         print(f"  {label:42s}{cells}{note}")
     print(
         f"  ({sent} requests in all: the ledger, cache and aggregate tables grew by as many rows)"
