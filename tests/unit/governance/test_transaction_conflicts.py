@@ -4,7 +4,8 @@ DynamoDB gives when another transaction has one of the items in flight (`Transac
 Admission and settle retry those cancellations (and only those) with short, jittered, bounded
 backoff; an admission that keeps conflicting is a 503 with Retry-After, a settle that keeps
 conflicting is reported lost, and the request is then recorded as unmetered (a metric and a log
-line with its usage), never silently dropped."""
+line with its usage), never silently dropped; so is an ungoverned request whose ledger write is
+lost."""
 
 from __future__ import annotations
 
@@ -259,3 +260,35 @@ def test_a_lost_settle_records_the_request_as_unmetered(
         100,
         20,
     )
+
+
+class LedgerClient:
+    """batch_write_item that fails, leaves the ledger line unprocessed, or writes."""
+
+    def __init__(self, outcome: str) -> None:
+        self.outcome = outcome
+        self.calls = 0
+
+    def batch_write_item(self, RequestItems: dict[str, Any]) -> dict[str, Any]:
+        self.calls += 1
+        if self.outcome == "fails":
+            raise ClientError({"Error": {"Code": "InternalServerError"}}, "BatchWriteItem")
+        if self.outcome == "throttled":
+            return {"UnprocessedItems": RequestItems}
+        return {}
+
+
+@pytest.mark.parametrize(
+    ("outcome", "metered"), [("writes", True), ("throttled", False), ("fails", False)]
+)
+def test_an_ungoverned_ledger_write_says_whether_it_was_lost(
+    monkeypatch: pytest.MonkeyPatch, outcome: str, metered: bool
+) -> None:
+    from inference_core.db import usage as usage_module
+    from inference_core.observability import RequestUsage
+
+    client = LedgerClient(outcome)
+    monkeypatch.setattr(usage_module, "dynamodb_client", lambda model: client)
+    usage = RequestUsage(request_id="r", tenant_id="t", key_id=None, endpoint="e", model="m")
+    assert usage_module.UsageRepository().record(usage) is metered
+    assert client.calls == (2 if outcome == "throttled" else 1)
