@@ -1,9 +1,11 @@
 """Cold start beyond the import: from a fresh interpreter to the first answered request, and the
 deployment package size per function.
 
-The first figure: a fresh `python` imports functions/api/handler.py, builds the app and answers
-one governed chat completion through the Mangum handler, against moto's server (started and
-seeded beforehand, not timed) and the mock upstream. Sizes: each function's own zip, the shared
+The first figures: a fresh `python` imports functions/api/handler.py, builds the app and answers
+one governed chat completion through the Mangum handler, against moto's server (started and seeded
+beforehand, not timed) and the mock upstream; once as an on-demand cold start, and once with what a
+SnapStart init adds (`snapstart.before_snapshot`, whose time a restored instance does not pay: its
+first request is the last figure). Sizes: each function's own zip, the shared
 layer's zip of `inference_core`, and the layer's third-party dependencies as installed here
 (host wheels, so an approximation of the arm64 build), all deflated as Lambda stores them.
 """
@@ -30,13 +32,17 @@ t0 = time.perf_counter()
 sys.path.insert(0, {api!r})
 import handler
 t1 = time.perf_counter()
+if {snapshot!r}:
+    from inference_core import snapstart
+    snapstart.before_snapshot()  # what a SnapStart init adds before the snapshot is taken
+t_snap = time.perf_counter()
 sys.path.insert(0, {bench!r})
 from dynamodb_calls import Context, event
 body = {{"model": "bench", "messages": [{{"role": "user", "content": "first"}}]}}
 response = handler.handler(event("/v1/chat/completions", body, {key!r}), Context())
 t2 = time.perf_counter()
-print(json.dumps({{"import_ms": (t1 - t0) * 1000, "first_ms": (t2 - t1) * 1000,
-                  "status": response["statusCode"]}}))
+print(json.dumps({{"import_ms": (t1 - t0) * 1000, "snapshot_ms": (t_snap - t1) * 1000,
+                  "first_ms": (t2 - t_snap) * 1000, "status": response["statusCode"]}}))
 """
 
 
@@ -68,6 +74,12 @@ def third_party_files() -> list[Path]:
     return files
 
 
+def probe(key: str, snapshot: bool) -> str:
+    return PROBE.format(
+        api=str(ROOT / "functions/api"), bench=str(ROOT / "bench"), key=key, snapshot=snapshot
+    )
+
+
 def main() -> None:
     mock_port = free_port()
     mock = subprocess.Popen([sys.executable, str(ROOT / "bench/mock_openai.py"), str(mock_port)])
@@ -83,29 +95,36 @@ def main() -> None:
         }
         try:
             with seeded_stack(Path(tmp), extra_env) as (_url, key):
-                probe = PROBE.format(
-                    api=str(ROOT / "functions/api"), bench=str(ROOT / "bench"), key=key
-                )
-                out = subprocess.run(
-                    [sys.executable, "-c", probe],
-                    capture_output=True,
-                    text=True,
-                    env=dict(os.environ),
-                    check=False,
-                )
+                outs = [
+                    subprocess.run(
+                        [sys.executable, "-c", probe(key, snapshot)],
+                        capture_output=True,
+                        text=True,
+                        env=dict(os.environ),
+                        check=False,
+                    )
+                    for snapshot in (False, True)
+                ]
         finally:
             mock.terminate()
             mock.wait()
     print("Fresh interpreter to the first answered request (Mangum handler, moto's server)")
-    try:
-        result = json.loads(out.stdout.strip().splitlines()[-1])
-        total = result["import_ms"] + result["first_ms"]
-        print(
-            f"  import handler {result['import_ms']:7.1f} ms + app and first request"
-            f" {result['first_ms']:7.1f} ms = {total:7.1f} ms (status {result['status']})"
-        )
-    except (IndexError, ValueError, KeyError):
-        print(f"  probe failed: {out.stderr.strip().splitlines()[-1:]}")
+    for label, out in zip(("on-demand init", "SnapStart init"), outs, strict=True):
+        try:
+            result = json.loads(out.stdout.strip().splitlines()[-1])
+            total = result["import_ms"] + result["snapshot_ms"] + result["first_ms"]
+            snapshot = (
+                f" + before_snapshot {result['snapshot_ms']:7.1f} ms"
+                if label.startswith("SnapStart")
+                else ""
+            )
+            print(
+                f"  {label}: import handler {result['import_ms']:7.1f} ms{snapshot}"
+                f" + app and first request {result['first_ms']:7.1f} ms = {total:7.1f} ms"
+                f" (status {result['status']})"
+            )
+        except (IndexError, ValueError, KeyError):
+            print(f"  {label}: probe failed: {out.stderr.strip().splitlines()[-1:]}")
     print("Deployment package size (zip, deflated)")
     package = ROOT / "layers/shared/python"
     layer_own = zipped([package / "inference_core"], package)

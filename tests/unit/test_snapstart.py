@@ -1,14 +1,69 @@
-"""SnapStart hooks, called directly: after a restore `random` is re-seeded, the pooled provider
-clients and PynamoDB connections are rebuilt, and the hook is registered with the runtime."""
+"""SnapStart hooks, called directly: importing the API handler leaves the heavy first-use modules
+out and the before-snapshot hook loads them (and only the SDKs the registry uses); after a restore
+`random` is re-seeded, the pooled provider clients and PynamoDB connections are rebuilt; both hooks
+are registered with the runtime."""
 
 from __future__ import annotations
 
+import json
+import os
 import random
+import subprocess
 import sys
 import types
+from pathlib import Path
 from typing import Any
 
 import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+PROBE = """
+import json, sys
+sys.path.insert(0, sys.argv[1])
+from inference_core import snapstart
+watched = (*snapstart.DEFERRED_MODULES, "cryptography", "openai", "anthropic", "moto", "uvicorn")
+loaded = lambda: sorted(m for m in watched if m in sys.modules)
+import handler  # the control-plane Lambda's module, as Lambda imports it
+at_import = loaded()
+snapstart.before_snapshot()
+from inference_core.auth import passwords
+print(json.dumps({
+    "at_import": at_import,
+    "at_snapshot": loaded(),
+    "dummy_hash": passwords._dummy_hash.cache_info().currsize,
+}))
+"""
+
+
+def test_the_handler_import_defers_the_heavy_modules_and_the_snapshot_loads_them(
+    tmp_path: Path,
+) -> None:
+    from inference_core.snapstart import DEFERRED_MODULES
+
+    registry = {"models": {"m": {"deployments": [{"provider": "openai", "model": "gpt-x"}]}}}
+    (tmp_path / "models.json").write_text(json.dumps(registry))
+    env = {
+        **os.environ,
+        "IC_LOCAL_MODE": "1",
+        "IC_MODEL_REGISTRY_PATH": str(tmp_path / "models.json"),
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE, str(ROOT / "functions" / "api")],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    probe = json.loads(done.stdout.strip().splitlines()[-1])
+    assert probe["at_import"] == []
+    # before the snapshot: every deferred module, the SDK the registry uses, and no other SDK
+    assert set(DEFERRED_MODULES) | {"cryptography", "openai"} == set(probe["at_snapshot"])
+    assert probe["dummy_hash"] == 1
 
 
 def test_after_restore_reseeds_random() -> None:
@@ -42,13 +97,37 @@ def test_after_restore_rebuilds_pooled_clients_and_connections(
     wiring.reset_wiring()
 
 
-def test_register_hands_the_hook_to_the_runtime(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_register_hands_the_restore_hook_to_the_runtime(monkeypatch: pytest.MonkeyPatch) -> None:
     from inference_core import snapstart
 
+    monkeypatch.delenv("AWS_LAMBDA_INITIALIZATION_TYPE", raising=False)
+    primed: list[str] = []
+    monkeypatch.setattr(snapstart, "before_snapshot", lambda: primed.append("now"))
     assert snapstart.register() is False  # off Lambda: no runtime module, nothing registered
+    assert primed == []  # and nothing loaded ahead of use
     registered: list[Any] = []
     runtime = types.ModuleType("snapshot_restore_py")
     runtime.register_after_restore = registered.append  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "snapshot_restore_py", runtime)
     assert snapstart.register() is True
     assert registered == [snapstart.after_restore]
+    assert primed == []  # an on-demand cold start loads on first use only
+
+
+@pytest.mark.parametrize("runtime_module", [True, False])
+def test_a_snapshot_init_preloads_before_the_snapshot(
+    monkeypatch: pytest.MonkeyPatch, runtime_module: bool
+) -> None:
+    from inference_core import snapstart
+
+    primed: list[str] = []
+    monkeypatch.setattr(snapstart, "before_snapshot", lambda: primed.append("now"))
+    monkeypatch.setenv("AWS_LAMBDA_INITIALIZATION_TYPE", "snap-start")
+    registered: list[Any] = []
+    if runtime_module:  # the Lambda Python runtime; under the Web Adapter there may be none
+        runtime = types.ModuleType("snapshot_restore_py")
+        runtime.register_after_restore = registered.append  # type: ignore[attr-defined]
+        monkeypatch.setitem(sys.modules, "snapshot_restore_py", runtime)
+    assert snapstart.register() is runtime_module
+    assert primed == ["now"]  # init is before the snapshot: loaded into it
+    assert registered == ([snapstart.after_restore] if runtime_module else [])

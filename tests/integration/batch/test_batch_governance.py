@@ -63,17 +63,19 @@ def test_lines_over_the_keys_rpm_wait_for_the_next_window_and_all_complete(
     api: Any, drain: Any, governed: Any, upstream: Any
 ) -> None:
     governed.key(rpm_limit=2)
-    # A clock three seconds before a minute ends: the window frees while the test waits.
-    offset = (int(time.time()) // 60 * 60 + 57) - time.time()
-    governed.governance.clock = lambda: time.time() + offset
+    # The governance clock stands still three seconds before a minute ends while the first lines
+    # run (however slow the machine, they all see one window), then moves on into the next minute.
+    minute_end = int(time.time()) // 60 * 60 + 60
+    clock = {"now": lambda: float(minute_end - 3)}
+    governed.governance.clock = lambda: clock["now"]()
     created = start_batch(api, [chat_line(f"q{i}", f"question {i}") for i in range(4)])
     drain()
     waiting = batch(api, created["id"])
     # two ran; the other two wait on the queue (delayed by Retry-After), neither failed nor lost
     assert waiting["request_counts"] == {"total": 4, "completed": 2, "failed": 0}
-    # Normally the window frees within seconds; on a loaded machine the first lines may land just
-    # after the boundary, so the others wait a whole window: allow for that, never for more.
-    deadline = time.monotonic() + 75
+    released = time.time()
+    clock["now"] = lambda: minute_end + (time.time() - released)
+    deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         time.sleep(0.5)
         drain()

@@ -22,6 +22,23 @@ LOGIN = "/v1/auth/login"
 WRONG = "not the password at all"
 
 
+@pytest.fixture(autouse=True)
+def mid_window_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The counters are fixed windows aligned to the clock (an hour for mail): pin their clock to
+    the middle of the current hour so a test that runs across a window's end cannot see its counts
+    reset half-way."""
+    import time
+
+    from inference_core.db.counters import CountersRepository, Window
+
+    pinned = (time.time() // 3600) * 3600 + 1800
+
+    def window(self: CountersRepository, seconds: int) -> Window:
+        return Window(seconds, int(pinned // seconds), pinned)
+
+    monkeypatch.setattr(CountersRepository, "window", window)
+
+
 def _login_from(api_handler: Any, email: str, password: str, ip: str, **headers: str) -> Any:
     event = api_gateway_event("POST", LOGIN, {"email": email, "password": password}, headers)
     event["requestContext"]["identity"]["sourceIp"] = ip

@@ -10,8 +10,6 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from inference_core.settings import check_guardrail_policy
-
 ModelName = Annotated[str, Field(min_length=1, max_length=200)]
 Name = Annotated[str, Field(min_length=1, max_length=200)]
 
@@ -52,6 +50,8 @@ class GuardrailsField(_Request):
     @classmethod
     def _known_checks(cls, value: dict[str, str] | None) -> dict[str, str] | None:
         if value is not None:
+            from inference_core.settings import check_guardrail_policy  # not at import: cold start
+
             check_guardrail_policy(value, "guardrails")
         return value
 

@@ -24,16 +24,15 @@ from inference_core.admin_schemas import (
     TeamUpdate,
     UserUpdate,
 )
-from inference_core.db.audit import AuditRepository
-from inference_core.db.cache_admin import CacheAdminRepository
-from inference_core.db.directory import DirectoryRepository
-from inference_core.db.models import ApiKeyModel, AuditRecordModel, TeamModel, UserModel
-from inference_core.db.teams import TeamsRepository
-from inference_core.db.usage import NO_KEY, read_aggregates
 from inference_core.errors import InvalidRequestError, NotFoundError
 from inference_core.unset import UNSET, Unset
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # types only: the admin routes are built at import, the tables bound on first use
+    from inference_core.db.audit import AuditRepository
+    from inference_core.db.cache_admin import CacheAdminRepository
+    from inference_core.db.directory import DirectoryRepository
+    from inference_core.db.models import ApiKeyModel, AuditRecordModel, TeamModel, UserModel
+    from inference_core.db.teams import TeamsRepository
     from inference_core.registry import ModelRegistry
     from inference_core.router import Router
 
@@ -250,6 +249,8 @@ class AdminService:
         return team
 
     def create_team(self, actor_id: str, body: TeamCreate) -> dict[str, Any]:
+        from inference_core.db.models import TeamModel  # PynamoDB: on first use, not at import
+
         now = int(self._now())
         limits = {k: v for k, v in body.limit_changes().items() if v is not None}
         team = TeamModel(
@@ -402,6 +403,8 @@ class AdminService:
                 code="invalid_group_by",
                 param="group_by",
             )
+        from inference_core.db.usage import NO_KEY, read_aggregates
+
         rows = [
             row
             for scope in scopes
@@ -460,6 +463,8 @@ class AdminService:
 
     def cache_stats(self) -> dict[str, Any]:
         """Live entries and bytes per model (the cache table), hits today (the aggregates)."""
+        from inference_core.db.usage import read_aggregates
+
         stats = self.cache.stats_by_model()
         today = datetime.fromtimestamp(self._now(), UTC).date().isoformat()
         models = sorted(set(stats) | {e.alias for e in self.registry.entries()})

@@ -12,14 +12,16 @@ threshold was crossed by this very request.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from inference_core.auth.principal import ROLE_SUPERUSER
 from inference_core.db.budget_alerts import BudgetAlertMarkers
 from inference_core.db.directory import DirectoryRepository
 from inference_core.db.teams import TeamsRepository
 from inference_core.observability import get_logger
-from inference_core.settings import Settings
+
+if TYPE_CHECKING:
+    from inference_core.settings import Settings
 
 AlertLevel = Literal["key", "user", "team"]
 THRESHOLDS = (80, 100)  # percent of the budget

@@ -22,7 +22,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from inference_core.db.admission import (
     Admission,
@@ -39,7 +39,9 @@ from inference_core.db.admission import (
 from inference_core.db.governance import GovernanceReads
 from inference_core.errors import AuthenticationError, RateLimitError
 from inference_core.observability import get_logger
-from inference_core.settings import Settings
+
+if TYPE_CHECKING:
+    from inference_core.settings import Settings
 
 # Response headers the governance adds (x-ratelimit-*); the request middleware puts a fresh dict
 # here per request and copies it onto the response.

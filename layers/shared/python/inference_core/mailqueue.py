@@ -41,10 +41,11 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from inference_core.errors import ServiceUnavailableError
 from inference_core.observability import get_logger
-from inference_core.settings import Settings
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
+
+    from inference_core.settings import Settings
 
 MESSAGE_VERSION = 1
 

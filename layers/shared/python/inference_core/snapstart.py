@@ -1,19 +1,87 @@
-"""SnapStart hygiene: what must be redone when an execution environment resumes from a snapshot.
+"""SnapStart hygiene: what is loaded before the snapshot, and what is redone after a restore.
 
-Both API functions run with SnapStart, so every instance resumes from the same memory image. At
-init (before the snapshot) the process imports the package and builds the app; nothing reads a
-secret or opens a connection then. What the first requests after a restore may find and must not
-reuse is refreshed by `after_restore`: `random` is re-seeded (retry jitter would otherwise be the
-same on every instance), and everything built lazily that holds a connection or a credential is
-dropped, to be rebuilt on first use: the provider clients and their HTTP pools (in the router),
-the PynamoDB connections (their botocore sessions cache credentials), and the governance
-resolution cache. `register` hands the hook to the Lambda runtime's `snapshot_restore_py`; off
-Lambda that module does not exist and nothing is registered.
+Both API functions run with SnapStart, so every instance resumes from the same memory image.
+
+- At import (init): the package's route modules and the app are built; nothing reads a secret or
+  opens a connection, and the heavy, first-use pieces listed in `DEFERRED_MODULES` (botocore and
+  boto3, PyJWT and `cryptography`, argon2, pydantic-settings, the PynamoDB models, the auth, batch
+  and governance services, the router, the guardrail engine, Powertools) are not imported, so a
+  cold start without SnapStart pays only for what its requests use (`bench/import_time.py`).
+- Before the snapshot (still at init, see `register`), `before_snapshot` imports them and the
+  adapter (with its SDK) of each provider the model registry names, and computes the argon2 dummy
+  hash, so the first request of a restored instance does not pay for them. It reads the
+  environment (where the registry is) but no secret, and opens no connection.
+- After a restore, `after_restore` re-seeds `random` (retry jitter would otherwise be the same on
+  every instance) and drops everything built lazily that holds a connection or a credential, to be
+  rebuilt on first use: the provider clients and their HTTP pools (in the router), the PynamoDB
+  connections (their botocore sessions cache credentials), the governance resolution cache and the
+  settings.
+
+`register` runs at init: when the environment is being initialised for a snapshot
+(`AWS_LAMBDA_INITIALIZATION_TYPE` is `snap-start`) it calls `before_snapshot` there and then (init
+is before the snapshot, and this holds for uvicorn under the Web Adapter as for the Lambda Python
+runtime), and it hands `after_restore` to the runtime's `snapshot_restore_py` where there is one.
+Elsewhere (locally, tests, an on-demand cold start) nothing is preloaded.
 """
 
 from __future__ import annotations
 
+import importlib
+import os
 import random
+
+# Imported on first use by the code that needs them, and by `before_snapshot`; a test asserts that
+# importing functions/api/handler.py loads none of them.
+DEFERRED_MODULES = (
+    "botocore",
+    "boto3",
+    "jwt",
+    "argon2",
+    "pydantic_settings",
+    "aws_lambda_powertools.logging",
+    "aws_lambda_powertools.metrics",
+    "aws_lambda_powertools.tracing",
+    "inference_core.settings",
+    "inference_core.db.models",
+    "inference_core.db.batch_models",
+    "inference_core.db.admission",
+    "inference_core.db.cache",
+    "inference_core.db.usage",
+    "inference_core.auth.service",
+    "inference_core.governance",
+    "inference_core.router",
+    "inference_core.guardrails.engine",
+    "inference_core.batch.runtime",
+    "inference_core.batch.files",
+    "inference_core.batch.service",
+    "inference_core.webhooks.ingest",
+)
+
+
+def before_snapshot() -> None:
+    """Import what the handler's import deferred, and prime what every instance may share."""
+    for name in DEFERRED_MODULES:
+        importlib.import_module(name)
+    _import_provider_adapters()
+    from inference_core.auth import passwords
+
+    passwords._dummy_hash()  # one argon2 hash (tens of ms) that a first login would otherwise pay
+
+
+def _import_provider_adapters() -> None:
+    """The adapter (and so the SDK) of each provider the model registry uses, and no other."""
+    from inference_core import wiring
+    from inference_core.providers import PROVIDER_NAMES
+
+    try:
+        in_use = wiring.get_registry().providers_in_use()
+    except Exception as exc:  # a registry error is reported on first use, as without SnapStart
+        from inference_core.observability import get_logger
+
+        get_logger().warning("snapshot: provider SDKs not preloaded (%s)", type(exc).__name__)
+        return
+    for name in sorted(in_use & set(PROVIDER_NAMES)):
+        importlib.import_module(f"inference_core.providers.{name}")
 
 
 def after_restore() -> None:
@@ -28,7 +96,10 @@ def after_restore() -> None:
 
 
 def register() -> bool:
-    """Register `after_restore` with the Lambda runtime; False where there is no SnapStart."""
+    """At init: preload (`before_snapshot`) when this init is for a snapshot, and hand
+    `after_restore` to the Lambda runtime; False where there is no runtime to take it."""
+    if os.environ.get("AWS_LAMBDA_INITIALIZATION_TYPE") == "snap-start":
+        before_snapshot()  # init is before the snapshot, whichever process serves the app
     try:
         from snapshot_restore_py import register_after_restore  # type: ignore[import-not-found]
     except ImportError:

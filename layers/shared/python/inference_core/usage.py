@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
 
-from inference_core.db.usage import NO_KEY, read_aggregates
 from inference_core.errors import InvalidRequestError
 
 GroupBy = Literal["day", "model", "key"]
@@ -56,6 +55,8 @@ def usage_report(
     group_by: str | None = None,
 ) -> dict[str, Any]:
     """The body of `GET /v1/usage` for a key (`key_id`) or a user (all keys and sessions)."""
+    from inference_core.db.usage import NO_KEY, read_aggregates  # PynamoDB: on first use
+
     query = parse_query(start, end, group_by)
     scope = f"key#{key_id}" if key_id else f"user#{user_id}"
     rows = read_aggregates(scope, query.start.isoformat(), query.end.isoformat())

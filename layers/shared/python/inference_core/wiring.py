@@ -12,7 +12,6 @@ from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from inference_core.registry import ModelRegistry, load_registry
-from inference_core.settings import Settings, get_settings
 
 if TYPE_CHECKING:
     from inference_core.db.chat_history import ChatHistoryRepository
@@ -21,6 +20,7 @@ if TYPE_CHECKING:
     from inference_core.inference.responses import ResponsesService
     from inference_core.inference.service import InferenceService
     from inference_core.router import Router
+    from inference_core.settings import Settings
     from inference_core.text_processing.service import TextProcessingService
 
 
@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 def bound_settings() -> Settings:
     """The settings, with the PynamoDB models pointed at their tables (once per process)."""
     from inference_core.db.models import configure_models
+    from inference_core.settings import get_settings
 
     settings = get_settings()
     configure_models(settings)
@@ -35,6 +36,8 @@ def bound_settings() -> Settings:
 
 
 def get_registry() -> ModelRegistry:
+    from inference_core.settings import get_settings  # pydantic-settings: not at import
+
     return load_registry(get_settings().inference.model_registry_path)
 
 

@@ -12,7 +12,7 @@ import asyncio
 import time
 from collections.abc import Callable
 from functools import lru_cache
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from fastapi import Depends, Request
 
@@ -22,19 +22,25 @@ from inference_core.auth.policy import (
     inference_principal,
 )
 from inference_core.auth.principal import Principal, anonymous_principal
-from inference_core.auth.service import AuthService
-from inference_core.db.api_keys import ApiKeysRepository
-from inference_core.db.models import configure_models
-from inference_core.db.sessions import SessionsRepository
-from inference_core.db.users import UsersRepository
 from inference_core.errors import AuthenticationError, PermissionDeniedError
-from inference_core.governance import Governance
-from inference_core.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    # Only named in annotations: FastAPI resolves a dependency by its `Depends`, so the quoted names
+    # below never need these modules (PynamoDB models, pydantic-settings) when the routes are built.
+    from inference_core.auth.service import AuthService
+    from inference_core.db.api_keys import ApiKeysRepository
+    from inference_core.db.sessions import SessionsRepository
+    from inference_core.db.users import UsersRepository
+    from inference_core.governance import Governance
+    from inference_core.settings import Settings
 
 
 @lru_cache(maxsize=1)
 def get_auth_settings() -> Settings:
     """The settings, with every PynamoDB model bound to its table (once per process)."""
+    from inference_core.db.models import configure_models
+    from inference_core.settings import get_settings
+
     settings = get_settings()
     configure_models(settings)
     return settings
@@ -42,18 +48,24 @@ def get_auth_settings() -> Settings:
 
 @lru_cache(maxsize=1)
 def get_users_repo() -> UsersRepository:
+    from inference_core.db.users import UsersRepository
+
     get_auth_settings()
     return UsersRepository()
 
 
 @lru_cache(maxsize=1)
 def get_api_keys_repo() -> ApiKeysRepository:
+    from inference_core.db.api_keys import ApiKeysRepository
+
     get_auth_settings()
     return ApiKeysRepository()
 
 
 @lru_cache(maxsize=1)
 def get_sessions_repo() -> SessionsRepository:
+    from inference_core.db.sessions import SessionsRepository
+
     get_auth_settings()
     return SessionsRepository()
 
@@ -81,16 +93,19 @@ def reset_auth_dependencies() -> None:
     wiring.get_governance.cache_clear()
 
 
-SettingsDep = Annotated[Settings, Depends(get_auth_settings)]
-UsersDep = Annotated[UsersRepository, Depends(get_users_repo)]
-ApiKeysDep = Annotated[ApiKeysRepository, Depends(get_api_keys_repo)]
-SessionsDep = Annotated[SessionsRepository, Depends(get_sessions_repo)]
+SettingsDep = Annotated["Settings", Depends(get_auth_settings)]
+UsersDep = Annotated["UsersRepository", Depends(get_users_repo)]
+ApiKeysDep = Annotated["ApiKeysRepository", Depends(get_api_keys_repo)]
+SessionsDep = Annotated["SessionsRepository", Depends(get_sessions_repo)]
+GovernanceDep = Annotated["Governance", Depends(get_governance)]
 ClockDep = Annotated[Callable[[], float], Depends(get_clock)]
 
 
 def get_auth_service(
     settings: SettingsDep, users: UsersDep, keys: ApiKeysDep, sessions: SessionsDep
-) -> AuthService:
+) -> "AuthService":  # noqa: UP037 (quoted twice: FastAPI evaluates this signature at import)
+    from inference_core.auth.service import AuthService
+
     return AuthService(settings=settings, users=users, keys=keys, sessions=sessions)
 
 
@@ -138,10 +153,15 @@ async def _inference_governance() -> Governance:
     return get_governance()
 
 
+# The inference routes' versions: async, so FastAPI resolves them on the event loop.
+InferenceSettingsDep = Annotated["Settings", Depends(_inference_settings)]
+InferenceGovernanceDep = Annotated["Governance", Depends(_inference_governance)]
+
+
 async def get_inference_principal(
     request: Request,
-    settings: Annotated[Settings, Depends(_inference_settings)],
-    governance: Annotated[Governance, Depends(_inference_governance)],
+    settings: InferenceSettingsDep,
+    governance: InferenceGovernanceDep,
 ) -> Principal:
     """Data plane: who is asking, from the governance resolution (no DynamoDB call when it is
     cached; the service's admission write authorizes and counts), then the access mode

@@ -10,54 +10,65 @@ from __future__ import annotations
 
 import secrets
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
-from argon2 import PasswordHasher, Type
-from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+if TYPE_CHECKING:
+    from argon2 import PasswordHasher
 
 TIME_COST = 2
 MEMORY_COST_KIB = 19456  # 19 MiB
 PARALLELISM = 1
 
-_hasher = PasswordHasher(
-    time_cost=TIME_COST,
-    memory_cost=MEMORY_COST_KIB,
-    parallelism=PARALLELISM,
-    hash_len=32,
-    salt_len=16,
-    type=Type.ID,
-)
+
+@lru_cache(maxsize=1)
+def _hasher() -> PasswordHasher:
+    # argon2-cffi loads its C binding on import: done on first use, or before the SnapStart snapshot
+    from argon2 import PasswordHasher, Type
+
+    return PasswordHasher(
+        time_cost=TIME_COST,
+        memory_cost=MEMORY_COST_KIB,
+        parallelism=PARALLELISM,
+        hash_len=32,
+        salt_len=16,
+        type=Type.ID,
+    )
 
 
 def hash_password(password: str) -> str:
-    return _hasher.hash(password)
+    return _hasher().hash(password)
 
 
 @lru_cache(maxsize=1)
 def _dummy_hash() -> str:
     # Computed once per process with the same parameters as real hashes, so verifying against it
     # costs exactly what verifying a real user's password costs.
-    return _hasher.hash(secrets.token_urlsafe(24))
+    return _hasher().hash(secrets.token_urlsafe(24))
 
 
 def verify_password(password_hash: str | None, password: str) -> bool:
     """True if `password` matches; with no stored hash, burn the same time and return False."""
     # Both paths build the dummy hash on first use, so a cold start costs the same either way.
+    from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
     dummy = _dummy_hash()
     if password_hash is None:
         try:
-            _hasher.verify(dummy, password)
+            _hasher().verify(dummy, password)
         except VerificationError:
             pass
         return False
     try:
-        return _hasher.verify(password_hash, password)
+        return _hasher().verify(password_hash, password)
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
 
 
 def needs_rehash(password_hash: str) -> bool:
     """True if the hash was made with weaker parameters than today's (re-hash at next login)."""
+    from argon2.exceptions import InvalidHashError
+
     try:
-        return _hasher.check_needs_rehash(password_hash)
+        return _hasher().check_needs_rehash(password_hash)
     except InvalidHashError:
         return True

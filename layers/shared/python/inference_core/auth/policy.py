@@ -13,18 +13,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from inference_core.auth.api_keys import hash_api_key, looks_like_api_key
 from inference_core.auth.principal import Principal
 from inference_core.auth.tokens import ACCESS, decode_token
-from inference_core.db.api_keys import ApiKeysRepository
-from inference_core.db.models import ApiKeyModel, UserModel
-from inference_core.db.sessions import SessionsRepository
-from inference_core.db.users import UsersRepository
 from inference_core.errors import AuthenticationError
-from inference_core.governance import Governance, Resolution
-from inference_core.settings import Settings
+
+if TYPE_CHECKING:  # types only: importing this module loads no PynamoDB model (cold start)
+    from collections.abc import Callable
+
+    from inference_core.db.api_keys import ApiKeysRepository
+    from inference_core.db.models import ApiKeyModel, UserModel
+    from inference_core.db.sessions import SessionsRepository
+    from inference_core.db.users import UsersRepository
+    from inference_core.governance import Governance, Resolution
+    from inference_core.settings import Settings
 
 
 def principal_from_key(key: ApiKeyModel) -> Principal:

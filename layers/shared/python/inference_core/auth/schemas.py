@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
@@ -11,7 +11,9 @@ from inference_core.auth.validation import (
     check_password_policy,
     normalize_email,
 )
-from inference_core.db.models import ApiKeyModel, UserModel
+
+if TYPE_CHECKING:
+    from inference_core.db.models import ApiKeyModel, UserModel
 
 Email = Annotated[str, Field(max_length=320), AfterValidator(normalize_email)]
 # A new password must meet the policy; a presented one only has to be bounded.

@@ -46,7 +46,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from inference_core.auth.api_keys import (
     display_prefix,
@@ -82,7 +82,9 @@ from inference_core.errors import (
 )
 from inference_core.mailqueue import enqueue_mail
 from inference_core.observability import get_logger
-from inference_core.settings import Settings
+
+if TYPE_CHECKING:
+    from inference_core.settings import Settings
 
 PURPOSE_VERIFY_EMAIL = "verify_email"
 PURPOSE_PASSWORD_RESET = "password_reset"

@@ -16,12 +16,12 @@ from __future__ import annotations
 import time
 import uuid
 from dataclasses import dataclass
-from typing import Literal
-
-import jwt
+from typing import TYPE_CHECKING, Literal
 
 from inference_core.errors import AuthenticationError
-from inference_core.settings import Settings
+
+if TYPE_CHECKING:
+    from inference_core.settings import Settings
 
 ALGORITHM = "HS256"
 ACCESS: Literal["access"] = "access"
@@ -90,6 +90,8 @@ def issue_token(
     }
     if claims.role is not None:
         payload["role"] = claims.role
+    import jwt  # PyJWT pulls in `cryptography` (tens of ms): loaded on first use or at snapshot
+
     token = jwt.encode(payload, settings.jwt_signing_secret(), algorithm=ALGORITHM)
     return IssuedToken(token=token, claims=claims)
 
@@ -116,6 +118,8 @@ def decode_token(token: str, settings: Settings, *, expected_type: TokenType) ->
     Any failure is an `AuthenticationError` whose message says nothing about which check failed
     beyond "expired" (which clients need in order to refresh).
     """
+    import jwt
+
     try:
         payload = jwt.decode(
             token,

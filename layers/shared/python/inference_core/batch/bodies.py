@@ -3,9 +3,10 @@ send the same shape)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from inference_core.db.batch_models import BatchJobModel
+if TYPE_CHECKING:
+    from inference_core.db.batch_models import BatchJobModel
 
 
 def batch_object(job: BatchJobModel) -> dict[str, Any]:

@@ -18,7 +18,6 @@ from inference_core.batch.queue import BatchQueue
 from inference_core.batch.storage import FileStore
 from inference_core.db.files import FilesRepository
 from inference_core.db.jobs import JobsRepository
-from inference_core.settings import Settings, get_settings
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.idempotency import BasePersistenceLayer
@@ -26,6 +25,7 @@ if TYPE_CHECKING:
     from inference_core.db.api_keys import ApiKeysRepository
     from inference_core.db.users import UsersRepository
     from inference_core.inference.service import InferenceService
+    from inference_core.settings import Settings
     from inference_core.webhooks.delivery import WebhookSender
 
 MailSender = Callable[..., Any]  # the signature of `inference_core.mailqueue.enqueue_mail`
@@ -148,4 +148,6 @@ def build_batch_runtime(
 
 @lru_cache(maxsize=1)
 def get_batch_runtime() -> BatchRuntime:
+    from inference_core.settings import get_settings
+
     return build_batch_runtime(get_settings())

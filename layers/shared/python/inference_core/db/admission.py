@@ -116,13 +116,19 @@ def day_of(now: float) -> str:
     return f"{datetime.fromtimestamp(now, UTC):%Y-%m-%d}"
 
 
+# The OS's entropy, not `random`'s state: Lambda instances restored from one SnapStart snapshot
+# share that state (the data plane's restore hook does not run yet), and colliding instances
+# drawing the same waits would collide again.
+_JITTER = random.SystemRandom()
+
+
 def conflict_backoff(attempt: int, backoff: tuple[float, float]) -> float:
     """Seconds to wait after the `attempt`-th (0-based) TransactionConflict: uniform between a
     tenth of the ceiling and the ceiling, which doubles per attempt up to the cap (the jitter
-    spreads the colliding clients; `random` is re-seeded after a SnapStart restore)."""
+    spreads the colliding clients)."""
     first, cap = backoff
     ceiling = min(cap, first * 2**attempt)
-    return random.uniform(ceiling / 10, ceiling)  # noqa: S311 (jitter, not a secret)
+    return _JITTER.uniform(ceiling / 10, ceiling)
 
 
 # ---- what a level is ----

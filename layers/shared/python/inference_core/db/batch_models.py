@@ -18,7 +18,7 @@ Importing this module registers both tables (`register_model`), like `db.idempot
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pynamodb.attributes import (
     BooleanAttribute,
@@ -31,7 +31,9 @@ from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
 from inference_core.db.models import _Meta, configure_models, register_model
-from inference_core.settings import Settings
+
+if TYPE_CHECKING:
+    from inference_core.settings import Settings
 
 JOB_SK = "job"
 

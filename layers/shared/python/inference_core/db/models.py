@@ -21,10 +21,10 @@ from pynamodb.attributes import (
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
-from inference_core.settings import Settings
-
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
+
+    from inference_core.settings import Settings
 
 
 class _Meta:

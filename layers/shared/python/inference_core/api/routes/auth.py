@@ -7,7 +7,7 @@ Each route parses its body, calls one `AuthService` method and shapes the answer
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from fastapi import APIRouter, Depends, Request, Response, status
 
@@ -33,11 +33,13 @@ from inference_core.auth.schemas import (
     UserResponse,
     VerifyEmailRequest,
 )
-from inference_core.auth.service import AuthService, KeyLimits, TokenPair
+
+if TYPE_CHECKING:  # the service (argon2, PyJWT, the tables) loads on first use, not at import
+    from inference_core.auth.service import AuthService, TokenPair
 
 router = APIRouter(prefix="/v1/auth", tags=["auth"])
 
-Service = Annotated[AuthService, Depends(get_auth_service)]
+Service = Annotated["AuthService", Depends(get_auth_service)]
 CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
 
 REGISTER_ACCEPTED = (
@@ -145,6 +147,8 @@ def verify_email(body: VerifyEmailRequest, service: Service) -> AcceptedResponse
 def create_api_key(
     body: ApiKeyCreateRequest, principal: CurrentPrincipal, service: Service
 ) -> ApiKeyCreated:
+    from inference_core.auth.service import KeyLimits
+
     created = service.create_api_key(
         principal,
         name=body.name,

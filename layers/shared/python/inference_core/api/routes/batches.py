@@ -5,7 +5,7 @@ Another user's batch is a 404, exactly like a batch that does not exist.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict, Field
@@ -15,12 +15,14 @@ from inference_core.auth.deps import get_principal
 from inference_core.auth.principal import Principal
 from inference_core.batch.bodies import batch_object
 from inference_core.batch.schemas import InlineJobRequest
-from inference_core.batch.service import BatchService
+
+if TYPE_CHECKING:  # the batch service (and its tables) load on first use, not at import
+    from inference_core.batch.service import BatchService
 
 router = APIRouter(tags=["batches"])
 
 CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
-Batches = Annotated[BatchService, Depends(get_batch_service)]
+Batches = Annotated["BatchService", Depends(get_batch_service)]
 
 
 class BatchCreateRequest(BaseModel):

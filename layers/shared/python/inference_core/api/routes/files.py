@@ -5,7 +5,7 @@ Another user's file is a 404, exactly like a file that does not exist.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, File, Form, Query, UploadFile
 from fastapi.responses import Response
@@ -13,12 +13,14 @@ from fastapi.responses import Response
 from inference_core.api.batch_deps import get_file_service
 from inference_core.auth.deps import get_principal
 from inference_core.auth.principal import Principal
-from inference_core.batch.files import FileService, file_object
+
+if TYPE_CHECKING:  # the Files service (and its tables) load on first use, not at import
+    from inference_core.batch.files import FileService
 
 router = APIRouter(tags=["files"])
 
 CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
-Files = Annotated[FileService, Depends(get_file_service)]
+Files = Annotated["FileService", Depends(get_file_service)]
 
 
 @router.post("/v1/files")
@@ -40,6 +42,8 @@ def create_file(
         purpose=purpose,
         expires_after_seconds=expires_after_seconds if expires_after_anchor else None,
     )
+    from inference_core.batch.files import file_object
+
     return file_object(created)
 
 
@@ -55,6 +59,8 @@ def list_files(
     found, has_more = files.list(
         principal.user_id, purpose=purpose, after=after, limit=limit, order=order
     )
+    from inference_core.batch.files import file_object
+
     data = [file_object(f) for f in found]
     return {
         "object": "list",
@@ -67,6 +73,8 @@ def list_files(
 
 @router.get("/v1/files/{file_id}")
 def retrieve_file(file_id: str, principal: CurrentPrincipal, files: Files) -> dict[str, Any]:
+    from inference_core.batch.files import file_object
+
     return file_object(files.get(principal.user_id, file_id))
 
 

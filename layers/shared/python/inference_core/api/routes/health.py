@@ -9,7 +9,6 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from inference_core.api.deps import get_registry
-from inference_core.settings import get_settings
 
 router = APIRouter(tags=["health"])
 
@@ -37,6 +36,7 @@ def readiness_checks() -> dict[str, dict[str, Any]]:
     from botocore.config import Config
 
     from inference_core.providers import create_provider
+    from inference_core.settings import get_settings
 
     settings = get_settings()
     config = Config(connect_timeout=2, read_timeout=3, retries={"max_attempts": 1})

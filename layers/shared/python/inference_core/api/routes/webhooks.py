@@ -11,8 +11,6 @@ from fastapi.responses import JSONResponse
 from inference_core.api.batch_deps import RuntimeDep
 from inference_core.auth.deps import get_principal
 from inference_core.auth.principal import Principal
-from inference_core.webhooks.ingest import authenticate_ingest, queue_ingest_submission
-from inference_core.webhooks.signing import user_webhook_secret
 
 router = APIRouter(tags=["webhooks"])
 
@@ -25,6 +23,8 @@ def webhook_secret(
     principal: Annotated[Principal, Depends(get_principal)], runtime: RuntimeDep
 ) -> dict[str, Any]:
     """The secret this user's completion webhooks are signed with (Standard Webhooks, v1)."""
+    from inference_core.webhooks.signing import user_webhook_secret
+
     return {
         "object": "webhook.secret",
         "secret": user_webhook_secret(runtime.settings, principal.user_id),
@@ -35,6 +35,7 @@ def webhook_secret(
 @router.post("/webhooks/ingest", status_code=202)
 async def ingest(request: Request, runtime: RuntimeDep) -> JSONResponse:
     from inference_core.batch.errors import FileTooLargeError
+    from inference_core.webhooks.ingest import authenticate_ingest, queue_ingest_submission
 
     body = await request.body()
     if len(body) > MAX_INGEST_BYTES:
