@@ -9,7 +9,12 @@ SQS); the poller's own ReceiveMessage/DeleteMessageBatch (Lambda's event source 
 counted apart. moto serves each call in a few milliseconds, on one lock (it has no isolation
 between threads), so the figures are a floor for calls and a rough guide for time.
 
-    python bench/batch_throughput.py [--lines 200] [--latency 0.2] [--concurrency 10]
+Each invocation gets up to `--batch-size` records (the CDK app's `worker_batch_size`, 100; the
+local poller gathers them ten per receive, as Lambda's event source does), run `--concurrency`
+at a time (`IC_BATCH_WORKER_CONCURRENCY`, 32).
+
+    python bench/batch_throughput.py [--lines 400] [--latency 0.2] [--concurrency 32]
+                                     [--batch-size 100]
 """
 
 from __future__ import annotations
@@ -79,6 +84,8 @@ class SlowUpstream:
 
         self.latency = latency
         self.calls = 0
+        self.in_flight = 0
+        self.peak = 0  # the most upstream calls in flight at once
         outer = self
 
         class _Provider(Provider):
@@ -88,7 +95,12 @@ class SlowUpstream:
                 from inference_core.canonical import ChatResult, Usage
 
                 outer.calls += 1
-                await asyncio.sleep(outer.latency)
+                outer.in_flight += 1
+                outer.peak = max(outer.peak, outer.in_flight)
+                try:
+                    await asyncio.sleep(outer.latency)
+                finally:
+                    outer.in_flight -= 1
                 return ChatResult(content="ok", finish_reason="stop", usage=Usage(12, 4))
 
             async def chat_stream(self, request: Any, deployment: Any) -> AsyncIterator[Any]:
@@ -98,26 +110,86 @@ class SlowUpstream:
         self.provider = _Provider()
 
 
+MOTO_BUSY = [0.0]  # seconds moto spent serving requests (under its one lock)
+
+
 def serialize_moto() -> None:
-    """moto has no isolation between threads: serialize its request processing (a real service
-    applies each request atomically)."""
+    """moto in-process behaving like the service where the worker's threads would see a
+    difference (the same treatment as the batch tests' `atomic_moto` fixture):
+
+    - moto has no isolation between threads: its request processing is serialized (a real
+      service applies each request atomically);
+    - moto's TransactWriteItems deep-copies every table it touches to be able to roll back,
+      which makes a transaction's cost grow with the tables (the jobs table holds every line's
+      result): conditions are checked first instead, under the same lock, so a transaction that
+      fails changes nothing and needs no copy. DynamoDB's transactions cost no such thing.
+    """
+    import copy as copy_module
+
+    import moto.dynamodb.models as ddb
     from moto.core.botocore_stubber import BotocoreStubber
+    from moto.dynamodb.exceptions import TransactionCanceledException
+    from moto.dynamodb.models import DynamoDBBackend
 
     lock = threading.RLock()
     original = BotocoreStubber.process_request
 
     def process_request(self: Any, request: Any) -> Any:
         with lock:
-            return original(self, request)
+            started = time.perf_counter()
+            try:
+                return original(self, request)
+            finally:
+                MOTO_BUSY[0] += time.perf_counter() - started
+
+    original_transact = DynamoDBBackend.transact_write_items
+
+    class NoTableCopies:
+        copy = staticmethod(copy_module.copy)
+
+        @staticmethod
+        def deepcopy(value: Any, memo: Any = None) -> Any:
+            return value if isinstance(value, ddb.Table) else copy_module.deepcopy(value, memo)
+
+    def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
+        errors: list[Any] = []
+        for entry in transact_items:
+            op_type, op = next(iter(entry.items()))
+            table = self.get_table(op["TableName"])
+            if op_type == "Put":
+                key = {table.hash_key_attr: op["Item"][table.hash_key_attr]}
+                if table.range_key_attr is not None:
+                    key[table.range_key_attr] = op["Item"][table.range_key_attr]
+            else:
+                key = op["Key"]
+            condition = op.get("ConditionExpression")
+            current = self.get_item(op["TableName"], key)
+            if condition and not ddb.get_filter_expression(
+                condition, op.get("ExpressionAttributeNames"), op.get("ExpressionAttributeValues")
+            ).expr(current):
+                wants_old = op.get("ReturnValuesOnConditionCheckFailure") == "ALL_OLD"
+                old = current.to_json()["Attributes"] if wants_old and current else None
+                errors.append(("ConditionalCheckFailed", "The conditional request failed", old))
+            else:
+                errors.append((None, None, None))
+        if any(code is not None for code, _, _ in errors):
+            raise TransactionCanceledException(errors)
+        ddb.copy = NoTableCopies  # type: ignore[assignment]
+        try:
+            original_transact(self, transact_items)
+        finally:
+            ddb.copy = copy_module  # type: ignore[assignment]
 
     BotocoreStubber.process_request = process_request  # type: ignore[method-assign]
+    DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--lines", type=int, default=200)
+    parser.add_argument("--lines", type=int, default=400)
     parser.add_argument("--latency", type=float, default=0.2)
-    parser.add_argument("--concurrency", type=int, default=10)
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--batch-size", type=int, default=100)
     args = parser.parse_args()
     os.environ["IC_BATCH_WORKER_CONCURRENCY"] = str(args.concurrency)
 
@@ -140,8 +212,10 @@ def run(args: argparse.Namespace, boto3: Any) -> None:
     from inference_core.db import models
     from inference_core.db.batch_models import BatchLineModel
     from inference_core.db.cache import CacheRepository
+    from inference_core.db.models import ApiKeyModel, UserModel, configure_models
     from inference_core.db.tables import create_tables
     from inference_core.db.usage import UsageRepository
+    from inference_core.governance import Governance
     from inference_core.inference.service import InferenceService
     from inference_core.local.pollers import load_handler, poll_once
     from inference_core.local.resources import create_bucket, create_queues
@@ -158,6 +232,20 @@ def run(args: argparse.Namespace, boto3: Any) -> None:
     create_tables(boto3.client("dynamodb", region_name=REGION), settings.tables.model_dump())
     create_bucket(boto3.client("s3", region_name=REGION), settings.queues.files_bucket)
 
+    # Governance on, as in production: every line is admitted and settled against the key, its
+    # user and (none here) team; limits generous enough never to refuse.
+    configure_models(settings)
+    UserModel(
+        "bench-user",
+        email="bench@example.com",
+        password_hash="x",
+        created_at=1,
+        updated_at=1,
+        rpm_limit=100_000,
+    ).save()
+    ApiKeyModel(
+        "bench-key-hash", key_id="bench-key", owner_id="bench-user", prefix="sk-ic-b", created_at=1
+    ).save()
     registry = ModelRegistry.from_dict(
         {
             "default_model": "m",
@@ -172,6 +260,7 @@ def run(args: argparse.Namespace, boto3: Any) -> None:
         router=router,
         cache=CacheRepository(),
         usage=UsageRepository(),
+        governance=Governance(settings=settings),
     )
     runtime = build_batch_runtime(settings, inference_factory=lambda: inference)
     owner = Principal(
@@ -242,6 +331,7 @@ def run(args: argparse.Namespace, boto3: Any) -> None:
         return result
 
     started = time.perf_counter()
+    busy_before = MOTO_BUSY[0]
     idle = 0
     while idle < 50:
         got = poll_once(
@@ -252,6 +342,7 @@ def run(args: argparse.Namespace, boto3: Any) -> None:
             timeout_seconds=300,
             region=REGION,
             wait_seconds=0,
+            batch_size=args.batch_size,
         )
         idle = 0 if got else idle + 1
         if not got:
@@ -264,27 +355,37 @@ def run(args: argparse.Namespace, boto3: Any) -> None:
     final = runtime.jobs.get(job.batch_id)
     assert final is not None
     per_invocation = [n / s for n, s in durations if n]
-    full = [n / s for n, s in durations if n == 10]
+    full = [n / s for n, s in durations if n == args.batch_size]
     n = args.lines
     ddb = calls.service("dynamodb")
     worker_sqs = calls.service("sqs")
     print(
-        f"lines: {n}   upstream latency: {args.latency * 1000:.0f} ms   concurrency: {args.concurrency}"
+        f"lines: {n}   upstream latency: {args.latency * 1000:.0f} ms   "
+        f"records per invocation: {args.batch_size}   concurrency: {args.concurrency}"
     )
-    print(f"batch status: {final.status}   upstream calls: {upstream.calls}")
+    print(
+        f"batch status: {final.status}   upstream calls: {upstream.calls}   "
+        f"most in flight at once: {upstream.peak}"
+    )
     print(
         f"invocations: {len(durations)}   wall time: {elapsed:.2f} s   ({n / elapsed:.1f} lines/s overall)"
     )
     if full:
         print(
-            f"lines/second per invocation (10 records): median {statistics.median(full):.1f}, "
+            f"lines/second per invocation ({args.batch_size} records): "
+            f"median {statistics.median(full):.1f}, "
             f"min {min(full):.1f}, max {max(full):.1f}"
         )
     elif per_invocation:
         print(f"lines/second per invocation: median {statistics.median(per_invocation):.1f}")
+    busy = MOTO_BUSY[0] - busy_before
     print(
-        f"  (ideal at this latency: {min(10, args.concurrency) / args.latency:.0f} lines/s per invocation)"
+        f"moto busy serving requests (one lock): {busy:.2f} s of {elapsed:.2f} s "
+        f"({busy / n * 1000:.1f} ms per line): the bound on lines/s here, not the worker"
     )
+    waves = -(-args.batch_size // args.concurrency)
+    ideal = args.batch_size / (waves * args.latency)
+    print(f"  (ideal at this latency: {ideal:.0f} lines/s per invocation)")
     print(f"DynamoDB calls per line (worker): {sum(ddb.values()) / n:.2f}")
     for op, count in ddb.items():
         print(f"    {op:<22} {count / n:.2f}")

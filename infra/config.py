@@ -108,7 +108,9 @@ class InfraConfig:
     stream_timeout_seconds: int = 300
     worker_memory_mb: int = 1024
     worker_timeout_seconds: int = 300
-    worker_batch_size: int = 10
+    # Records per worker invocation (run concurrently, `IC_BATCH_WORKER_CONCURRENCY` at a time);
+    # over 10 the event source gathers them for up to a second (`max_batching_window`).
+    worker_batch_size: int = 100
     worker_max_concurrency: int = 5
     mailer_memory_mb: int = 256
     mailer_timeout_seconds: int = 30

@@ -31,6 +31,14 @@ class ApiTarget:
     routes: Sequence[str]
 
 
+# What a message in a dead-letter queue means, per queue (the alarm's description).
+DEAD_LETTER_MEANING = {
+    "Batch": "Messages in the Batch dead-letter queue: the worker could not process them at all "
+    "(unparseable, unknown batch, or its stores kept failing). A real fault: lines that fail "
+    "for good are answered in the batch's error file and never land here.",
+}
+
+
 class Observability(Construct):
     def __init__(
         self,
@@ -113,7 +121,9 @@ class Observability(Construct):
                     period=Duration.minutes(1), statistic="Maximum"
                 ),
                 threshold=1,
-                description=f"Messages in the {name} dead-letter queue: they failed every retry",
+                description=DEAD_LETTER_MEANING.get(
+                    name, f"Messages in the {name} dead-letter queue: they failed every retry"
+                ),
             )
         if model_endpoint is not None:
             self._alarm(

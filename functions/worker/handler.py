@@ -105,7 +105,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         with _loop_lock:  # one invocation at a time on the loop (Lambda never overlaps them)
             record_handler = make_record_handler(
                 worker,
-                Invocation(lambda_context=context),
+                Invocation(lambda_context=context, records=records),
                 worker.settings.batch.batch_worker_concurrency,
                 metrics,
             )

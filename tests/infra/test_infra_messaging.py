@@ -41,7 +41,8 @@ def test_batch_size_and_concurrency_are_parameters(default_synth, full_synth):
         for m in _event_sources(default_synth).values()
         if ref_id(m["Properties"]["FunctionName"]) == worker
     ]
-    assert default["Properties"]["BatchSize"] == 10
+    assert default["Properties"]["BatchSize"] == 100
+    assert default["Properties"]["MaximumBatchingWindowInSeconds"] >= 1
     assert default["Properties"]["ScalingConfig"]["MaximumConcurrency"] == 5
     worker = full_synth.logical_id(full_synth.stack.functions["Worker"].function)
     (full,) = [

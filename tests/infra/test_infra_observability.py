@@ -86,6 +86,16 @@ def test_a_dlq_holding_anything_raises_an_alarm(any_synth):
         assert alarm["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
 
 
+def test_the_batch_dlq_alarm_says_it_means_a_real_fault(default_synth):
+    batch_dlq = default_synth.logical_id(
+        default_synth.stack.node.find_child("Batch").queue.dead_letter_queue
+    )
+    (alarm,) = [a for a in _alarms(default_synth) if batch_dlq in _dimension_refs(a)]
+    description = alarm["AlarmDescription"]
+    assert "could not process" in description
+    assert "error file" in description  # expected line failures are answered, not dead-lettered
+
+
 def test_sagemaker_5xx_alarm_only_with_the_endpoint(default_synth, full_synth):
     assert not [a for a in _alarms(default_synth) if _metric(a)[0] == "AWS/SageMaker"]
     (alarm,) = [

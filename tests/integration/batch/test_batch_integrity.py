@@ -1,7 +1,7 @@
 """The integrity test: 1,000 lines against a fake upstream with injected transient and permanent
 failures and duplicate deliveries. Every line ends in exactly one of the output and error files,
-the upstream is called once per line plus once per retried transient failure, and the DLQ holds
-exactly the lines that failed for good."""
+the upstream is called once per line plus once per retried transient failure, and the DLQ stays
+empty (failed lines are answers, not faults)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ import json
 import random
 from collections import Counter
 from typing import Any
+
+import pytest
 
 from inference_core.settings import get_settings
 
@@ -41,8 +43,17 @@ def script(seed: int = 7) -> tuple[list[dict[str, Any]], dict[str, str], int]:
     return lines, kinds, expected_calls
 
 
+@pytest.fixture
+def no_circuit_breaker(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The breaker opens on consecutive failures and closes after real seconds, so with it how
+    many upstream calls a line gets (and whether a healthy line is refused on its last receive
+    while the breaker is open) depends on the machine's speed. It has its own tests; this one is
+    about every line ending exactly once."""
+    monkeypatch.setenv("IC_CIRCUIT_BREAKER_FAILURES", "1000")
+
+
 def test_every_line_ends_in_exactly_one_file_and_nothing_is_answered_twice(
-    api, aws, drain, upstream, runtime, monkeypatch
+    no_circuit_breaker, api, aws, drain, upstream, runtime, monkeypatch
 ):
     lines, kinds, expected_calls = script()
     # The job is queued a hundred lines at a time (the first by the API, the rest by the worker
@@ -121,11 +132,8 @@ def test_every_line_ends_in_exactly_one_file_and_nothing_is_answered_twice(
         if not prompt.startswith(("TRANSIENT", "ALWAYS"))
     )
 
-    # The DLQ holds exactly the lines that failed for good, each once, with its reason.
-    dead = aws.dlq()
-    dead_ids = [json.loads(m["Body"])["custom_id"] for m in dead]
-    assert sorted(dead_ids) == sorted(err_ids)
-    assert {m["MessageAttributes"]["error_code"]["StringValue"] for m in dead} == set(reasons)
+    # Lines that failed for good are answers in the error file, not faults: the DLQ is empty.
+    assert aws.dlq() == []
 
     # Nothing is left behind, and exactly one finalizer ran (one email, one set of files).
     assert aws.queue_depth() == 0

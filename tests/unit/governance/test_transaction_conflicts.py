@@ -296,3 +296,23 @@ def test_an_ungoverned_ledger_write_says_whether_it_was_lost(
     usage = RequestUsage(request_id="r", tenant_id="t", key_id=None, endpoint="e", model="m")
     assert usage_module.UsageRepository().record(usage) is metered
     assert client.calls == (2 if outcome == "throttled" else 1)
+
+
+class LineRider:
+    """A rider's one item in the admission (the batch worker's line claim)."""
+
+    def admit_items(self, now: float) -> list[dict[str, Any]]:
+        return [{"ConditionCheck": {"TableName": "jobs", "Key": {"pk": {"S": "line"}}}}]
+
+    def admit_refused(self, reasons: list[dict[str, Any]]) -> None:
+        return None
+
+
+def test_a_conflict_on_a_riders_item_is_retried_too() -> None:
+    from inference_core.db.admission import riding
+
+    client = ContendedClient(2, [NONE, NONE, CONFLICT])
+    store, slept = _store(client)
+    with riding(LineRider()):  # type: ignore[arg-type]
+        admission = _admit(store)
+    assert admission.lease_id == "lease-1" and client.calls == 3 and len(slept) == 2

@@ -229,7 +229,8 @@ class BatchSettings(BaseSettings):
 
     `batch_max_receive_count` must equal the batch queue's redrive `maxReceiveCount` (the local
     stack and the CDK app both use `redrive.MAX_RECEIVE_COUNT`): on that receive the worker
-    gives a still-failing line up, writes it to the error file and moves its message to the DLQ.
+    gives a still-failing line up and writes it to the error file (its message is consumed; the
+    DLQ is for messages the worker cannot process at all).
     """
 
     model_config = SettingsConfigDict(env_prefix="IC_", extra="ignore")
@@ -238,10 +239,17 @@ class BatchSettings(BaseSettings):
     batch_max_file_bytes: int = 9 * 1024 * 1024
     batch_max_lines: int = 10_000
     batch_inline_max_items: int = 100
-    # Records of one SQS invocation run concurrently, at most this many at a time.
-    batch_worker_concurrency: int = 10
+    # Records of one SQS invocation run concurrently, at most this many at a time (the CDK app
+    # hands the worker up to `worker_batch_size` records per invocation).
+    batch_worker_concurrency: int = 32
+    # A record not started while this many seconds of the invocation remain goes back to the
+    # queue (partial batch failure) instead of racing the function's timeout: at least the
+    # longest a line may take (the upstream timeout and its retries). Capped at half of what an
+    # invocation starts with, so a function with a shorter timeout still runs its records.
+    batch_deadline_reserve_seconds: int = 60
     batch_max_receive_count: int = 5
-    # The batch queue's DLQ: the worker moves given-up messages there itself, with their reason.
+    # The batch queue's DLQ: the worker moves messages it cannot process there itself (an
+    # unparseable body, an unknown batch, its stores failing on the last receive), with reasons.
     # Without it they fail until SQS's own redrive moves them (after maxReceiveCount).
     batch_queue_dlq_url: str | None = None
     # A transiently failing line comes back after base * 2^(receives-1) seconds (capped).

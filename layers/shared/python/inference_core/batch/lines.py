@@ -52,7 +52,6 @@ class LineOutcome:
     body: dict[str, Any] | None = None
     body_s3_key: str | None = None  # a body too large for DynamoDB items lives in S3
     error: dict[str, Any] | None = None
-    dead_letter: bool = False  # the line failed for good: its message belongs in the DLQ
     input_tokens: int = 0
     output_tokens: int = 0
 
@@ -65,7 +64,7 @@ class LineOutcome:
         return cls(**fields)
 
     @classmethod
-    def failure(cls, exc: Exception, *, dead_letter: bool) -> LineOutcome:
+    def failure(cls, exc: Exception) -> LineOutcome:
         if isinstance(exc, InferenceCoreError):
             status, code, message, kind = exc.status_code, exc.code, exc.message, exc.error_type
             param = exc.param
@@ -78,7 +77,6 @@ class LineOutcome:
             request_id=f"req_{uuid.uuid4().hex}",
             body={"error": {"message": message, "type": kind, "param": param, "code": code}},
             error={"code": code, "message": message},
-            dead_letter=dead_letter,
         )
 
     @classmethod
@@ -151,6 +149,27 @@ async def with_guardrail_policies(service: Any, principal: Principal) -> Princip
         team_guardrails=resolution.team_guardrails,
         guardrails=resolution.key_guardrails,
     )
+
+
+def line_cache_key(service: Any, job: BatchJobModel, message: LineMessage) -> str | None:
+    """The response-cache key the service will look up for this line (None: no cache read, or
+    not knowable without running it: a body by reference, an invalid one, embeddings). A
+    guardrail that redacts the prompt changes the key: that line's read then misses the
+    prefetch and reads for itself."""
+    if message.body is None:
+        return None
+    try:
+        request = validate_body(message.url, message.body)
+        if isinstance(request, ChatCompletionRequest):
+            canonical: Any = request.to_chat_request()
+        elif isinstance(request, CompletionCreateRequest):
+            canonical = request.to_completion_request()
+        else:
+            return None
+        alias = service.registry.resolve(request.model).alias
+    except InferenceCoreError:
+        return None
+    return str(service.cache_key(job_principal(job).tenant_id, alias, canonical))
 
 
 def line_request_id(batch_id: str, index: int) -> str:

@@ -39,17 +39,24 @@ the ledger line, the daily aggregates (`db.usage.aggregate_keys`) and the cache 
 fails the request: after its retries a lost settle returns False, and the caller records the request
 as unmetered (an `UnmeteredRequests` metric and a log line carrying its usage:
 `observability.record_unmetered`); its lease expires and is reclaimed.
+
+**Riders**: a caller can have its own writes ride in the same two transactions (`riding`): the
+batch worker claims the line in the admission and records its outcome and the job's counters in
+the settle (`db.jobs.LineClaim`), so a line costs no extra round trip and is charged and counted
+together or not at all. A rider explains its own refused items (see `TransactionRider`).
 """
 
 from __future__ import annotations
 
 import calendar
+import contextlib
+import contextvars
 import random
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from botocore.exceptions import ClientError
 
@@ -71,6 +78,40 @@ ADMIT_BACKOFF = (0.01, 0.08)
 SETTLE_BACKOFF = (0.02, 0.5)
 # Window entries older than this many minutes are removed by the next admission.
 WINDOW_KEEP_MINUTES = 2
+
+
+# ---- riders: writes of another module in the same transactions ----
+
+
+class TransactionRider(Protocol):
+    """Writes that ride in the admission and settle of the request running in this context.
+
+    `admit_items`/`settle_items` give the items to add; `admit_refused` gets the cancellation
+    reasons of those items and raises if one of them refused the admission (nothing is written);
+    `settle_refused` gets theirs and answers whether to try again with its items (possibly
+    changed) or without them (the usage is settled all the same); `settled` says whether its
+    items were written."""
+
+    def admit_items(self, now: float) -> list[Item]: ...
+    def admit_refused(self, reasons: list[dict[str, Any]]) -> None: ...
+    def settle_items(self, now: float) -> list[Item]: ...
+    def settle_refused(self, reasons: list[dict[str, Any]]) -> bool: ...
+    def settled(self, written: bool) -> None: ...
+
+
+_rider: contextvars.ContextVar[TransactionRider | None] = contextvars.ContextVar(
+    "ic_transaction_rider", default=None
+)
+
+
+@contextlib.contextmanager
+def riding(rider: TransactionRider) -> Iterator[None]:
+    """Add `rider`'s writes to the admission and settle made in this context."""
+    token = _rider.set(rider)
+    try:
+        yield
+    finally:
+        _rider.reset(token)
 
 
 # ---- periods and windows ----
@@ -261,6 +302,7 @@ class AdmissionStore:
         for level in active:
             _refuse_if_never_fits(level, tokens, cost_usd, now)
         reclaim: dict[str, dict[str, tuple[str, float]]] = {}  # level → lease id → (period, c)
+        rider = _rider.get()
         for attempt in range(MAX_ADMIT_ATTEMPTS):
             periods = {lv.name: period_id(lv.limits.period, now) for lv in active}
             items = [
@@ -277,7 +319,11 @@ class AdmissionStore:
                 )
                 for lv in active
             ]
+            if rider is not None:
+                items += rider.admit_items(now)
             ok, reasons = self._transact(items)
+            if not ok and rider is not None:
+                rider.admit_refused(reasons[len(active) :])  # raises if its items refused
             if ok:
                 return Admission(
                     lease_id=lease_id,
@@ -290,7 +336,9 @@ class AdmissionStore:
                     lease_expires_at=now + lease_seconds,
                 )
             retry_now = False
-            conflict = False
+            # A conflict on any item, a rider's included (`_transact` reports a
+            # TransactionConflictException as one reason).
+            conflict = any(r.get("Code") == "TransactionConflict" for r in reasons)
             for level, reason in zip(list(active), reasons, strict=False):
                 code = reason.get("Code")
                 if code == "TransactionConflict":
@@ -433,6 +481,7 @@ class AdmissionStore:
         """Replace the reservation by the real usage on every level, release the lease, write the
         ledger line, the aggregates and the cache fill: one transaction. False if it was lost."""
         modes = {lv.name: "lease" for lv in admission.levels}
+        rider = _rider.get()
         for attempt in range(MAX_SETTLE_ATTEMPTS):
             items: list[Item] = []
             settled_levels: list[Level] = []
@@ -442,10 +491,23 @@ class AdmissionStore:
                 items.append(self._settle_item(level, admission, outcome, now, modes[level.name]))
                 settled_levels.append(level)
             items += self._record_items(outcome, now)
+            riding_from = len(items)
+            if rider is not None:
+                items += rider.settle_items(now)
             ok, reasons = self._transact(items)
             if ok:
+                if rider is not None:
+                    rider.settled(True)
                 return True
             conflict = changed = False
+            if rider is not None and reasons:
+                riders_reasons = reasons[riding_from:]
+                # A refused rider item: it is retried changed, or left out.
+                changed = any(r.get("Code") == "ConditionalCheckFailed" for r in riders_reasons)
+                if not rider.settle_refused(riders_reasons):
+                    rider.settled(False)
+                    rider = None  # settle the usage without the rider's writes
+                    changed = True
             for i, reason in enumerate(reasons):
                 code = reason.get("Code")
                 if code == "TransactionConflict":
@@ -461,6 +523,8 @@ class AdmissionStore:
                 break  # cancelled for a reason a retry cannot change
             if conflict and attempt + 1 < MAX_SETTLE_ATTEMPTS:
                 self._sleep(conflict_backoff(attempt, SETTLE_BACKOFF))
+        if rider is not None:
+            rider.settled(False)
         get_logger().warning(
             "usage not settled; the lease expires and is reclaimed",
             extra={"lease_id": admission.lease_id},

@@ -6,8 +6,10 @@ The jobs table holds a job and its lines under one partition key (`batch#<id>`):
   `failed`, tokens) that each finished line updates in the same transaction as it writes its line,
   the creator's principal (lines are charged to it), and `finalizer_token`, set by the one
   conditional update that makes a worker the finalizer;
-- a line item (`sk = "line#<index>"`) exists only once the line has an outcome: it is written with
-  `attribute_not_exists`, so a line is completed exactly once whatever SQS redelivers.
+- a line item (`sk = "line#<index>"`) is first a claim (`claim_token`, `claim_until`, no
+  `outcome`: the delivery running it, taken in the line's admission transaction) and then its
+  outcome, written only while it has none, so a line is completed exactly once whatever SQS
+  redelivers (`db.jobs.LineClaim`).
 
 Only job items carry `owner_id` and `list_key`, so the `owner-index` GSI lists a user's batches
 and nothing else (`list_key` = zero-padded creation time in ms + id: newest first, `after`-able).
@@ -134,7 +136,6 @@ class BatchLineModel(Model):
     body = JSONAttribute(null=True)  # the response body (or the error response's body)
     body_s3_key = UnicodeAttribute(null=True)  # a body too large for an item lives in S3
     error = JSONAttribute(null=True)  # {"code", "message"}
-    dead_lettered = BooleanAttribute(default=False)
     completed_at = NumberAttribute()
     expires_at = NumberAttribute(null=True)  # TTL
 

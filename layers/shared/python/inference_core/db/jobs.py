@@ -4,10 +4,19 @@ The guarantees the batch service builds on, each one conditional write:
 
 - `create`: a job id is taken once (`attribute_not_exists`), so a redelivered submission cannot
   make a second job;
-- `record_line`: ONE transaction puts the line (only if it has no outcome yet) and updates the
-  job's counters (only while the job still takes lines). A line is therefore counted exactly once,
-  and the transaction that brings `remaining` from 1 to 0 also moves the job to `finalizing` and
-  stamps it with the caller's `finalizer_token`: exactly one finalizer, chosen by DynamoDB;
+- `LineClaim`: a line that calls a model is first claimed (a conditional put of its item with the
+  delivery's token and an expiry, inside the line's admission transaction), and its outcome and
+  the job's counters are written inside its settle transaction (`db.admission.riding`), on the
+  condition that the claim is still this delivery's and the line has no outcome. So a redelivered
+  line is refused at admission (never reaches a model, never charged), and a line's charge, its
+  result and its count are written together or not at all: no extra round trip per line;
+- `record_line`: for a line that ends without a model call (cancelled, expired, refused before
+  admission), ONE transaction puts the line (only if it has no outcome yet) and updates the job's
+  counters (only while the job still takes lines).
+
+Either way a line is counted exactly once, and the write that brings `remaining` from 1 to 0 also
+moves the job to `finalizing` and stamps it with the caller's `finalizer_token`: exactly one
+finalizer, chosen by DynamoDB (the job's condition fails otherwise, and its old item says which);
 - `claim_finalizer`: the same claim for the other ways a job ends (lines skipped in bulk, a
   deadline or a cancel that waited too long, a finalizer presumed dead);
 - `complete`: the finalizer's last write, conditional on still holding the claim.
@@ -22,10 +31,11 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
+from botocore.exceptions import ClientError
 from pynamodb.exceptions import PynamoDBException, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
-from inference_core.db.availability import StoreGuard
+from inference_core.db.availability import StoreGuard, error_code
 from inference_core.db.batch_models import (
     JOB_SK,
     BatchJobModel,
@@ -33,7 +43,10 @@ from inference_core.db.batch_models import (
     job_pk,
     line_sk,
 )
+from inference_core.db.models import dynamodb_client
 from inference_core.errors import ConflictError, ServiceUnavailableError
+
+Item = dict[str, Any]  # a raw DynamoDB item
 
 # A job takes line outcomes in these states; `finalizing` and the final states do not.
 OPEN_STATES = ("validating", "in_progress", "cancelling")
@@ -73,6 +86,185 @@ class LineCounts:
     expired: int = 0
     input_tokens: int = 0
     output_tokens: int = 0
+
+
+class LineClaimedError(ServiceUnavailableError):
+    """Another delivery of this line holds its claim right now (retry later)."""
+
+    code = "already_in_progress"
+
+
+class LineDoneError(ServiceUnavailableError):
+    """The line already has its outcome: this delivery is a duplicate (nothing to do)."""
+
+    code = "line_already_recorded"
+
+
+def _n(value: int) -> dict[str, str]:
+    return {"N": str(int(value))}
+
+
+@dataclass
+class LineClaim:
+    """One delivery's claim on a line, and what its settle writes (a `db.admission` rider).
+
+    Before the model call the worker sets nothing but the claim; after it, `line` and `counts`
+    (the outcome) or nothing (`release`: a transient failure gives the claim back). `result`
+    says what the settle did: RECORDED(_AND_CLAIMED), DUPLICATE, JOB_CLOSED, or None when
+    nothing of the line was written (the settle was lost, or this was a release)."""
+
+    table: str
+    batch_id: str
+    index: int
+    token: str
+    until: int  # the claim's expiry (the delivery's deadline), epoch seconds
+    retention_seconds: int
+    now: Callable[[], float] = time.time
+    line: BatchLineModel | None = None
+    counts: LineCounts | None = None
+    finalizer_token: str | None = None
+    last: bool = False
+    result: LineRecord | None = None
+
+    @property
+    def key(self) -> Item:
+        return {"pk": {"S": job_pk(self.batch_id)}, "sk": {"S": line_sk(self.index)}}
+
+    def record(self, line: BatchLineModel, counts: LineCounts, *, finalizer_token: str) -> None:
+        self.line, self.counts, self.finalizer_token = line, counts, finalizer_token
+
+    # ---- the admission's item ----
+
+    def admit_items(self, now: float) -> list[Item]:
+        return [
+            {
+                "Put": {
+                    "TableName": self.table,
+                    "Item": {
+                        **self.key,
+                        "index": _n(self.index),
+                        "claim_token": {"S": self.token},
+                        "claim_until": _n(self.until),
+                        "expires_at": _n(int(now) + self.retention_seconds),
+                    },
+                    "ConditionExpression": "attribute_not_exists(#oc) AND "
+                    "(attribute_not_exists(#cu) OR #cu < :now)",
+                    "ExpressionAttributeNames": {"#oc": "outcome", "#cu": "claim_until"},
+                    "ExpressionAttributeValues": {":now": _n(int(now))},
+                    "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+                }
+            }
+        ]
+
+    def admit_refused(self, reasons: list[dict[str, Any]]) -> None:
+        if not reasons or reasons[0].get("Code") != "ConditionalCheckFailed":
+            return
+        old = reasons[0].get("Item") or {}
+        if "outcome" in old:
+            raise LineDoneError("This line already has its outcome.")
+        raise LineClaimedError("Another delivery of this line is in progress.")
+
+    # ---- the settle's items ----
+
+    def settle_items(self, now: float) -> list[Item]:
+        mine = {":tok": {"S": self.token}}
+        names = {"#ct": "claim_token", "#oc": "outcome"}
+        condition = "#ct = :tok AND attribute_not_exists(#oc)"
+        if self.line is None or self.counts is None:
+            return [
+                {
+                    "Delete": {
+                        "TableName": self.table,
+                        "Key": self.key,
+                        "ConditionExpression": condition,
+                        "ExpressionAttributeNames": names,
+                        "ExpressionAttributeValues": mine,
+                    }
+                }
+            ]
+        return [
+            {
+                "Put": {
+                    "TableName": self.table,
+                    "Item": self.line.serialize(),
+                    "ConditionExpression": condition,
+                    "ExpressionAttributeNames": names,
+                    "ExpressionAttributeValues": mine,
+                    "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+                }
+            },
+            self._job_update(now),
+        ]
+
+    def _job_update(self, now: float) -> Item:
+        assert self.counts is not None
+        names = {"#st": "status", "#rm": "remaining"}
+        values: Item = {
+            ":one": _n(1),
+            ":less": _n(-1),
+            **{f":o{i}": {"S": state} for i, state in enumerate(OPEN_STATES)},
+        }
+        adds = ["#rm :less"]
+        for i, (attribute, value) in enumerate(
+            (
+                ("completed", self.counts.completed),
+                ("failed", self.counts.failed),
+                ("cancelled_lines", self.counts.cancelled),
+                ("expired_lines", self.counts.expired),
+                ("input_tokens", self.counts.input_tokens),
+                ("output_tokens", self.counts.output_tokens),
+            )
+        ):
+            if value:
+                names[f"#a{i}"] = attribute
+                values[f":a{i}"] = _n(value)
+                adds.append(f"#a{i} :a{i}")
+        opened = ", ".join(f":o{i}" for i in range(len(OPEN_STATES)))
+        expression = "ADD " + ", ".join(adds)
+        if self.last:
+            names |= {"#fa": "finalizing_at", "#ft": "finalizer_token"}
+            values |= {
+                ":fin": {"S": "finalizing"},
+                ":now": _n(int(now)),
+                ":ft": {"S": self.finalizer_token or self.token},
+            }
+            expression += " SET #st = :fin, #fa = :now, #ft = :ft"
+            condition = f"#st IN ({opened}) AND #rm = :one"
+        else:
+            condition = f"#st IN ({opened}) AND #rm > :one"
+        return {
+            "Update": {
+                "TableName": self.table,
+                "Key": {"pk": {"S": job_pk(self.batch_id)}, "sk": {"S": JOB_SK}},
+                "UpdateExpression": expression,
+                "ConditionExpression": condition,
+                "ExpressionAttributeNames": names,
+                "ExpressionAttributeValues": values,
+                "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+            }
+        }
+
+    def settle_refused(self, reasons: list[dict[str, Any]]) -> bool:
+        """Try again (True) or settle without the line (False), from why its items failed."""
+        if self.line is None:
+            return False  # the claim is gone already: nothing to give back
+        codes = [r.get("Code") for r in reasons]
+        if codes and codes[0] == "ConditionalCheckFailed":
+            self.result = LineRecord.DUPLICATE  # recorded, or the claim passed to another delivery
+            return False
+        if len(codes) > 1 and codes[1] == "ConditionalCheckFailed":
+            old = reasons[1].get("Item") or {}
+            status = str((old.get("status") or {}).get("S", ""))
+            remaining = int(float((old.get("remaining") or {}).get("N", 0)))
+            if status not in OPEN_STATES or remaining < 1:
+                self.result = LineRecord.JOB_CLOSED
+                return False
+            self.last = remaining == 1
+        return True
+
+    def settled(self, written: bool) -> None:
+        if written and self.line is not None:
+            self.result = LineRecord.RECORDED_AND_CLAIMED if self.last else LineRecord.RECORDED
 
 
 _JOB_STORE = StoreGuard("The batch job store is unavailable.", code="job_store_unavailable")
@@ -350,7 +542,7 @@ class JobsRepository:
                     _JOB_STORE.passing(_transaction_answered),
                     TransactWrite(connection=connection) as tx,
                 ):
-                    tx.save(line, condition=BatchLineModel.sk.does_not_exist())
+                    tx.save(line, condition=BatchLineModel.outcome.does_not_exist())
                     tx.update(job, actions=actions, condition=condition)
             except TransactWriteError as exc:  # only what `_transaction_answered` accepts
                 codes = [r.code if r is not None else None for r in exc.cancellation_reasons]
@@ -364,6 +556,56 @@ class JobsRepository:
         raise ServiceUnavailableError(
             "The batch job store kept refusing this line's update.", code="job_store_contention"
         )
+
+    # ---- claimed lines (the ungoverned path; a governed line rides its admission and settle) ----
+
+    def new_claim(
+        self, batch_id: str, index: int, *, token: str, until: int, retention_seconds: int
+    ) -> LineClaim:
+        return LineClaim(
+            table=str(BatchJobModel.Meta.table_name),
+            batch_id=batch_id,
+            index=index,
+            token=token,
+            until=until,
+            retention_seconds=retention_seconds,
+            now=self._now,
+        )
+
+    def claim(self, claim: LineClaim) -> None:
+        """Take the claim on its own (one write); LineDoneError or LineClaimedError if refused."""
+        ok, reasons = self._transact(claim.admit_items(self._now()))
+        if not ok:
+            claim.admit_refused(reasons)
+            raise ServiceUnavailableError(
+                "The line could not be claimed; retry.", code="job_store_contention"
+            )
+
+    def settle_claim(self, claim: LineClaim) -> LineRecord | None:
+        """Write what the claim carries (the outcome and the counts, or its release) on its own."""
+        with _record_lock(claim.batch_id):
+            for attempt in range(TRANSACTION_ATTEMPTS):
+                ok, reasons = self._transact(claim.settle_items(self._now()))
+                if ok:
+                    claim.settled(True)
+                    return claim.result
+                if not claim.settle_refused(reasons):
+                    claim.settled(False)
+                    return claim.result
+                self._sleep(0.01 * (attempt + 1))
+        raise ServiceUnavailableError(
+            "The batch job store kept refusing this line's update.", code="job_store_contention"
+        )
+
+    def _transact(self, items: list[Item]) -> tuple[bool, list[dict[str, Any]]]:
+        client: Any = dynamodb_client(BatchJobModel)
+        try:
+            with _JOB_STORE.passing(lambda exc: error_code(exc) == "TransactionCanceledException"):
+                client.transact_write_items(TransactItems=items)
+        except ClientError as exc:
+            reasons: Any = exc.response.get("CancellationReasons") or []  # type: ignore[typeddict-item]
+            return False, [dict(r) for r in reasons]
+        return True, []
 
     def get_line(self, batch_id: str, index: int) -> BatchLineModel | None:
         try:
@@ -379,26 +621,8 @@ class JobsRepository:
                 BatchLineModel.query(
                     job_pk(batch_id),
                     range_key_condition=BatchLineModel.sk.startswith("line#"),
+                    # A line still claimed (its delivery died with the job finalized) has none.
+                    filter_condition=BatchLineModel.outcome.exists(),
                     consistent_read=True,
                 )
             )
-
-    def claim_dead_letter(self, batch_id: str, index: int) -> bool:
-        """Become the one delivery that moves this line's message to the DLQ (False if another
-        already did)."""
-        line = BatchLineModel(job_pk(batch_id), line_sk(index))
-        try:
-            with _JOB_STORE_IF:
-                line.update(
-                    actions=[BatchLineModel.dead_lettered.set(True)],
-                    condition=BatchLineModel.sk.exists() & (BatchLineModel.dead_lettered == False),  # noqa: E712
-                )
-        except PynamoDBException:  # the condition failed: another delivery claimed it
-            return False
-        return True
-
-    def release_dead_letter(self, batch_id: str, index: int) -> None:
-        """Undo `claim_dead_letter` after the DLQ refused the message (so a retry sends it)."""
-        line = BatchLineModel(job_pk(batch_id), line_sk(index))
-        with _JOB_STORE:
-            line.update(actions=[BatchLineModel.dead_lettered.set(False)])

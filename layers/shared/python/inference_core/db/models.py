@@ -34,6 +34,9 @@ class _Meta:
     max_retry_attempts = 3
     connect_timeout_seconds = 5
     read_timeout_seconds = 10
+    # The batch worker admits and settles up to `batch_worker_concurrency` (32) lines at once
+    # through these clients (botocore's default pool of 10 would reconnect for the rest).
+    max_pool_connections = 50
 
 
 class UsersByEmailIndex(GlobalSecondaryIndex["UserModel"]):

@@ -43,10 +43,12 @@ class PollerSpec:
     queue_setting: str  # the IC_ environment variable holding the queue URL
     handler_path: str  # relative to the `functions/` folder
     timeout_seconds: int  # the Lambda context's time budget per invocation
+    batch_size: int = MAX_MESSAGES  # records per invocation (the event source's BatchSize)
 
 
 POLLERS = (
-    PollerSpec("batch-poller", "IC_BATCH_QUEUE_URL", "worker/handler.py", 300),
+    # As the CDK app's worker event source (`worker_batch_size`): up to 100 records at a time.
+    PollerSpec("batch-poller", "IC_BATCH_QUEUE_URL", "worker/handler.py", 300, batch_size=100),
     PollerSpec("mail-poller", "IC_MAIL_QUEUE_URL", "mailer/handler.py", 60),
 )
 
@@ -170,17 +172,24 @@ def poll_once(
     timeout_seconds: int,
     region: str,
     wait_seconds: int = WAIT_SECONDS,
+    batch_size: int = MAX_MESSAGES,
 ) -> int:
-    """Receive up to ten messages, run the handler on them, delete the ones that succeeded.
-    Returns how many messages were received."""
-    received = sqs.receive_message(
-        QueueUrl=queue_url,
-        MaxNumberOfMessages=MAX_MESSAGES,
-        WaitTimeSeconds=wait_seconds,
-        AttributeNames=["All"],
-        MessageAttributeNames=["All"],
-    )
-    messages = received.get("Messages") or []
+    """Receive up to `batch_size` messages (ten per receive, as Lambda's event source gathers a
+    larger batch), run the handler on them, delete the ones that succeeded. Returns how many
+    messages were received."""
+    messages: list[Any] = []
+    while len(messages) < batch_size:
+        received = sqs.receive_message(
+            QueueUrl=queue_url,
+            MaxNumberOfMessages=min(MAX_MESSAGES, batch_size - len(messages)),
+            WaitTimeSeconds=wait_seconds if not messages else 0,
+            AttributeNames=["All"],
+            MessageAttributeNames=["All"],
+        )
+        got = received.get("Messages") or []
+        messages += got
+        if len(got) < MAX_MESSAGES:
+            break  # the queue has no more right now: run what there is
     if not messages:
         return 0
     arn = queue_arn(queue_url, region)
@@ -240,6 +249,7 @@ def run_poller(spec: PollerSpec, stop: threading.Event, *, sqs: SQSClient | None
                 function_name=spec.name.removesuffix("-poller"),
                 timeout_seconds=spec.timeout_seconds,
                 region=region,
+                batch_size=spec.batch_size,
             )
         except Exception:
             if stop.is_set():
