@@ -182,7 +182,9 @@ def record_unmetered(usage: RequestUsage) -> None:
     from aws_lambda_powertools.metrics import MetricUnit
 
     metrics = invocation_metrics()
-    metrics.add_dimension(name="model", value=usage.model or "unknown")
+    # The service is its only dimension, so one alarm watches every model; the model rides along
+    # in the same EMF line (metadata) and in the warning.
+    metrics.add_metadata(key="model", value=usage.model or "unknown")
     metrics.add_metric(name="UnmeteredRequests", unit=MetricUnit.Count, value=1)
     metrics.flush_metrics()
 
