@@ -47,7 +47,9 @@ def seeded_stack(
             [
                 sys.executable,
                 "-m",
-                "moto.server",
+                # our moto server: DynamoDB serialized as DynamoDB isolates it, and transactions
+                # rolled back by item (inference_core.local.moto_transactions)
+                "inference_core.local.moto_server",
                 "-H",
                 "127.0.0.1",
                 "-p",

@@ -121,15 +121,12 @@ def serialize_moto() -> None:
       service applies each request atomically);
     - moto's TransactWriteItems deep-copies every table it touches to be able to roll back,
       which makes a transaction's cost grow with the tables (the jobs table holds every line's
-      result): conditions are checked first instead, under the same lock, so a transaction that
-      fails changes nothing and needs no copy. DynamoDB's transactions cost no such thing.
+      result): the local AWS's item-level rollback (`inference_core.local.moto_transactions`)
+      replaces it. DynamoDB's transactions cost no such thing.
     """
-    import copy as copy_module
-
-    import moto.dynamodb.models as ddb
     from moto.core.botocore_stubber import BotocoreStubber
-    from moto.dynamodb.exceptions import TransactionCanceledException
-    from moto.dynamodb.models import DynamoDBBackend
+
+    from inference_core.local import moto_transactions
 
     lock = threading.RLock()
     original = BotocoreStubber.process_request
@@ -142,46 +139,8 @@ def serialize_moto() -> None:
             finally:
                 MOTO_BUSY[0] += time.perf_counter() - started
 
-    original_transact = DynamoDBBackend.transact_write_items
-
-    class NoTableCopies:
-        copy = staticmethod(copy_module.copy)
-
-        @staticmethod
-        def deepcopy(value: Any, memo: Any = None) -> Any:
-            return value if isinstance(value, ddb.Table) else copy_module.deepcopy(value, memo)
-
-    def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
-        errors: list[Any] = []
-        for entry in transact_items:
-            op_type, op = next(iter(entry.items()))
-            table = self.get_table(op["TableName"])
-            if op_type == "Put":
-                key = {table.hash_key_attr: op["Item"][table.hash_key_attr]}
-                if table.range_key_attr is not None:
-                    key[table.range_key_attr] = op["Item"][table.range_key_attr]
-            else:
-                key = op["Key"]
-            condition = op.get("ConditionExpression")
-            current = self.get_item(op["TableName"], key)
-            if condition and not ddb.get_filter_expression(
-                condition, op.get("ExpressionAttributeNames"), op.get("ExpressionAttributeValues")
-            ).expr(current):
-                wants_old = op.get("ReturnValuesOnConditionCheckFailure") == "ALL_OLD"
-                old = current.to_json()["Attributes"] if wants_old and current else None
-                errors.append(("ConditionalCheckFailed", "The conditional request failed", old))
-            else:
-                errors.append((None, None, None))
-        if any(code is not None for code, _, _ in errors):
-            raise TransactionCanceledException(errors)
-        ddb.copy = NoTableCopies  # type: ignore[assignment]
-        try:
-            original_transact(self, transact_items)
-        finally:
-            ddb.copy = copy_module  # type: ignore[assignment]
-
     BotocoreStubber.process_request = process_request  # type: ignore[method-assign]
-    DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
+    moto_transactions.install()
 
 
 def main() -> None:

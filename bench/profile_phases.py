@@ -6,7 +6,9 @@ auth (the governance resolution of the bearer key), admission (the transaction, 
 concurrent with the cache read), cache, routing (the router minus the provider call), provider
 client (the OpenAI SDK call, loopback included), response shaping, settle (the transaction, run
 after the body is complete and before the invocation returns), and the rest (Mangum, FastAPI
-routing and validation, middleware). Prints; never fails on a timing.
+routing and validation, middleware). Two columns, in interleaved rounds: moto's own transaction
+rollback, and the item-level one our moto server runs (`inference_core.local.moto_transactions`).
+Prints; never fails on a timing.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import functools
 import inspect
 import os
 import sys
+import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable
@@ -45,12 +48,33 @@ def timed(phase: str, fn: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         start = time.perf_counter()
+        outer, _in_phase.name = getattr(_in_phase, "name", None), phase
         try:
             return fn(*args, **kwargs)
         finally:
+            _in_phase.name = outer
             spent[phase] += time.perf_counter() - start
 
     return wrapper
+
+
+_in_phase = threading.local()  # the sync phase running in this thread (admission, cache, settle)
+
+
+def time_inside_moto() -> None:
+    """Charge the time moto (the local AWS) spends answering to `moto:<phase>`."""
+    from moto.core.botocore_stubber import BotocoreStubber
+
+    answer = BotocoreStubber.__call__
+
+    def timed_answer(self: Any, *args: Any, **kwargs: Any) -> Any:
+        start = time.perf_counter()
+        try:
+            return answer(self, *args, **kwargs)
+        finally:
+            spent[f"moto:{getattr(_in_phase, 'name', None)}"] += time.perf_counter() - start
+
+    BotocoreStubber.__call__ = timed_answer  # type: ignore[method-assign]
 
 
 def instrument() -> None:
@@ -62,6 +86,8 @@ def instrument() -> None:
     from inference_core.providers.openai import OpenAIProvider
     from inference_core.router import Router
 
+    # A warm caller's principal comes from the resolution cache; a cold one is loaded in a thread.
+    deps.cached_inference_principal = timed("auth", deps.cached_inference_principal)  # type: ignore[attr-defined]
     deps.inference_principal = timed("auth", deps.inference_principal)  # type: ignore[attr-defined]
     Governance.admit = timed("admission", Governance.admit)  # type: ignore[method-assign]
     CacheRepository.get = timed("cache", CacheRepository.get)  # type: ignore[method-assign]
@@ -73,36 +99,87 @@ def instrument() -> None:
     InferenceService._write_settle = timed("settle", InferenceService._write_settle)  # type: ignore[method-assign]
 
 
+PHASES = (
+    "auth",
+    "admission",
+    "cache",
+    "routing",
+    "provider client",
+    "response shaping",
+    "settle",
+)
+ROUND = 20
+
+
 def main() -> None:
+    """Interleaved rounds of ROUND requests: moto's own transaction rollback (a copy of every table
+    named) and ours (`inference_core.local.moto_transactions`, what our moto server runs), at the
+    same table sizes and under the same machine noise."""
+    from moto.dynamodb.models import DynamoDBBackend
+
+    from inference_core.local import moto_transactions
+
+    variants = {
+        "item rollback (ours)": moto_transactions.transact_write_items,
+        "moto's table copies": moto_transactions.moto_own(),
+    }
+    per_variant: dict[str, defaultdict[str, float]] = {v: defaultdict(float) for v in variants}
+    totals = dict.fromkeys(variants, 0.0)
+    done = dict.fromkeys(variants, 0)
     with in_process_gateway() as (handler, key):
         instrument()
+        time_inside_moto()
         for i in range(5):
             handler(event("/v1/chat/completions", _body(-i - 1), key), Context())
-        spent.clear()
-        started = time.perf_counter()
-        for i in range(REQUESTS):
-            response = handler(event("/v1/chat/completions", _body(i), key), Context())
-            assert response["statusCode"] == 200, response
-        total = (time.perf_counter() - started) * 1000 / REQUESTS
-    per = {phase: seconds * 1000 / REQUESTS for phase, seconds in spent.items()}
-    per["routing"] = per.pop("routing+provider") - per["provider client"]
-    concurrent = max(per["admission"], per["cache"])
-    rest = total - concurrent - sum(v for k, v in per.items() if k not in ("admission", "cache"))
-    print(f"Per-phase time of a governed chat completion (cache miss), mean of {REQUESTS},")
-    print("in-process: Mangum handler, moto in-process, the OpenAI SDK to the mock upstream")
-    for phase in (
-        "auth",
-        "admission",
-        "cache",
-        "routing",
-        "provider client",
-        "response shaping",
-        "settle",
-    ):
+        sent = 0
+        while min(done.values()) < REQUESTS:
+            for variant, implementation in variants.items():
+                DynamoDBBackend.transact_write_items = implementation  # type: ignore[method-assign]
+                spent.clear()
+                count = min(ROUND, REQUESTS - done[variant])
+                started = time.perf_counter()
+                for _ in range(count):
+                    response = handler(event("/v1/chat/completions", _body(sent), key), Context())
+                    assert response["statusCode"] == 200, response
+                    sent += 1
+                totals[variant] += time.perf_counter() - started
+                done[variant] += count
+                for phase, seconds in spent.items():
+                    per_variant[variant][phase] += seconds
+        DynamoDBBackend.transact_write_items = variants["item rollback (ours)"]  # type: ignore[method-assign]
+    print(
+        f"Per-phase time of a governed chat completion (cache miss), mean of {REQUESTS} per column,"
+        f" interleaved rounds of {ROUND}; in-process: Mangum handler, moto in-process, the OpenAI"
+        " SDK to the mock upstream"
+    )
+    columns = {v: _per_request(per_variant[v], totals[v]) for v in variants}
+    print(f"  {'':42s}" + "".join(f" {v:>22s}" for v in variants))
+    for phase in (*PHASES, "rest", "total", "moto", "own"):
+        label = {
+            "rest": "middleware, FastAPI, validation, Mangum",
+            "total": "total per request",
+            "moto": "  of which inside moto (admission + settle)",
+            "own": "  the rest: the gateway's own work",
+        }.get(phase, phase)
         note = "  (concurrent with the other)" if phase in ("admission", "cache") else ""
-        print(f"  {phase:42s} {per[phase]:7.2f} ms{note}")
-    print(f"  {'middleware, FastAPI, validation, Mangum':42s} {rest:7.2f} ms")
-    print(f"  {'total per request':42s} {total:7.2f} ms")
+        cells = "".join(f" {columns[v].get(phase, 0.0):19.2f} ms" for v in variants)
+        print(f"  {label:42s}{cells}{note}")
+    print(
+        f"  ({sent} requests in all: the ledger, cache and aggregate tables grew by as many rows)"
+    )
+
+
+def _per_request(spent_by_phase: dict[str, float], total: float) -> dict[str, float]:
+    per = {phase: seconds * 1000 / REQUESTS for phase, seconds in spent_by_phase.items()}
+    per["routing"] = per.pop("routing+provider") - per["provider client"]
+    # The admission's moto time is on the request's path (the cache read's runs alongside it).
+    per["moto"] = per.get("moto:admission", 0.0) + per.get("moto:settle", 0.0)
+    concurrent = max(per["admission"], per["cache"])
+    others = sum(v for k, v in per.items() if k in PHASES and k not in ("admission", "cache"))
+    per["total"] = total * 1000 / REQUESTS
+    per["rest"] = per["total"] - concurrent - others
+    per["own"] = per["total"] - per["moto"]
+    return per
 
 
 def _body(i: int) -> dict[str, Any]:

@@ -125,6 +125,15 @@ class Observability(Construct):
                     name, f"Messages in the {name} dead-letter queue: they failed every retry"
                 ),
             )
+        self._alarm(
+            "UnmeteredRequests",
+            self._unmetered_metric(),
+            threshold=1,
+            description=(
+                "Requests whose usage could not be written after every retry: bill them from the "
+                "API logs' 'request not metered' lines (each carries the request's whole usage)"
+            ),
+        )
         if model_endpoint is not None:
             self._alarm(
                 "SageMaker5xx",
@@ -219,7 +228,10 @@ class Observability(Construct):
             ),
             cloudwatch.GraphWidget(
                 title="Gateway errors (EMF)",
-                left=[self._emf_sum("Errors", "errors")],
+                left=[
+                    self._emf_sum("Errors", "errors"),
+                    self._unmetered_metric().with_(label="unmetered requests"),
+                ],
                 width=6,
             ),
         )
@@ -307,6 +319,16 @@ class Observability(Construct):
         alarm.add_ok_action(self._action)
         self.alarms.append(alarm)
         return alarm
+
+    def _unmetered_metric(self) -> cloudwatch.Metric:
+        """`UnmeteredRequests` (observability.record_unmetered): its one dimension is the service."""
+        return cloudwatch.Metric(
+            namespace=self._namespace,
+            metric_name="UnmeteredRequests",
+            dimensions_map={"service": self._service},
+            statistic="Sum",
+            period=PERIOD,
+        )
 
     def _emf_sum(self, metric_name: str, label: str) -> cloudwatch.MathExpression:
         query = (

@@ -96,6 +96,23 @@ def test_the_batch_dlq_alarm_says_it_means_a_real_fault(default_synth):
     assert "error file" in description  # expected line failures are answered, not dead-lettered
 
 
+def test_a_request_left_unmetered_raises_an_alarm(default_synth):
+    (alarm,) = [a for a in _alarms(default_synth) if _metric(a)[1] == "UnmeteredRequests"]
+    assert alarm["Threshold"] == 1 and alarm["Statistic"] == "Sum"
+    # The namespace and the one dimension (the service) record_unmetered emits with, as the
+    # functions are configured: every model's lost settle counts.
+    emitted = {
+        (env["POWERTOOLS_METRICS_NAMESPACE"], env["POWERTOOLS_SERVICE_NAME"])
+        for fn in default_synth.of_type("AWS::Lambda::Function").values()
+        if "POWERTOOLS_METRICS_NAMESPACE"
+        in (env := fn["Properties"].get("Environment", {}).get("Variables", {}))
+    }
+    assert emitted
+    (namespace, service), *_ = emitted
+    assert _metric(alarm)[0] == namespace
+    assert alarm_dimensions(alarm) == {"service": service}
+
+
 def test_sagemaker_5xx_alarm_only_with_the_endpoint(default_synth, full_synth):
     assert not [a for a in _alarms(default_synth) if _metric(a)[0] == "AWS/SageMaker"]
     (alarm,) = [

@@ -109,15 +109,14 @@ def atomic_moto(monkeypatch: pytest.MonkeyPatch) -> None:
       real service applies each request atomically. The worker runs records on threads, so
       moto's request processing is serialized (the requests themselves still overlap);
     - moto's TransactWriteItems deep-copies every table it touches to be able to roll back, which
-      makes a thousand-line job quadratic. Conditions are checked first instead (atomic, under the
-      lock above), so a transaction that would fail changes nothing and needs no rollback copy.
+      makes a thousand-line job quadratic: the local AWS's item-level rollback
+      (`inference_core.local.moto_transactions`, what `make dev`'s moto server runs) is used
+      instead, under the lock above.
     """
-    import copy as copy_module
-
-    import moto.dynamodb.models as ddb
     from moto.core.botocore_stubber import BotocoreStubber
-    from moto.dynamodb.exceptions import TransactionCanceledException
     from moto.dynamodb.models import DynamoDBBackend
+
+    from inference_core.local import moto_transactions
 
     lock = threading.RLock()
     original_request = BotocoreStubber.process_request
@@ -126,49 +125,10 @@ def atomic_moto(monkeypatch: pytest.MonkeyPatch) -> None:
         with lock:
             return original_request(self, request)
 
-    original_transact = DynamoDBBackend.transact_write_items
-
-    class NoTableCopies:
-        """`copy` for moto's dynamodb module: tables are not copied (nothing to roll back)."""
-
-        copy = staticmethod(copy_module.copy)
-
-        @staticmethod
-        def deepcopy(value: Any, memo: Any = None) -> Any:
-            return value if isinstance(value, ddb.Table) else copy_module.deepcopy(value, memo)
-
-    def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
-        errors: list[Any] = []
-        for entry in transact_items:
-            op_type, op = next(iter(entry.items()))
-            table = self.get_table(op["TableName"])
-            if op_type == "Put":
-                key = {table.hash_key_attr: op["Item"][table.hash_key_attr]}
-                if table.range_key_attr is not None:
-                    key[table.range_key_attr] = op["Item"][table.range_key_attr]
-            else:
-                key = op["Key"]
-            condition = op.get("ConditionExpression")
-            current = self.get_item(op["TableName"], key)
-            if condition and not ddb.get_filter_expression(
-                condition, op.get("ExpressionAttributeNames"), op.get("ExpressionAttributeValues")
-            ).expr(current):
-                # As DynamoDB does: the item as it was, when the request asks for it.
-                wants_old = op.get("ReturnValuesOnConditionCheckFailure") == "ALL_OLD"
-                old = current.to_json()["Attributes"] if wants_old and current else None
-                errors.append(("ConditionalCheckFailed", "The conditional request failed", old))
-            else:
-                errors.append((None, None, None))
-        if any(code is not None for code, _, _ in errors):
-            raise TransactionCanceledException(errors)
-        monkeypatch.setattr(ddb, "copy", NoTableCopies)
-        try:
-            original_transact(self, transact_items)
-        finally:
-            monkeypatch.setattr(ddb, "copy", copy_module)
-
     monkeypatch.setattr(BotocoreStubber, "process_request", process_request)
-    monkeypatch.setattr(DynamoDBBackend, "transact_write_items", transact_write_items)
+    monkeypatch.setattr(
+        DynamoDBBackend, "transact_write_items", moto_transactions.transact_write_items
+    )
 
 
 @pytest.fixture

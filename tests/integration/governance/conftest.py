@@ -128,8 +128,8 @@ def count_calls(aws: Any) -> Any:
     list of DynamoDB operations made from then on."""
 
     def start() -> list[str]:
-        from inference_core.api.deps import get_inference_service
         from inference_core.db.models import ALL_MODELS
+        from inference_core.wiring import get_inference_service
 
         get_inference_service()
         operations: list[str] = []

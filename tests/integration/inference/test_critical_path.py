@@ -77,9 +77,9 @@ def round_trips(calls: list[tuple[str, int, int]]) -> int:
 
 @pytest.fixture
 def timeline(aws: Any, upstream: Any) -> Timeline:
-    from inference_core.api.deps import get_inference_service
     from inference_core.auth.deps import get_auth_settings
     from inference_core.db.models import ALL_MODELS
+    from inference_core.wiring import get_inference_service
 
     get_auth_settings()
     get_inference_service()

@@ -17,9 +17,9 @@ CHAT = {"model": "scripted", "messages": [{"role": "user", "content": "Hi"}], "m
 @pytest.fixture
 def all_dynamodb_calls(aws: Any, upstream: Any) -> list[str]:
     """Hook every PynamoDB model's botocore client (each model has its own connection)."""
-    from inference_core.api.deps import get_inference_service
     from inference_core.auth.deps import get_auth_settings
     from inference_core.db.models import ALL_MODELS
+    from inference_core.wiring import get_inference_service
 
     get_auth_settings()
     get_inference_service()

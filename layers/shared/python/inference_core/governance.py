@@ -226,13 +226,17 @@ class Governance:
 
     # ---- resolution (cached ≤ resolution_cache_seconds) ----
 
-    def _cached(self, cache_key: str, load: Callable[[], Resolution]) -> Resolution:
+    def _fresh(self, cache_key: str, now: float) -> Resolution | None:
         ttl = min(30.0, self.settings.governance.resolution_cache_seconds)
-        now = self._monotonic()
         with self._lock:
             hit = self._cache.get(cache_key)
-        if hit is not None and now - hit[0] < ttl:
-            return hit[1]
+        return hit[1] if hit is not None and now - hit[0] < ttl else None
+
+    def _cached(self, cache_key: str, load: Callable[[], Resolution]) -> Resolution:
+        now = self._monotonic()
+        fresh = self._fresh(cache_key, now)
+        if fresh is not None:
+            return fresh
         resolution = load()
         with self._lock:
             if len(self._cache) > 10_000:
@@ -251,6 +255,14 @@ class Governance:
 
     def resolve_user(self, user_id: str) -> Resolution:
         return self._cached("user:" + user_id, lambda: self._load_user(user_id, None, None))
+
+    def cached_key(self, key_hash: str) -> Resolution | None:
+        """`resolve_key` if it is cached (no DynamoDB call, so safe on the event loop); else None."""
+        return self._fresh("key:" + key_hash, self._monotonic())
+
+    def cached_user(self, user_id: str) -> Resolution | None:
+        """`resolve_user` if it is cached; else None."""
+        return self._fresh("user:" + user_id, self._monotonic())
 
     def resolve_key_id(self, owner_id: str, key_id: str) -> Resolution:
         """The levels of a key known by its id (batch lines); 401 if it no longer exists."""

@@ -7,6 +7,9 @@
   requests in one uvicorn process never mix their dimensions).
 - `invocation_metrics()` / `flush_metrics(...)`: the worker's and the mailer's per-invocation
   `EphemeralMetrics` (nothing piles up across invocations in a warm process).
+- `record_unmetered(...)`: a request whose usage write was lost after its retries: an
+  `UnmeteredRequests` metric (alarm on it) and a warning line carrying the whole usage, so the
+  request can be billed from the logs.
 - `log_access(...)`: one line per HTTP request at its end (method, path, status, latency, and the
   usage `log_request` recorded for it), written by the API's middleware.
 - `get_tracer()`: Powertools Tracer; a subsegment per provider call (see `router.py`). Outside a
@@ -167,6 +170,22 @@ def emit_request_metrics(usage: RequestUsage) -> None:
     metrics.add_metric(name="CostUSD", unit=MetricUnit.NoUnit, value=usage.cost_usd)
     metrics.add_metric(name="CacheHits", unit=MetricUnit.Count, value=1 if usage.cached else 0)
     metrics.add_metric(name="Errors", unit=MetricUnit.Count, value=0 if usage.status == "ok" else 1)
+    metrics.flush_metrics()
+
+
+def record_unmetered(usage: RequestUsage) -> None:
+    """The usage of `usage`'s request was not written (the settle or the ledger write failed after
+    its retries): say so where it lasts (the log, with every usage field) and count it (EMF)."""
+    get_logger().warning("request not metered", extra=usage.as_log_fields())
+    if _metrics_disabled():
+        return
+    from aws_lambda_powertools.metrics import MetricUnit
+
+    metrics = invocation_metrics()
+    # The service is its only dimension, so one alarm watches every model; the model rides along
+    # in the same EMF line (metadata) and in the warning.
+    metrics.add_metadata(key="model", value=usage.model or "unknown")
+    metrics.add_metric(name="UnmeteredRequests", unit=MetricUnit.Count, value=1)
     metrics.flush_metrics()
 
 

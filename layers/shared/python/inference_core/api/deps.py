@@ -1,6 +1,10 @@
 """FastAPI dependencies for the inference side: thin wrappers over the cached factories in
 `inference_core.wiring` (shared with the batch worker), so tests override them with
-`app.dependency_overrides` (auth's dependencies live in `inference_core.auth.deps`)."""
+`app.dependency_overrides` (auth's dependencies live in `inference_core.auth.deps`).
+
+The services are `async def` although they do no I/O after the first call: FastAPI runs a plain
+`def` dependency in its thread pool, one thread hop per dependency per request on the hot path.
+(`get_registry` stays a plain function: the health checks call it directly.)"""
 
 from __future__ import annotations
 
@@ -18,19 +22,19 @@ def get_registry() -> ModelRegistry:
     return wiring.get_registry()
 
 
-def get_inference_service() -> InferenceService:
+async def get_inference_service() -> InferenceService:
     return wiring.get_inference_service()
 
 
-def get_chat_sessions() -> ChatSessionService:
+async def get_chat_sessions() -> ChatSessionService:
     return wiring.get_chat_sessions()
 
 
-def get_responses_service() -> ResponsesService:
+async def get_responses_service() -> ResponsesService:
     return wiring.get_responses_service()
 
 
-def get_text_processing() -> TextProcessingService:
+async def get_text_processing() -> TextProcessingService:
     return wiring.get_text_processing()
 
 

@@ -8,6 +8,7 @@ cached repositories (after the settings change).
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 from functools import lru_cache
@@ -15,7 +16,11 @@ from typing import TYPE_CHECKING, Annotated
 
 from fastapi import Depends, Request
 
-from inference_core.auth.policy import authenticate, inference_principal
+from inference_core.auth.policy import (
+    authenticate,
+    cached_inference_principal,
+    inference_principal,
+)
 from inference_core.auth.principal import Principal, anonymous_principal
 from inference_core.errors import AuthenticationError, PermissionDeniedError
 
@@ -140,22 +145,44 @@ def get_principal(
     return authenticate(credential, settings=settings, users=users, keys=keys, sessions=sessions)
 
 
-def get_inference_principal(
+async def _inference_settings() -> Settings:
+    return get_auth_settings()
+
+
+async def _inference_governance() -> Governance:
+    return get_governance()
+
+
+# The inference routes' versions: async, so FastAPI resolves them on the event loop.
+InferenceSettingsDep = Annotated["Settings", Depends(_inference_settings)]
+InferenceGovernanceDep = Annotated["Governance", Depends(_inference_governance)]
+
+
+async def get_inference_principal(
     request: Request,
-    settings: SettingsDep,
-    governance: GovernanceDep,
+    settings: InferenceSettingsDep,
+    governance: InferenceGovernanceDep,
 ) -> Principal:
     """Data plane: who is asking, from the governance resolution (no DynamoDB call when it is
     cached; the service's admission write authorizes and counts), then the access mode
     (`public`: no token needed, and the anonymous caller is not governed; `user`: any valid
-    credential; `superuser`: superusers only)."""
+    credential; `superuser`: superusers only).
+
+    Async, like the other dependencies of the inference routes: FastAPI runs a plain `def`
+    dependency in its thread pool, a thread hop per dependency per request (about 0.1 ms each,
+    more when other threads hold the GIL). A cached resolution is read on the event loop; only a
+    miss (DynamoDB reads) goes to a thread."""
     mode = settings.auth.inference_access
     credential = bearer_credential(request)
     if credential is None:
         if mode == "public":
             return anonymous_principal(settings.auth.default_rpm)
         raise _missing()
-    principal = inference_principal(credential, settings=settings, governance=governance)
+    principal = cached_inference_principal(credential, settings=settings, governance=governance)
+    if principal is None:
+        principal = await asyncio.to_thread(
+            inference_principal, credential, settings=settings, governance=governance
+        )
     if mode == "superuser" and not principal.is_superuser:
         raise PermissionDeniedError(
             "Inference on this gateway is restricted to superusers.", code="superuser_required"

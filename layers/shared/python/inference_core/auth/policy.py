@@ -21,6 +21,8 @@ from inference_core.auth.tokens import ACCESS, decode_token
 from inference_core.errors import AuthenticationError
 
 if TYPE_CHECKING:  # types only: importing this module loads no PynamoDB model (cold start)
+    from collections.abc import Callable
+
     from inference_core.db.api_keys import ApiKeysRepository
     from inference_core.db.models import ApiKeyModel, UserModel
     from inference_core.db.sessions import SessionsRepository
@@ -64,12 +66,38 @@ def inference_principal(
     credential: str, *, settings: Settings, governance: Governance
 ) -> Principal:
     """Authenticate `credential` for an inference route (see the module docstring)."""
+    principal = _inference_principal(
+        credential, settings, governance.resolve_key, governance.resolve_user
+    )
+    assert principal is not None  # the resolve_* functions never return None
+    return principal
+
+
+def cached_inference_principal(
+    credential: str, *, settings: Settings, governance: Governance
+) -> Principal | None:
+    """`inference_principal` when the caller's resolution is cached, with no I/O (so the API runs
+    it on the event loop, without a thread hop); None when it would need DynamoDB reads. A bad
+    token is refused here all the same (its signature and claims are checked in memory)."""
+    return _inference_principal(credential, settings, governance.cached_key, governance.cached_user)
+
+
+def _inference_principal(
+    credential: str,
+    settings: Settings,
+    by_key: Callable[[str], Resolution | None],
+    by_user: Callable[[str], Resolution | None],
+) -> Principal | None:
     if looks_like_api_key(credential):
         key_hash = hash_api_key(credential)
-        resolution = governance.resolve_key(key_hash)
+        resolution = by_key(key_hash)
+        if resolution is None:
+            return None
         return _principal_from_resolution(resolution, settings, key_hash=key_hash)
     claims = decode_token(credential, settings, expected_type=ACCESS)
-    resolution = governance.resolve_user(claims.sub)
+    resolution = by_user(claims.sub)
+    if resolution is None:
+        return None
     return _principal_from_resolution(
         resolution, settings, session_id=claims.sid, issued_at=float(claims.iat)
     )

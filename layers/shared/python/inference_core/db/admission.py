@@ -22,14 +22,23 @@ When the transaction is cancelled, DynamoDB returns each failed item as it was
 (`ReturnValuesOnConditionCheckFailure=ALL_OLD`), and that says why: a credential problem (401), a
 limit (429, naming the level and the limit), or leases that expired (their process died): those are
 reclaimed (removed, and their reserved cost given back) by the retry, conditionally on still being
-there, so a lease is reclaimed once. A `TransactionConflict` (another transaction on the same item
-at that instant) is retried with jitter.
+there, so a lease is reclaimed once.
+
+**Contention.** Real DynamoDB cancels a transaction that touches an item another transaction has in
+flight, with the reason `TransactionConflict` (botocore does not retry it): many clients on one key
+make the admissions and settles of that key's and user's items collide. Both transactions retry
+those cancellations, and only those (a `ConditionalCheckFailed` is an answer: a limit, a revoked
+credential), with full-jitter exponential backoff (`conflict_backoff`): admission briefly, as it is
+on the client's wait (at most `MAX_ADMIT_ATTEMPTS` attempts, sleeps ≤ 0.25 s in all, then 503 with
+`Retry-After`), settle longer, as the client already has its answer (`MAX_SETTLE_ATTEMPTS`, ≤ 2 s).
 
 **Settle** is ONE `TransactWriteItems` after the call: on each level the real tokens and cost
 replace the reservation (`+= real - reserved`) and the lease is removed (on the condition that it
 is still there: a level whose lease was reclaimed is settled with the real figures instead), plus
 the ledger line, the daily aggregates (`db.usage.aggregate_keys`) and the cache fill. A settle never
-fails the request: after its retries a lost settle is logged, and its lease expires and is reclaimed.
+fails the request: after its retries a lost settle returns False, and the caller records the request
+as unmetered (an `UnmeteredRequests` metric and a log line carrying its usage:
+`observability.record_unmetered`); its lease expires and is reclaimed.
 
 **Riders**: a caller can have its own writes ride in the same two transactions (`riding`): the
 batch worker claims the line in the admission and records its outcome and the job's counters in
@@ -63,7 +72,10 @@ from inference_core.observability import get_logger
 Item = dict[str, Any]  # a raw DynamoDB item: {"attr": {"S": "..."}}
 
 MAX_ADMIT_ATTEMPTS = 6
-MAX_SETTLE_ATTEMPTS = 5
+MAX_SETTLE_ATTEMPTS = 8
+# Full-jitter exponential backoff after a TransactionConflict: (first ceiling, cap) in seconds.
+ADMIT_BACKOFF = (0.01, 0.08)
+SETTLE_BACKOFF = (0.02, 0.5)
 # Window entries older than this many minutes are removed by the next admission.
 WINDOW_KEEP_MINUTES = 2
 
@@ -143,6 +155,21 @@ def seconds_to_period_end(period: str, now: float) -> int:
 
 def day_of(now: float) -> str:
     return f"{datetime.fromtimestamp(now, UTC):%Y-%m-%d}"
+
+
+# The OS's entropy, not `random`'s state: Lambda instances restored from one SnapStart snapshot
+# share that state (the data plane's restore hook does not run yet), and colliding instances
+# drawing the same waits would collide again.
+_JITTER = random.SystemRandom()
+
+
+def conflict_backoff(attempt: int, backoff: tuple[float, float]) -> float:
+    """Seconds to wait after the `attempt`-th (0-based) TransactionConflict: uniform between a
+    tenth of the ceiling and the ceiling, which doubles per attempt up to the cap (the jitter
+    spreads the colliding clients)."""
+    first, cap = backoff
+    ceiling = min(cap, first * 2**attempt)
+    return _JITTER.uniform(ceiling / 10, ceiling)
 
 
 # ---- what a level is ----
@@ -309,7 +336,9 @@ class AdmissionStore:
                     lease_expires_at=now + lease_seconds,
                 )
             retry_now = False
-            conflict = False
+            # A conflict on any item, a rider's included (`_transact` reports a
+            # TransactionConflictException as one reason).
+            conflict = any(r.get("Code") == "TransactionConflict" for r in reasons)
             for level, reason in zip(list(active), reasons, strict=False):
                 code = reason.get("Code")
                 if code == "TransactionConflict":
@@ -349,8 +378,8 @@ class AdmissionStore:
                     retry_now = True
                     continue
                 raise refusal
-            if conflict and not retry_now:
-                self._sleep(random.uniform(0.005, 0.02 * (attempt + 1)))  # noqa: S311 (jitter)
+            if conflict and not retry_now and attempt + 1 < MAX_ADMIT_ATTEMPTS:
+                self._sleep(conflict_backoff(attempt, ADMIT_BACKOFF))
             elif not (conflict or retry_now):
                 break
         raise ServiceUnavailableError(
@@ -470,10 +499,15 @@ class AdmissionStore:
                 if rider is not None:
                     rider.settled(True)
                 return True
-            if rider is not None and reasons and not rider.settle_refused(reasons[riding_from:]):
-                rider.settled(False)
-                rider = None  # settle the usage without the rider's writes
-            conflict = False
+            conflict = changed = False
+            if rider is not None and reasons:
+                riders_reasons = reasons[riding_from:]
+                # A refused rider item: it is retried changed, or left out.
+                changed = any(r.get("Code") == "ConditionalCheckFailed" for r in riders_reasons)
+                if not rider.settle_refused(riders_reasons):
+                    rider.settled(False)
+                    rider = None  # settle the usage without the rider's writes
+                    changed = True
             for i, reason in enumerate(reasons):
                 code = reason.get("Code")
                 if code == "TransactionConflict":
@@ -484,10 +518,11 @@ class AdmissionStore:
                     # The lease was reclaimed (the reservation is gone already): settle the real
                     # figures; an item that no longer exists is not settled at all.
                     modes[level.name] = "reclaimed" if old else "drop"
-            if conflict:
-                self._sleep(random.uniform(0.005, 0.02 * (attempt + 1)))  # noqa: S311 (jitter)
-            if not reasons:
-                break
+                    changed = True
+            if not (conflict or changed):
+                break  # cancelled for a reason a retry cannot change
+            if conflict and attempt + 1 < MAX_SETTLE_ATTEMPTS:
+                self._sleep(conflict_backoff(attempt, SETTLE_BACKOFF))
         if rider is not None:
             rider.settled(False)
         get_logger().warning(

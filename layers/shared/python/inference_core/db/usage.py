@@ -102,8 +102,9 @@ class UsageRepository:
             expires_at=int(now) + self._retention,
         )
 
-    def record(self, usage: RequestUsage, cache_entry: CacheEntryModel | None = None) -> None:
-        """Write the ledger line (+ cache entry). Never fails the request: a lost write is logged."""
+    def record(self, usage: RequestUsage, cache_entry: CacheEntryModel | None = None) -> bool:
+        """Write the ledger line (+ cache entry). Never fails the request: False when the write
+        was lost (logged; the caller records the request as unmetered)."""
         record = self.ledger_line(usage)
         request_items: dict[str, list[Any]] = {
             UsageRecordModel.Meta.table_name: [{"PutRequest": {"Item": record.serialize()}}]
@@ -123,11 +124,14 @@ class UsageRepository:
                         "usage record not written (throttled)",
                         extra={"request_id": usage.request_id},
                     )
+                    return UsageRecordModel.Meta.table_name not in response["UnprocessedItems"]
         except (ClientError, BotoCoreError) as exc:
             get_logger().warning(
                 "usage record not written",
                 extra={"request_id": usage.request_id, "error": type(exc).__name__},
             )
+            return False
+        return True
 
     def list_for_tenant(self, tenant_id: str, limit: int = 100) -> list[UsageRecordModel]:
         return list(UsageRecordModel.query(tenant_id, scan_index_forward=False, limit=limit))

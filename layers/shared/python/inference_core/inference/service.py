@@ -50,7 +50,12 @@ from inference_core.errors import (
     PermissionDeniedError,
     ProviderError,
 )
-from inference_core.observability import RequestUsage, emit_request_metrics, log_request
+from inference_core.observability import (
+    RequestUsage,
+    emit_request_metrics,
+    log_request,
+    record_unmetered,
+)
 from inference_core.parameters import check_supported
 from inference_core.registry import ModelEntry, ModelRegistry
 from inference_core.translation.anthropic_wire import events_from_message, message_from_events
@@ -755,8 +760,9 @@ class InferenceService:
     def _write_settle(
         self, usage: RequestUsage, cache_fill: Any, admission: Admission | None
     ) -> None:
+        metered = True
         if admission is not None and self.governance is not None:
-            self.governance.settle(
+            metered = self.governance.settle(
                 admission,
                 input_tokens=usage.input_tokens,
                 output_tokens=usage.output_tokens,
@@ -767,7 +773,9 @@ class InferenceService:
                 cache_entry=cache_fill,
             )
         elif not usage.cached:
-            self.usage.record(usage, cache_fill)
+            metered = self.usage.record(usage, cache_fill)
+        if metered is False:  # lost after its retries (None: a repository that cannot tell)
+            record_unmetered(usage)
         log_request(usage)
         emit_request_metrics(usage)
 

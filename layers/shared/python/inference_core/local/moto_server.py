@@ -5,8 +5,12 @@ a lock, and rolls back by restoring a copy of the whole table), so two concurren
 both pass a condition that real DynamoDB would let only one of pass (the other gets a
 `TransactionConflict` or fails its condition). Serializing moto's DynamoDB requests restores what
 DynamoDB guarantees; everything else (SQS long polls, S3, SES) stays concurrent. The local stack
-(`make dev`) and the concurrency tests run this server, so budgets and limits hold exactly there
-as they do on AWS.
+(`make dev`), the concurrency tests and the benches run this server, so budgets and limits hold
+exactly there as they do on AWS.
+
+Under that one-at-a-time guarantee the server also installs `local.moto_transactions`: moto's
+transactions roll back by item instead of by copying every table they name, so their cost stays
+flat as the tables fill up during a long run (a fix to the local AWS, not to the gateway).
 
 Run: `python -m inference_core.local.moto_server -H 127.0.0.1 -p 5001`.
 """
@@ -26,6 +30,8 @@ from moto.moto_server.werkzeug_app import (
 )
 from werkzeug.serving import make_server
 
+from inference_core.local import moto_transactions
+
 
 class SerializedDynamoDB:
     """WSGI middleware: DynamoDB requests (X-Amz-Target `DynamoDB_…`) run one at a time."""
@@ -44,6 +50,7 @@ class SerializedDynamoDB:
 
 
 def create_app() -> SerializedDynamoDB:
+    moto_transactions.install()
     return SerializedDynamoDB(DomainDispatcherApplication(create_backend_app))
 
 
