@@ -118,6 +118,20 @@ def test_api_keys_show_limits_this_periods_spend_and_what_remains(
     assert abs(listed["budget_remaining_usd"] - (0.01 - COST)) < 1e-12
 
 
+def test_a_key_shows_when_it_was_last_used(
+    client: TestClient, make_account: Any, upstream: Any
+) -> None:
+    account = make_account()
+    key, idle = _key(client, account), _key(client, account)
+    assert key["last_used_at"] is None
+    before = int(datetime.now(UTC).timestamp())
+    _chat(client, key["key"])
+    listed = client.get("/v1/auth/api-keys", headers=account.auth).json()["data"]
+    used = {entry["id"]: entry["last_used_at"] for entry in listed}
+    assert used[idle["id"]] is None
+    assert before <= used[key["id"]] <= int(datetime.now(UTC).timestamp())
+
+
 def test_a_keys_limits_may_only_narrow_its_owners(
     client: TestClient, make_account: Any, items: Any
 ) -> None:

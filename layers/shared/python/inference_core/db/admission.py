@@ -460,6 +460,10 @@ class AdmissionStore:
             "#sp.#p = if_not_exists(#sp.#p, :z) + :cost",
             "#ls.#rid = :lease",
         ]
+        if level.name == "key":  # the key's "last used", at no extra call (shown to its owner)
+            names["#lu"] = "last_used_at"
+            values[":now"] = _n(int(now))
+            sets.append("#lu = :now")
         expression = "SET " + ", ".join(sets)
         if removes:
             expression += " REMOVE " + ", ".join(dict.fromkeys(removes))
