@@ -21,6 +21,7 @@ from aws_cdk import aws_route53 as route53
 from aws_cdk import aws_route53_targets as route53_targets
 from constructs import Construct
 
+from inference_core.snapstart import LWA_AFTER_RESTORE_PATH
 from infra.lambda_function import GatewayFunction
 from infra.nag import acknowledge
 
@@ -127,6 +128,13 @@ class GatewayApi(Construct):
                 "AWS_LWA_PORT": "8080",
                 "PORT": "8080",
                 "AWS_LWA_READINESS_CHECK_PATH": "/health",
+                # After a restore the adapter POSTs here before any traffic (api.routes.
+                # snapstart_hooks): re-seed `random`, drop pooled connections and credentials.
+                **(
+                    {"AWS_LWA_SNAPSTART_AFTER_RESTORE_PATH": LWA_AFTER_RESTORE_PATH}
+                    if snap_start
+                    else {}
+                ),
             },
             log_retention=log_retention,
             removal_policy=removal_policy,

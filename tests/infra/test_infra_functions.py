@@ -137,6 +137,10 @@ def test_the_data_plane_runs_under_the_lambda_web_adapter_in_streaming_mode(any_
     assert env["AWS_LAMBDA_EXEC_WRAPPER"] == "/opt/bootstrap"
     assert env["AWS_LWA_INVOKE_MODE"] == "response_stream"
     assert env["AWS_LWA_READINESS_CHECK_PATH"] == "/health"
+    # SnapStart is on: after a restore the adapter calls the app's restore hook
+    from inference_core.snapstart import LWA_AFTER_RESTORE_PATH
+
+    assert env["AWS_LWA_SNAPSTART_AFTER_RESTORE_PATH"] == LWA_AFTER_RESTORE_PATH
     adapter = [
         layer
         for layer in props["Layers"]

@@ -131,3 +131,25 @@ def test_a_snapshot_init_preloads_before_the_snapshot(
     assert snapstart.register() is runtime_module
     assert primed == ["now"]  # init is before the snapshot: loaded into it
     assert registered == ([snapstart.after_restore] if runtime_module else [])
+
+
+def test_the_web_adapter_runs_the_restore_hook_on_the_data_plane(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The adapter POSTs to the hook path after a restore (no invocation, so no request-context
+    header); a request that came from an invocation is refused, and the path is not documented."""
+    from fastapi.testclient import TestClient
+
+    from inference_core import snapstart
+    from inference_core.api.app import create_app
+
+    calls: list[str] = []
+    monkeypatch.setattr(snapstart, "after_restore", lambda: calls.append("restored"))
+    client = TestClient(create_app())
+    path = snapstart.LWA_AFTER_RESTORE_PATH
+    assert client.post(path).status_code == 204
+    assert calls == ["restored"]
+    forwarded = client.post(path, headers={"x-amzn-request-context": '{"stage": "prod"}'})
+    assert forwarded.status_code == 404
+    assert calls == ["restored"]
+    assert path not in client.get("/openapi.json").json()["paths"]

@@ -58,6 +58,11 @@ DEFERRED_MODULES = (
 )
 
 
+# Where the data plane's Web Adapter POSTs after a restore (`AWS_LWA_SNAPSTART_AFTER_RESTORE_PATH`,
+# set by the CDK stack; served by api.routes.snapstart_hooks).
+LWA_AFTER_RESTORE_PATH = "/_lwa/snapstart/after-restore"
+
+
 def before_snapshot() -> None:
     """Import what the handler's import deferred, and prime what every instance may share."""
     for name in DEFERRED_MODULES:

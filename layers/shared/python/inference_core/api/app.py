@@ -27,6 +27,7 @@ def create_app() -> FastAPI:
         native,
         openai_compat,
         responses,
+        snapstart_hooks,
         text_processing,
         usage,
         webhooks,
@@ -50,6 +51,7 @@ def create_app() -> FastAPI:
     app.add_middleware(ConsoleSecurityHeadersMiddleware)
     app.add_middleware(RequestContextMiddleware)
     app.include_router(health.router)
+    app.include_router(snapstart_hooks.router)
     app.include_router(auth.router)
     app.include_router(openai_compat.router)
     app.include_router(anthropic_compat.router)
