@@ -1,9 +1,12 @@
 """The admin API's one service: users, teams and membership, keys, usage across the deployment,
 the response cache and the providers, for superusers only (the routes check the role).
 
-Every change writes an audit record (who, what, the target's fields before → after, when) through
-`db.audit` right after the change itself, and drops the in-process governance resolution cache so
-new limits apply here at once (other processes pick them up within `resolution_cache_seconds`;
+Every change and its audit record (who, what, the target's fields before → after, when) are ONE
+DynamoDB transaction, written by the repository that makes the change: a failure (a 503) leaves
+neither, so a retry does the change once. The "after" view is computed before the commit from the
+item read and the request (what the transaction writes). Only a cache invalidation (any number of
+deletes) writes its record after the deletes. Each change drops the in-process governance
+resolution cache so new limits apply here at once (other processes pick them up within `resolution_cache_seconds`;
 revocation and deactivation are admission conditions and apply everywhere on the next request).
 """
 
@@ -136,6 +139,20 @@ def audit_view(record: AuditRecordModel) -> dict[str, Any]:
     }
 
 
+def _applied(
+    view: dict[str, Any],
+    changes: dict[str, Any],
+    guardrails: dict[str, str] | Unset | None = UNSET,
+) -> dict[str, Any]:
+    """The view as the change writes it: `changes` (None: a limit removed) and the policy."""
+    after = {**view, **changes}
+    if not isinstance(guardrails, Unset):
+        after["guardrails"] = guardrails or None
+    if after.get("allowed_models") is not None:
+        after["allowed_models"] = list(after["allowed_models"])
+    return after
+
+
 def _audited(view: dict[str, Any] | None) -> dict[str, Any] | None:
     """What an audit record keeps of a target: its settings, not its running counters."""
     if view is None:
@@ -182,7 +199,7 @@ class AdminService:
         self._forget = forget_resolutions
         self._now = now
 
-    def _record(
+    def _entry(
         self,
         actor_id: str,
         action: str,
@@ -190,8 +207,9 @@ class AdminService:
         target_id: str,
         before: dict[str, Any] | None,
         after: dict[str, Any] | None,
-    ) -> None:
-        self.audit.record(
+    ) -> AuditRecordModel:
+        """The audit record of a change, for the repository to write with the change itself."""
+        return self.audit.entry(
             actor_id=actor_id,
             action=action,
             target_type=target_type,
@@ -199,7 +217,6 @@ class AdminService:
             before=_audited(before),
             after=_audited(after),
         )
-        self._forget()
 
     # ---- users ----
 
@@ -230,14 +247,21 @@ class AdminService:
             raise InvalidRequestError(
                 "A superuser cannot deactivate or demote themselves.", code="self_lockout"
             )
+        limits = body.limit_changes()
+        changes = {
+            **limits,
+            **({"role": body.role} if body.role is not None else {}),
+            **({"active": body.active} if body.active is not None else {}),
+        }
+        after = _applied(before, changes)
         self.directory.update_user(
-            user, role=body.role, active=body.active, limits=body.limit_changes()
+            user,
+            role=body.role,
+            active=body.active,
+            limits=limits,
+            audit=self._entry(actor_id, "user.update", "user", user_id, before, after),
         )
-        if body.role is not None and body.role != before["role"]:
-            # A demoted superuser's keys lose the role too (keys carry their owner's role).
-            self.directory.set_owner_role(user_id, body.role)
-        after = user_view(self._user(user_id))
-        self._record(actor_id, "user.update", "user", user_id, before, after)
+        self._forget()
         return after
 
     # ---- teams ----
@@ -262,9 +286,11 @@ class AdminService:
             guardrails=body.guardrails or None,
             **limits,
         )
-        self.teams.create(team)
         view = team_view(team, [])
-        self._record(actor_id, "team.create", "team", team.team_id, None, view)
+        self.teams.create(
+            team, audit=self._entry(actor_id, "team.create", "team", team.team_id, None, view)
+        )
+        self._forget()
         return view
 
     def list_teams(self, *, limit: int | None, after: str | None) -> dict[str, Any]:
@@ -279,41 +305,65 @@ class AdminService:
         if "name" in body.model_fields_set and body.name is None:
             raise InvalidRequestError("A team needs a name.", param="name")
         before = team_view(team)
-        self.teams.update(
-            team, name=body.name, limits=body.limit_changes(), guardrails=_guardrail_change(body)
+        limits, guardrails = body.limit_changes(), _guardrail_change(body)
+        after = _applied(
+            before, {**limits, **({"name": body.name} if body.name else {})}, guardrails
         )
-        after = team_view(self._team(team_id))
-        self._record(actor_id, "team.update", "team", team_id, before, after)
+        self.teams.update(
+            team,
+            name=body.name,
+            limits=limits,
+            guardrails=guardrails,
+            audit=self._entry(actor_id, "team.update", "team", team_id, before, after),
+        )
+        self._forget()
         return after
 
     def delete_team(self, actor_id: str, team_id: str) -> dict[str, Any]:
         team = self._team(team_id)
         members = self.teams.members(team_id)
         before = team_view(team, members)
-        for user in members:  # its members no longer belong to any team
-            self.teams.remove_member(user, team_id)
-        self.teams.mark_deleted(team)
-        self._record(actor_id, "team.delete", "team", team_id, before, None)
+        self.teams.delete(  # its members no longer belong to any team
+            team,
+            members,
+            audit=self._entry(actor_id, "team.delete", "team", team_id, before, None),
+            member_audit=lambda user: self._entry(
+                actor_id,
+                "team.remove_member",
+                "user",
+                user.user_id,
+                {"team_id": team_id},
+                {"team_id": None},
+            ),
+        )
+        self._forget()
         return {"object": "team.deleted", "id": team_id, "deleted": True}
 
     def add_member(self, actor_id: str, team_id: str, user_id: str) -> dict[str, Any]:
         self._team(team_id)
         user = self._user(user_id)
         before = {"team_id": user.team_id}
-        self.teams.add_member(user, team_id)
-        self._record(actor_id, "team.add_member", "user", user_id, before, {"team_id": team_id})
+        self.teams.add_member(
+            user,
+            team_id,
+            audit=self._entry(
+                actor_id, "team.add_member", "user", user_id, before, {"team_id": team_id}
+            ),
+        )
+        self._forget()
         return self.get_team(team_id)
 
     def remove_member(self, actor_id: str, team_id: str, user_id: str) -> dict[str, Any]:
         self._team(team_id)
         user = self._user(user_id)
-        if not self.teams.remove_member(user, team_id):
+        audit = self._entry(
+            actor_id, "team.remove_member", "user", user_id, {"team_id": team_id}, {"team_id": None}
+        )
+        if not self.teams.remove_member(user, team_id, audit=audit):
             raise NotFoundError(
                 f"The user '{user_id}' is not a member of this team.", code="member_not_found"
             )
-        self._record(
-            actor_id, "team.remove_member", "user", user_id, {"team_id": team_id}, {"team_id": None}
-        )
+        self._forget()
         return self.get_team(team_id)
 
     # ---- keys ----
@@ -345,22 +395,33 @@ class AdminService:
     def update_key(self, actor_id: str, key_id: str, body: KeyUpdate) -> dict[str, Any]:
         key = self._key(key_id)
         before = key_view(key)
+        limits, guardrails = body.limit_changes(), _guardrail_change(body)
+        named: dict[str, Any] = {"name": body.name} if body.name is not None else {}
+        if body.expires_at is not None:
+            named["expires_at"] = int(body.expires_at)
+        after = _applied(before, {**limits, **named}, guardrails)
         self.directory.update_key(
             key,
             name=body.name,
             expires_at=body.expires_at,
-            limits=body.limit_changes(),
-            guardrails=_guardrail_change(body),
+            limits=limits,
+            guardrails=guardrails,
+            audit=self._entry(actor_id, "key.update", "key", key_id, before, after),
         )
-        after = key_view(self._key(key_id))
-        self._record(actor_id, "key.update", "key", key_id, before, after)
+        self._forget()
         return after
 
     def revoke_key(self, actor_id: str, key_id: str) -> dict[str, Any]:
         key = self._key(key_id)
         before = key_view(key)
-        self.directory.revoke_key(key)
-        self._record(actor_id, "key.revoke", "key", key_id, before, {**before, "revoked": True})
+        # Already revoked: nothing to write, and nothing happened to record (a retry lands here).
+        self.directory.revoke_key(
+            key,
+            audit=self._entry(
+                actor_id, "key.revoke", "key", key_id, before, {**before, "revoked": True}
+            ),
+        )
+        self._forget()
         return {"object": "api_key.deleted", "id": key_id, "deleted": True}
 
     # ---- usage ----
@@ -496,14 +557,17 @@ class AdminService:
             )
         deleted = self.cache.invalidate(tenant_id=body.tenant_id, model=body.model)
         scope = {"tenant_id": body.tenant_id, "model": body.model}
-        self._record(
-            actor_id,
-            "cache.invalidate",
-            "cache",
-            f"{body.tenant_id or '*'}/{body.model or '*'}",
-            scope,
-            {**scope, "deleted": deleted},
+        # The one change whose record follows it: the deletes are any number of items, more than
+        # a transaction holds, and doing them again on a retry is harmless.
+        self.audit.record(
+            actor_id=actor_id,
+            action="cache.invalidate",
+            target_type="cache",
+            target_id=f"{body.tenant_id or '*'}/{body.model or '*'}",
+            before=_audited(scope),
+            after=_audited({**scope, "deleted": deleted}),
         )
+        self._forget()
         return {"object": "cache.invalidated", "deleted": deleted, **scope}
 
     def providers(self) -> dict[str, Any]:

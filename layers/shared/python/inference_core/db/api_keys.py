@@ -11,7 +11,8 @@ cannot pass the cap together, and two revocations of one key count once. A user 
 count existed has none: the first creation or revocation counts their live keys once (their ids
 from the owner index, each key's `revoked` re-read from the table with a strongly consistent
 read) and stores the figure only if no one stored one meanwhile. While the count is absent no
-key can be created or revoked through this module, so that figure is exact too.
+key can be created or revoked through this module, so that figure is exact too. An admin's
+revocation adds its audit record's Put to that same transaction (`revoke(key, audit=...)`).
 """
 
 from __future__ import annotations
@@ -22,8 +23,9 @@ from pynamodb.exceptions import PynamoDBException, TransactWriteError
 from pynamodb.expressions.condition import Condition
 from pynamodb.transactions import TransactWrite
 
+from inference_core.db.audit import commit
 from inference_core.db.availability import THROTTLED_RETRY_AFTER, StoreGuard, error_code
-from inference_core.db.models import ApiKeyModel, UserModel
+from inference_core.db.models import ApiKeyModel, AuditRecordModel, UserModel
 from inference_core.errors import AuthenticationError, ConflictError, ServiceUnavailableError
 
 _KEY_STORE = StoreGuard("The key store is unavailable.")
@@ -78,17 +80,29 @@ class ApiKeysRepository:
         """The owner's live key with this id; another owner's key is simply not found."""
         return next((k for k in self.list_for_owner(owner_id) if k.key_id == key_id), None)
 
-    def revoke(self, key: ApiKeyModel) -> bool:
-        """Mark the key revoked and take it off its owner's count, in one transaction; False when
-        it was not live (revoked meanwhile, or gone)."""
+    def revoke(self, key: ApiKeyModel, *, audit: AuditRecordModel | None = None) -> bool:
+        """Mark the key revoked and take it off its owner's count, in one transaction (with the
+        `audit` record's Put, when given); False (nothing written) when it was not live (revoked
+        meanwhile, or gone)."""
         for _ in range(_ATTEMPTS - 1):
-            refused = self._transact(key, create=False)
+            refused = self._transact(key, create=False, audit=audit)
             if refused is None:
                 return True
             if refused is _Refused.KEY:
                 return False
             if not self.live_count(key.owner_id):
                 break  # no owner, or a count of 0 (a key made outside this module): no count
+        if audit is not None:
+            revoked = commit(
+                audit,
+                lambda tx: tx.update(
+                    key, actions=[ApiKeyModel.revoked.set(True)], condition=_is_live()
+                ),
+            )
+            if revoked is not None:
+                return False
+            key.revoked = True
+            return True
         try:
             with _KEY_STORE_IF:
                 key.update(actions=[ApiKeyModel.revoked.set(True)], condition=_is_live())
@@ -139,9 +153,17 @@ class ApiKeysRepository:
                     live += 0 if key.revoked else 1
         return live
 
-    def _transact(self, key: ApiKeyModel, *, create: bool, max_live: int = 0) -> _Refused | None:
-        """Create (or revoke) the key and count it on (or off) its owner: None when done, else
-        which condition refused it. Throttling, a conflicting write: 503 with Retry-After."""
+    def _transact(
+        self,
+        key: ApiKeyModel,
+        *,
+        create: bool,
+        max_live: int = 0,
+        audit: AuditRecordModel | None = None,
+    ) -> _Refused | None:
+        """Create (or revoke) the key and count it on (or off) its owner (and put `audit`): None
+        when done, else which condition refused it. Throttling, a conflicting write, a failed
+        condition on the audit record: 503 with Retry-After."""
         transaction = TransactWrite(connection=UserModel._get_connection().connection)
         if create:
             transaction.save(key, condition=ApiKeyModel.key_hash.does_not_exist())
@@ -154,11 +176,15 @@ class ApiKeysRepository:
             actions=[UserModel.live_api_keys.add(1 if create else -1)],
             condition=UserModel.user_id.exists() & owner_condition,
         )
+        if audit is not None:
+            transaction.save(audit, condition=AuditRecordModel.sk.does_not_exist())
         try:
             with _KEY_STORE_TX, transaction:
                 pass
         except TransactWriteError as exc:  # cancelled: find the condition that failed
             reasons = exc.cancellation_reasons
+            if audit is not None:  # PynamoDB sends a transaction's puts before its updates
+                reasons = reasons[1:]
             for reason, refused in zip(reasons, (_Refused.KEY, _Refused.OWNER), strict=False):
                 if reason is not None and reason.code == "ConditionalCheckFailed":
                     return refused

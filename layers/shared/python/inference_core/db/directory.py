@@ -5,6 +5,9 @@ role, state and limit fields. (Sign-up, sign-in and a user's own keys stay in `d
 Listing everyone is a paginated Scan of the users or keys table: an admin screen, never a request
 path. Filters use an index where one exists (`email-index`, `owner-index`, `team-index`); finding a
 key by its public id is a filtered Scan (keys are keyed by the hash of their secret).
+
+Every change is ONE transaction with its audit record (`db.audit.commit`; a revocation shares the
+live-key count's transaction in `db.api_keys`): a failure leaves neither.
 """
 
 from __future__ import annotations
@@ -14,9 +17,11 @@ from collections.abc import Callable
 from typing import Any
 
 from inference_core.db.api_keys import ApiKeysRepository
+from inference_core.db.audit import MAX_TRANSACTION_ITEMS, TransactionWrites, commit
 from inference_core.db.availability import StoreGuard
-from inference_core.db.models import ApiKeyModel, UserModel
+from inference_core.db.models import ApiKeyModel, AuditRecordModel, UserModel
 from inference_core.db.teams import guardrail_actions, limit_actions
+from inference_core.errors import ConflictError, NotFoundError
 from inference_core.unset import UNSET, Unset
 
 _USERS = StoreGuard("The user store is unavailable.")
@@ -57,7 +62,12 @@ class DirectoryRepository:
         role: str | None,
         active: bool | None,
         limits: dict[str, Any],
-    ) -> UserModel:
+        audit: AuditRecordModel,
+    ) -> None:
+        """Change the user and, with a new role, their keys' role too (a key carries its owner's
+        role for auth, so a demoted superuser's keys lose admin access at once): one transaction
+        with the audit record. Only a role change over more keys than a transaction holds (a cap
+        on live keys raised near 100) updates the keys that do not fit right after it."""
         now = int(self._now())
         actions = limit_actions(UserModel, limits)
         if role is not None:
@@ -67,19 +77,32 @@ class DirectoryRepository:
             if not active:  # every access token issued so far stops working
                 actions.append(UserModel.tokens_valid_after.set(now))
         actions.append(UserModel.updated_at.set(now))
-        with _USERS:
-            user.update(actions=actions, condition=UserModel.user_id.exists())
-        return user
+        keys: list[ApiKeyModel] = []
+        role_actions: list[Any] = []
+        if role is not None and role != user.role:
+            role_actions = [ApiKeyModel.owner_role.set(role)]
+            with _KEYS:
+                keys = [
+                    k for k in ApiKeyModel.owner_index.query(user.user_id) if k.owner_role != role
+                ]
+            keys.sort(key=lambda k: bool(k.revoked))  # live keys first: they are what matter
+        fits = MAX_TRANSACTION_ITEMS - 2
 
-    def set_owner_role(self, owner_id: str, role: str) -> None:
-        """Give every key of this owner the owner's new role (a key carries it for auth)."""
-        with _KEYS:
-            for key in ApiKeyModel.owner_index.query(owner_id):
-                if key.owner_role != role:
-                    key.update(
-                        actions=[ApiKeyModel.owner_role.set(role)],
-                        condition=ApiKeyModel.key_hash.exists(),
-                    )
+        def writes(tx: TransactionWrites) -> None:
+            tx.update(user, actions=actions, condition=UserModel.user_id.exists())
+            for key in keys[:fits]:
+                tx.update(key, actions=role_actions, condition=ApiKeyModel.key_hash.exists())
+
+        failed = commit(audit, writes)
+        if failed == 0:
+            raise NotFoundError(f"No user with id '{user.user_id}'.", code="user_not_found")
+        if failed is not None:  # a key went away meanwhile: nothing was written
+            raise ConflictError(
+                "The user's keys changed meanwhile; try again.", code="keys_changed"
+            )
+        with _KEYS:  # only over ~98 keys (revoked ones last): they follow the committed change
+            for key in keys[fits:]:
+                key.update(actions=role_actions)
 
     # ---- keys ----
 
@@ -109,18 +132,28 @@ class DirectoryRepository:
         expires_at: float | None,
         limits: dict[str, Any],
         guardrails: dict[str, str] | Unset | None = UNSET,
-    ) -> ApiKeyModel:
+        audit: AuditRecordModel,
+    ) -> None:
+        """Change the key, with its audit record, in one transaction (a body that changes
+        nothing still leaves its record, on the condition that the key exists)."""
         actions = limit_actions(ApiKeyModel, limits) + guardrail_actions(ApiKeyModel, guardrails)
         if name is not None:
             actions.append(ApiKeyModel.name.set(name))
         if expires_at is not None:
             actions.append(ApiKeyModel.expires_at.set(expires_at))
-        if not actions:
-            return key
-        with _KEYS:
-            key.update(actions=actions, condition=ApiKeyModel.key_hash.exists())
-        return key
 
-    def revoke_key(self, key: ApiKeyModel) -> None:
-        """Revoke the key and take it off its owner's live-key count (already revoked: done)."""
-        ApiKeysRepository().revoke(key)
+        def writes(tx: TransactionWrites) -> None:
+            if actions:
+                tx.update(key, actions=actions, condition=ApiKeyModel.key_hash.exists())
+            else:
+                tx.condition_check(
+                    ApiKeyModel, key.key_hash, condition=ApiKeyModel.key_hash.exists()
+                )
+
+        if commit(audit, writes) is not None:
+            raise NotFoundError(f"No API key with id '{key.key_id}'.", code="api_key_not_found")
+
+    def revoke_key(self, key: ApiKeyModel, *, audit: AuditRecordModel) -> bool:
+        """Revoke the key and take it off its owner's live-key count, in the transaction that
+        writes the audit record; False (nothing written) when it was not live."""
+        return ApiKeysRepository().revoke(key, audit=audit)
