@@ -23,7 +23,7 @@ from inference_core.unset import UNSET, Unset
 _TEAMS = StoreGuard("The team store is unavailable.")
 _USERS = StoreGuard("The user store is unavailable.")
 # Member removals that share a team deletion's transaction (with the team and its record); a
-# larger team first loses the others in transactions of (removal, its record) pairs.
+# larger team first loses the others, each with its own record in a transaction of its own.
 _MEMBERS_WITH_DELETION = MAX_TRANSACTION_ITEMS - 2
 
 
@@ -108,9 +108,8 @@ class TeamsRepository:
         (`member_audit`), in transactions of their own: a failure midway leaves an audited
         subset out of a team that still exists, and a retry finishes the deletion."""
         extra, kept = members[_MEMBERS_WITH_DELETION:], members[:_MEMBERS_WITH_DELETION]
-        for start in range(0, len(extra), MAX_TRANSACTION_ITEMS // 2):
-            for user in extra[start : start + MAX_TRANSACTION_ITEMS // 2]:
-                self.remove_member(user, team.team_id, audit=member_audit(user))
+        for user in extra:  # each leaves in a transaction with its own record
+            self.remove_member(user, team.team_id, audit=member_audit(user))
         now = int(self._now())
 
         def writes(tx: TransactionWrites) -> None:
