@@ -35,8 +35,10 @@ class TransactionFaults:
         tables = [next(iter(item.values()))["TableName"] for item in items]
         self.fired.append(tables)
         from botocore.awsrequest import AWSResponse
+        from botocore.compat import HTTPHeaders
 
-        response = AWSResponse("https://dynamodb.us-east-1.amazonaws.com/", 400, {}, None)
+        url = "https://dynamodb.us-east-1.amazonaws.com/"
+        response = AWSResponse(url, 400, HTTPHeaders(), None)
         if self.mode == "throttle":
             error = {"Code": "ThrottlingException", "Message": "injected"}
             return response, {"Error": error, "ResponseMetadata": {"HTTPStatusCode": 400}}
