@@ -16,6 +16,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from pynamodb.exceptions import PynamoDBException
+
 from inference_core.db.api_keys import ApiKeysRepository
 from inference_core.db.audit import MAX_TRANSACTION_ITEMS, TransactionWrites, commit
 from inference_core.db.availability import StoreGuard
@@ -26,6 +28,7 @@ from inference_core.unset import UNSET, Unset
 
 _USERS = StoreGuard("The user store is unavailable.")
 _KEYS = StoreGuard("The key store is unavailable.")
+_KEYS_IF = _KEYS.passing_condition_failures()
 
 
 class DirectoryRepository:
@@ -100,9 +103,12 @@ class DirectoryRepository:
             raise ConflictError(
                 "The user's keys changed meanwhile; try again.", code="keys_changed"
             )
-        with _KEYS:  # only over ~98 keys (revoked ones last): they follow the committed change
-            for key in keys[fits:]:
-                key.update(actions=role_actions)
+        for key in keys[fits:]:  # only over ~98 keys (revoked ones last): after the commit
+            try:
+                with _KEYS_IF:
+                    key.update(actions=role_actions, condition=ApiKeyModel.key_hash.exists())
+            except PynamoDBException:  # the key went away meanwhile: nothing to carry the role
+                continue
 
     # ---- keys ----
 
