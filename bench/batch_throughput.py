@@ -122,11 +122,13 @@ def serialize_moto() -> None:
     - moto's TransactWriteItems deep-copies every table it touches to be able to roll back,
       which makes a transaction's cost grow with the tables (the jobs table holds every line's
       result): the local AWS's item-level rollback (`inference_core.local.moto_transactions`)
-      replaces it. DynamoDB's transactions cost no such thing.
+      replaces it. DynamoDB's transactions cost no such thing. And moto parses an update
+      expression on every call: `inference_core.local.moto_expressions` parses each once.
+    (Both are `moto_server.install_fixes`, what our moto server runs.)
     """
     from moto.core.botocore_stubber import BotocoreStubber
 
-    from inference_core.local import moto_transactions
+    from inference_core.local import moto_server
 
     lock = threading.RLock()
     original = BotocoreStubber.process_request
@@ -140,7 +142,7 @@ def serialize_moto() -> None:
                 MOTO_BUSY[0] += time.perf_counter() - started
 
     BotocoreStubber.process_request = process_request  # type: ignore[method-assign]
-    moto_transactions.install()
+    moto_server.install_fixes()
 
 
 def main() -> None:

@@ -99,9 +99,9 @@ def in_process_gateway() -> Iterator[tuple[Any, str]]:
         import boto3
         from moto import mock_aws
 
-        from inference_core.local import moto_transactions
+        from inference_core.local import moto_server
 
-        moto_transactions.install()  # as our moto server does: flat transaction cost
+        moto_server.install_fixes()  # as our moto server does: item rollback, parsed-once
         with mock_aws():
             from inference_core.admin import create_api_key_for_email, create_user
             from inference_core.db.tables import create_tables

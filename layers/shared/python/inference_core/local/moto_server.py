@@ -10,7 +10,8 @@ exactly there as they do on AWS.
 
 Under that one-at-a-time guarantee the server also installs `local.moto_transactions`: moto's
 transactions roll back by item instead of by copying every table they name, so their cost stays
-flat as the tables fill up during a long run (a fix to the local AWS, not to the gateway).
+flat as the tables fill up during a long run, and `local.moto_expressions`: an update expression
+is parsed once per distinct string, not on every call (fixes to the local AWS, not to the gateway).
 
 Run: `python -m inference_core.local.moto_server -H 127.0.0.1 -p 5001`.
 """
@@ -30,7 +31,7 @@ from moto.moto_server.werkzeug_app import (
 )
 from werkzeug.serving import make_server
 
-from inference_core.local import moto_transactions
+from inference_core.local import moto_expressions, moto_transactions
 
 
 class SerializedDynamoDB:
@@ -49,8 +50,15 @@ class SerializedDynamoDB:
             return list(self.app(environ, start_response))
 
 
-def create_app() -> SerializedDynamoDB:
+def install_fixes() -> None:
+    """The local AWS's fixes to moto, in this process: transactions rolled back by item
+    (`moto_transactions`), update expressions parsed once (`moto_expressions`)."""
     moto_transactions.install()
+    moto_expressions.install()
+
+
+def create_app() -> SerializedDynamoDB:
+    install_fixes()
     return SerializedDynamoDB(DomainDispatcherApplication(create_backend_app))
 
 
