@@ -19,6 +19,12 @@ os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "inference-core")
 # EMF blobs on stdout would drown test output; tests/unit/test_observability.py turns them on.
 os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "1")
 
+# The local AWS's expression fix, as our moto server runs it (moto answers the same, on less CPU):
+# the in-process moto of the unit and integration suites gets it too.
+from inference_core.local import moto_expressions  # noqa: E402
+
+moto_expressions.install()
+
 TEST_JWT_SECRET = "test-signing-secret-0123456789abcdef0123456789abcdef"
 
 
