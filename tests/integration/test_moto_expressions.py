@@ -566,6 +566,16 @@ def test_plain_refuses_a_shared_node_an_extra_attribute_or_a_foreign_child() -> 
     actions = shared.children[0].children[0]
     actions.children.append(actions.children[0])  # one node twice
     assert not moto_expressions._plain(shared)
+    shared_leaf = fresh()  # a node without children (the "." of a path), twice in its path
+    path, dot = next(
+        (n, c)
+        for n in _walk(shared_leaf)
+        for c in n.children or []
+        if isinstance(c, ast_nodes.Node) and c.children is None
+    )
+    path.children.append(dot)
+    assert _dump(copy.deepcopy(shared_leaf)) != _dump(moto_expressions.clone(shared_leaf))
+    assert not moto_expressions._plain(shared_leaf)
     extra = fresh()
     list(_walk(extra))[3].cached = "something"
     assert not moto_expressions._plain(extra)
@@ -674,3 +684,66 @@ def test_our_moto_server_installs_it(monkeypatch: pytest.MonkeyPatch) -> None:
         "process",
         "condition_parse",
     }
+
+
+def test_conditions_and_filters_of_other_calls_answer_as_moto_does() -> None:
+    """The condition memo serves every parse: Put, Delete and ConditionCheck conditions, and the
+    filters of Scan and Query."""
+    names = {"#g": "g", "#n": "n"}
+    scalar = {":on": {"S": "on"}, ":lim": _n(5)}
+    on_map = {":mv": SEED["m"]}
+
+    def calls(client: Any) -> list[Outcome]:
+        def outcome(send: Callable[[], Any]) -> Outcome:
+            try:
+                answer = send()
+            except ClientError as exc:
+                return _error(exc) | {"items": _items(client)}
+            return {"items": answer.get("Items", _items(client))}
+
+        put = {"TableName": "t", "Item": SEED | {"pk": {"S": "b"}}}
+        guard = {"ExpressionAttributeNames": names, "ExpressionAttributeValues": scalar}
+        outcomes = []
+        for _ in range(2):  # the second parse of each is a memo hit
+            outcomes += [
+                outcome(lambda: client.put_item(**put)),
+                outcome(lambda: client.put_item(
+                    **put, ConditionExpression="#g = :on AND #n >= :lim", **guard)),
+                outcome(lambda: client.put_item(
+                    **put, ConditionExpression="#g <> :on OR #n < :lim", **guard)),
+                outcome(lambda: client.scan(
+                    TableName="t", FilterExpression="#g = :on AND #n = :lim", **guard)),
+                outcome(lambda: client.scan(
+                    TableName="t", FilterExpression="#m = :mv",
+                    ExpressionAttributeNames={"#m": "m"}, ExpressionAttributeValues=on_map)),
+                outcome(lambda: client.query(
+                    TableName="t", KeyConditionExpression="pk = :a",
+                    FilterExpression="#n > :lim", ExpressionAttributeNames={"#n": "n"},
+                    ExpressionAttributeValues={":a": {"S": "a"}, ":lim": _n(1)})),
+                outcome(lambda: client.transact_write_items(TransactItems=[
+                    {"ConditionCheck": {"TableName": "t", "Key": {"pk": {"S": "a"}},
+                                        "ConditionExpression": "#g = :on AND #n < :lim",
+                                        **guard}},
+                ])),
+                outcome(lambda: client.delete_item(
+                    TableName="t", Key={"pk": {"S": "b"}},
+                    ConditionExpression="#g = :on AND #n = :lim", **guard)),
+            ]  # fmt: skip
+        return outcomes
+
+    def run() -> list[Outcome]:
+        with mock_aws():
+            client = boto3.client("dynamodb", region_name=REGION)
+            _create_table(client)
+            client.put_item(TableName="t", Item=SEED)
+            return calls(client)
+
+    own = run()
+    assert moto_expressions.install()
+    assert run() == own
+    assert moto_expressions._conditions  # the scalar ones were memoized
+    assert run() == own
+    codes = [o.get("code") for o in own[:8]]
+    assert codes == [None, None, "ConditionalCheckFailedException", None, None, None,
+                     "TransactionCanceledException", None]  # fmt: skip
+    assert [len(o["items"]) for o in own[3:6]] == [2, 2, 1]  # both seeds match; one has pk a
