@@ -59,6 +59,7 @@ _sources: dict[int, tuple[Any, str, bool]] = {}  # id(tree) -> (tree, expression
 _passed: set[tuple[Any, ...]] = set()  # (pass, what it read) that passed
 _conditions: dict[tuple[Any, ...], tuple[Any, list[str], list[str]]] = {}
 _moto: dict[str, Any] = {}  # moto's own functions, while installed
+_node_kinds: dict[type, bool] = {}  # class -> is it a moto AST Node
 
 
 def _modules() -> tuple[Any, Any, Any, Any]:
@@ -92,6 +93,7 @@ def install() -> bool:
         validate=validator.validate,
         nodes_to_be_processed=traverser.nodes_to_be_processed,
         process=traverser.process,
+        traverse_node_recursively=traverser.traverse_node_recursively,
         condition_parse=condition.parse,
     )
     parser.make = classmethod(lambda cls, expression_str: make(expression_str))
@@ -100,6 +102,7 @@ def install() -> bool:
     validator.validate = _validate
     traverser.nodes_to_be_processed = lambda self: _processing(self)[1]
     traverser.process = _process
+    traverser.traverse_node_recursively = _traverse_node_recursively
     condition.parse = _condition_parse
     return True
 
@@ -115,6 +118,7 @@ def uninstall() -> None:
     validators.UpdateExpressionValidator.validate = _moto["validate"]
     ast_nodes.DepthFirstTraverser.nodes_to_be_processed = _moto["nodes_to_be_processed"]
     ast_nodes.DepthFirstTraverser.process = _moto["process"]
+    ast_nodes.DepthFirstTraverser.traverse_node_recursively = _moto["traverse_node_recursively"]
     comparisons.ConditionExpressionParser.parse = _moto["condition_parse"]
     _moto.clear()
     forget()
@@ -240,15 +244,62 @@ def _processing(traverser: Any) -> tuple[tuple[tuple[type, Any], ...], tuple[typ
     if cached is None:
         pairs = tuple(traverser._processing_map().items())
         cached = traverser.__dict__["ic_processing"] = (pairs, tuple(k for k, _ in pairs))
-    return cached
+    return cached  # type: ignore[no-any-return]
+
+
+def _processor(traverser: Any, kind: type) -> Any:
+    """The processor `process` picks for a node of class `kind` (None: none), found once per
+    class: `isinstance` against moto's ABC node classes is most of a traversal's cost."""
+    chosen = traverser.__dict__.get("ic_chosen")
+    if chosen is None:
+        chosen = traverser.__dict__["ic_chosen"] = {}
+    if kind not in chosen:
+        chosen[kind] = next(
+            (processor for key, processor in _processing(traverser)[0] if issubclass(kind, key)),
+            None,
+        )
+    return chosen[kind]
 
 
 def _process(self: Any, node: Any) -> Any:
-    """moto's `DepthFirstTraverser.process` over the map built once."""
-    for class_key, processor in _processing(self)[0]:
-        if isinstance(node, class_key):
-            return processor(node)
-    return None
+    """moto's `DepthFirstTraverser.process`: the first processor whose class the node is."""
+    processor = _processor(self, type(node))
+    return None if processor is None else processor(node)
+
+
+def _is_node(kind: type) -> bool:
+    known = _node_kinds.get(kind)
+    if known is None:
+        known = _node_kinds[kind] = issubclass(kind, _modules()[1].Node)
+    return known
+
+
+def _processes(traverser: Any, kind: type) -> bool:
+    """`isinstance(node, traverser.nodes_to_be_processed())` for a node of class `kind`, once per
+    class (the classes are the traverser's map's, the same on every call)."""
+    known = traverser.__dict__.get("ic_processes")
+    if known is None:
+        known = traverser.__dict__["ic_processes"] = {}
+    if kind not in known:
+        known[kind] = issubclass(kind, traverser.nodes_to_be_processed())
+    return known[kind]  # type: ignore[no-any-return]
+
+
+def _traverse_node_recursively(self: Any, node: Any, child_id: int = -1) -> Any:
+    """moto's `DepthFirstTraverser.traverse_node_recursively` with its class tests made once per
+    class (`_is_node`, `_processor`); the same visits in the same order."""
+    if _is_node(type(node)):
+        parent_node = node.parent
+        if node.children is not None:
+            for i, child_node in enumerate(node.children):
+                self.pre_processing_of_child(node, i)
+                self.traverse_node_recursively(child_node, i)
+        if _processes(self, type(node)):
+            node = self.process(node)
+            node.parent = parent_node
+            if parent_node:
+                parent_node.children[child_id] = node
+    return node
 
 
 def _condition_parse(self: Any) -> Any:
