@@ -625,6 +625,7 @@ def _moto_functions() -> dict[str, Any]:
         "validate": validators.UpdateExpressionValidator.validate,
         "nodes": ast_nodes.DepthFirstTraverser.nodes_to_be_processed,
         "process": ast_nodes.DepthFirstTraverser.process,
+        "traverse": ast_nodes.DepthFirstTraverser.traverse_node_recursively,
         "parse": comparisons.ConditionExpressionParser.parse,
     }
 
@@ -635,7 +636,7 @@ def test_uninstall_puts_moto_own_functions_back() -> None:
     assert own["make"].__func__.__module__ == expressions.__name__
     assert own["validate"].__module__ == validators.__name__
     assert own["init"].__module__ == validators.__name__  # Validator.__init__
-    assert {own[k].__module__ for k in ("nodes", "process")} == {ast_nodes.__name__}
+    assert {own[k].__module__ for k in ("nodes", "process", "traverse")} == {ast_nodes.__name__}
     assert own["parse"].__module__ == comparisons.__name__
     assert moto_expressions.install()
     patched = _moto_functions()
@@ -682,6 +683,7 @@ def test_our_moto_server_installs_it(monkeypatch: pytest.MonkeyPatch) -> None:
         "validate",
         "nodes_to_be_processed",
         "process",
+        "traverse_node_recursively",
         "condition_parse",
     }
 
@@ -747,3 +749,52 @@ def test_conditions_and_filters_of_other_calls_answer_as_moto_does() -> None:
     assert codes == [None, None, "ConditionalCheckFailedException", None, None, None,
                      "TransactionCanceledException", None]  # fmt: skip
     assert [len(o["items"]) for o in own[3:6]] == [2, 2, 1]  # both seeds match; one has pk a
+
+
+def test_a_traversal_visits_and_picks_processors_as_moto_does() -> None:
+    """A traverser whose map holds a class and its base, in that order (the more specific one
+    first, as moto's docstring asks), and whose processors replace the nodes they visit: the
+    same visits, the same processor per node, the same tree after, with the patch or without."""
+
+    traverser: Any = ast_nodes.DepthFirstTraverser
+
+    class Recorder(traverser):  # type: ignore[misc]
+        def __init__(self) -> None:
+            self.visits: list[tuple[str, str, int]] = []
+
+        def _processing_map(self) -> dict[type, Callable[[Any], Any]]:
+            return {
+                ast_nodes.UpdateExpressionSetAction: self.action,
+                ast_nodes.ExpressionAttributeName: self.name,
+                ast_nodes.Node: self.other,
+            }
+
+        def pre_processing_of_child(self, parent_node: Any, child_id: int) -> None:
+            self.visits.append(("child", type(parent_node).__name__, child_id))
+
+        def action(self, node: Any) -> Any:
+            self.visits.append(("action", node.type, len(node.children)))
+            return node
+
+        def name(self, node: Any) -> Any:
+            self.visits.append(("name", node.children[0], 0))
+            return ast_nodes.ExpressionAttribute(node.children[0].lstrip("#"))
+
+        def other(self, node: Any) -> Any:
+            self.visits.append(("other", node.type, len(node.children or [])))
+            return node
+
+    def traverse() -> list[Any]:
+        results = []
+        for tree in _parsed_corpus():
+            recorder = Recorder()
+            after = recorder.traverse(copy.deepcopy(tree))
+            results.append((recorder.visits, _dump(after)))
+        return results
+
+    own = traverse()
+    assert moto_expressions.install()
+    assert traverse() == own
+    assert traverse() == own
+    kinds = {kind for visits, _ in own for kind, _, _ in visits}
+    assert kinds == {"child", "action", "name", "other"}
