@@ -316,7 +316,7 @@ def _condition_parse(self: Any) -> Any:
             json.dumps(values, sort_keys=True, separators=(",", ":")),
         )
         hash(key)  # a name that is not a string (a raw request) cannot key the memo
-    except (TypeError, ValueError):  # nor a value JSON cannot write: moto's own way
+    except (TypeError, ValueError):  # or a value JSON cannot write: moto's own way
         return _moto["condition_parse"](self)
     hit = _conditions.get(key)
     if hit is None:
