@@ -225,8 +225,9 @@ def _plain(root: Any) -> bool:
         children = node.children
         if children is None:
             continue
-        if type(children) is not list:
+        if type(children) is not list or id(children) in seen:  # deepcopy would share it
             return False
+        seen.add(id(children))
         for child in children:
             if isinstance(child, Node):
                 if child.parent is not node:
@@ -314,7 +315,8 @@ def _condition_parse(self: Any) -> Any:
             tuple(sorted(names.items())),
             json.dumps(values, sort_keys=True, separators=(",", ":")),
         )
-    except (TypeError, ValueError):  # a value JSON cannot write: not memoized
+        hash(key)  # a name that is not a string (a raw request) cannot key the memo
+    except (TypeError, ValueError):  # or a value JSON cannot write: moto's own way
         return _moto["condition_parse"](self)
     hit = _conditions.get(key)
     if hit is None:
