@@ -6,8 +6,9 @@ auth (the governance resolution of the bearer key), admission (the transaction, 
 concurrent with the cache read), cache, routing (the router minus the provider call), provider
 client (the OpenAI SDK call, loopback included), response shaping, settle (the transaction, run
 after the body is complete and before the invocation returns), and the rest (Mangum, FastAPI
-routing and validation, middleware). Two columns, in interleaved rounds: moto's own transaction
-rollback, and the item-level one our moto server runs (`inference_core.local.moto_transactions`).
+routing and validation, middleware). Three columns, in interleaved rounds: what our moto server
+runs (the item-level rollback of `inference_core.local.moto_transactions` and the parsed-once
+expressions of `inference_core.local.moto_expressions`), the rollback alone, and moto's own.
 Prints; never fails on a timing.
 """
 
@@ -112,16 +113,18 @@ ROUND = 20
 
 
 def main() -> None:
-    """Interleaved rounds of ROUND requests: moto's own transaction rollback (a copy of every table
-    named) and ours (`inference_core.local.moto_transactions`, what our moto server runs), at the
-    same table sizes and under the same machine noise."""
+    """Interleaved rounds of ROUND requests over the local AWS's fixes and without them (moto's
+    own rollback copies every table a transaction names; its own expression handling parses on
+    every call), at the same table sizes and under the same machine noise."""
     from moto.dynamodb.models import DynamoDBBackend
 
-    from inference_core.local import moto_transactions
+    from inference_core.local import moto_expressions, moto_transactions
 
+    # column -> (the transaction method, the expression fix on)
     variants = {
-        "item rollback (ours)": moto_transactions.transact_write_items,
-        "moto's table copies": moto_transactions.moto_own(),
+        "our moto server": (moto_transactions.transact_write_items, True),
+        "moto's expressions": (moto_transactions.transact_write_items, False),
+        "moto's own": (moto_transactions.moto_own(), False),
     }
     per_variant: dict[str, defaultdict[str, float]] = {v: defaultdict(float) for v in variants}
     totals = dict.fromkeys(variants, 0.0)
@@ -133,8 +136,12 @@ def main() -> None:
             handler(event("/v1/chat/completions", _body(-i - 1), key), Context())
         sent = 0
         while min(done.values()) < REQUESTS:
-            for variant, implementation in variants.items():
+            for variant, (implementation, expressions) in variants.items():
                 DynamoDBBackend.transact_write_items = implementation  # type: ignore[method-assign]
+                if expressions:
+                    moto_expressions.install()
+                else:
+                    moto_expressions.uninstall()
                 spent.clear()
                 count = min(ROUND, REQUESTS - done[variant])
                 started = time.perf_counter()
@@ -146,7 +153,8 @@ def main() -> None:
                 done[variant] += count
                 for phase, seconds in spent.items():
                     per_variant[variant][phase] += seconds
-        DynamoDBBackend.transact_write_items = variants["item rollback (ours)"]  # type: ignore[method-assign]
+        DynamoDBBackend.transact_write_items = moto_transactions.transact_write_items  # type: ignore[method-assign]
+        moto_expressions.install()
     print(
         f"Per-phase time of a governed chat completion (cache miss), mean of {REQUESTS} per column,"
         f" interleaved rounds of {ROUND}; in-process: Mangum handler, moto in-process, the OpenAI"
