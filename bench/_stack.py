@@ -9,7 +9,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-from inference_core.local.stack import LocalStack, StackConfig, _wait_http
+from inference_core.local.stack import API_PROCESS_ENV, LocalStack, StackConfig, _wait_http
 
 VARIANT_URLS: dict[str, str] = {}
 
@@ -78,7 +78,7 @@ def seeded_stack(
                 "warning",
             ],
             state_dir / "api.log",
-            env={**os.environ, "POWERTOOLS_LOG_LEVEL": "WARNING"},
+            env={**os.environ, "POWERTOOLS_LOG_LEVEL": "WARNING", **API_PROCESS_ENV},
         )
         _wait_http(f"{stack.api_url}/health", "API", stack.children)
         for name, (factory, env) in (variants or {}).items():
@@ -102,7 +102,7 @@ def seeded_stack(
                     "warning",
                 ],
                 state_dir / f"api-{name}.log",
-                env={**os.environ, "POWERTOOLS_LOG_LEVEL": "WARNING", **env},
+                env={**os.environ, "POWERTOOLS_LOG_LEVEL": "WARNING", **API_PROCESS_ENV, **env},
             )
             VARIANT_URLS[name] = f"http://127.0.0.1:{port}"
             _wait_http(f"{VARIANT_URLS[name]}/health", f"API {name}", stack.children)

@@ -54,3 +54,36 @@ def test_only_error_answers_are_logged(dynamodb: Any, caplog: pytest.LogCaptureF
     assert len(lines) == 1, lines
     plain = re.sub(r"\x1b\[[0-9;]*m", "", lines[0])  # werkzeug colours the request line
     assert plain.endswith('"POST / HTTP/1.1" 400 -'), plain
+
+
+def test_the_server_process_freezes_its_heap_every_so_many_dynamodb_requests() -> None:
+    """`SerializedDynamoDB(freeze_every=N)` (what `main` runs) freezes after every N DynamoDB
+    requests, so a full collection never walks the tables' items; other services never count."""
+    import gc
+
+    from inference_core.local.moto_server import SerializedDynamoDB
+
+    served: list[str] = []
+
+    def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        served.append(environ.get("HTTP_X_AMZ_TARGET", "s3"))
+        start_response("200 OK", [])
+        return [b"{}"]
+
+    gc.unfreeze()
+    try:
+        server = SerializedDynamoDB(app, freeze_every=3)
+        dynamodb = {"HTTP_X_AMZ_TARGET": "DynamoDB_20120810.GetItem"}
+        counts = []
+        for environ in (dynamodb, {}, dynamodb, {}, dynamodb):
+            assert list(server(environ, lambda *_: None)) == [b"{}"]
+            counts.append(gc.get_freeze_count())
+        assert counts[:4] == [0, 0, 0, 0] and counts[4] > 0  # on the third DynamoDB request
+        assert len(served) == 5
+        gc.unfreeze()
+        in_tests = SerializedDynamoDB(app)  # a server inside another process never freezes it
+        for _ in range(5):
+            list(in_tests(dynamodb, lambda *_: None))
+        assert gc.get_freeze_count() == 0
+    finally:
+        gc.unfreeze()

@@ -153,3 +153,76 @@ def test_the_web_adapter_runs_the_restore_hook_on_the_data_plane(
     assert forwarded.status_code == 404
     assert calls == ["restored"]
     assert path not in client.get("/openapi.json").json()["paths"]
+
+
+@pytest.fixture
+def thawed() -> Any:
+    """Whatever a test freezes is thawed after it (this process is pytest's, not Lambda's)."""
+    import gc
+
+    from inference_core import snapstart
+
+    gc.unfreeze()
+    yield gc
+    gc.unfreeze()
+    snapstart._warm_freezes[0] = 0
+
+
+@pytest.mark.parametrize(
+    "variable", ["AWS_LAMBDA_RUNTIME_API", "IC_GC_FREEZE", "AWS_LAMBDA_FUNCTION_NAME", None]
+)
+def test_a_lambda_init_freezes_the_heap_it_built(
+    monkeypatch: pytest.MonkeyPatch, thawed: Any, variable: str | None
+) -> None:
+    from inference_core import snapstart
+
+    for name in ("AWS_LAMBDA_RUNTIME_API", "IC_GC_FREEZE", "AWS_LAMBDA_INITIALIZATION_TYPE"):
+        monkeypatch.delenv(name, raising=False)
+    if variable:
+        monkeypatch.setenv(variable, "127.0.0.1:9001" if variable.startswith("AWS") else "1")
+    snapstart.register()
+    # Only Lambda's runtime (or the local stack's opt-in) freezes: a test process that merely
+    # names a function (AWS_LAMBDA_FUNCTION_NAME) is not frozen.
+    freezes = variable in ("AWS_LAMBDA_RUNTIME_API", "IC_GC_FREEZE")
+    assert (thawed.get_freeze_count() > 0) is freezes
+    assert snapstart._warm_freezes[0] == (snapstart.WARM_FREEZES if freezes else 0)
+
+
+def test_the_first_requests_freeze_what_they_built_then_no_more(
+    monkeypatch: pytest.MonkeyPatch, thawed: Any
+) -> None:
+    from inference_core import snapstart
+
+    monkeypatch.setenv("IC_GC_FREEZE", "1")
+    snapstart.register()
+    counts = []
+    for _ in range(snapstart.WARM_FREEZES):
+        built_to_last = [object() for _ in range(10)]  # a client, a service model...
+        garbage = [[] for _ in range(100)]
+        for item in garbage:
+            item.append(garbage)  # cycles the collector would have to walk
+        snapstart.freeze_when_warm()
+        counts.append(thawed.get_freeze_count())
+        del garbage
+    assert counts == sorted(counts) and counts[-1] > counts[0]  # each of them froze more
+    assert built_to_last
+    before = thawed.get_freeze_count()
+    [[] for _ in range(1000)]
+    snapstart.freeze_when_warm()
+    assert thawed.get_freeze_count() == before  # after the first WARM_FREEZES: never again
+
+
+def test_every_request_through_the_app_counts_towards_the_warm_freezes(
+    monkeypatch: pytest.MonkeyPatch, thawed: Any
+) -> None:
+    from fastapi.testclient import TestClient
+
+    from inference_core import snapstart
+    from inference_core.api.app import create_app
+
+    monkeypatch.setenv("IC_GC_FREEZE", "1")
+    with TestClient(create_app()) as client:
+        assert snapstart._warm_freezes[0] == snapstart.WARM_FREEZES
+        assert client.get("/health").status_code == 200
+        assert client.get("/health").status_code == 200
+    assert snapstart._warm_freezes[0] == snapstart.WARM_FREEZES - 2

@@ -17,6 +17,7 @@ import uuid
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from inference_core import snapstart
 from inference_core.after_response import collecting, drain
 from inference_core.guardrails import HEADER as GUARDRAILS_HEADER
 from inference_core.guardrails import fired_checks
@@ -141,6 +142,7 @@ class RequestContextMiddleware:
             fired_checks.reset(fired_token)
             correlation_id.reset(token)
             response_headers.reset(headers_token)
+            snapstart.freeze_when_warm()
 
 
 class BodySizeLimitMiddleware:

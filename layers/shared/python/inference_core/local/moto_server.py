@@ -19,6 +19,7 @@ Run: `python -m inference_core.local.moto_server -H 127.0.0.1 -p 5001`.
 from __future__ import annotations
 
 import argparse
+import gc
 import threading
 from collections.abc import Iterable
 from typing import Any
@@ -35,11 +36,22 @@ from inference_core.local import moto_expressions, moto_transactions
 
 
 class SerializedDynamoDB:
-    """WSGI middleware: DynamoDB requests (X-Amz-Target `DynamoDB_…`) run one at a time."""
+    """WSGI middleware: DynamoDB requests (X-Amz-Target `DynamoDB_…`) run one at a time.
 
-    def __init__(self, app: Any):
+    With `freeze_every` (the server process, `main`), every that many of them it also freezes the
+    heap (`gc.freeze`, after a young-generation collection): the tables' items live until deleted,
+    and left in the collector's view each full collection walks all of them, a pause that grew
+    past 90 ms within a bench run and without bound over a long `make dev` (about 6 ms at most
+    with this). Frozen items are still freed by reference counting when deleted; only cyclic
+    garbage that was already old when frozen stays (moto's items hold no cycles). Not in a
+    server started inside another process (the tests' `SerializedMotoServer`): that would freeze
+    the host's heap too."""
+
+    def __init__(self, app: Any, *, freeze_every: int | None = None):
         self.app = app
         self._lock = threading.Lock()
+        self._served = 0
+        self._freeze_every = freeze_every
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         target = str(environ.get("HTTP_X_AMZ_TARGET", ""))
@@ -47,7 +59,12 @@ class SerializedDynamoDB:
             return self.app(environ, start_response)  # type: ignore[no-any-return]
         with self._lock:
             # Materialize the body inside the lock: the operation runs while it is produced.
-            return list(self.app(environ, start_response))
+            body = list(self.app(environ, start_response))
+            self._served += 1
+            if self._freeze_every and self._served % self._freeze_every == 0:
+                gc.collect(1)
+                gc.freeze()
+            return body
 
 
 def install_fixes() -> None:
@@ -57,9 +74,14 @@ def install_fixes() -> None:
     moto_expressions.install()
 
 
-def create_app() -> SerializedDynamoDB:
+FREEZE_EVERY = 200  # DynamoDB requests between heap freezes in the server process
+
+
+def create_app(*, freeze_every: int | None = None) -> SerializedDynamoDB:
     install_fixes()
-    return SerializedDynamoDB(DomainDispatcherApplication(create_backend_app))
+    return SerializedDynamoDB(
+        DomainDispatcherApplication(create_backend_app), freeze_every=freeze_every
+    )
 
 
 class RequestHandler(MotoRequestHandler):
@@ -92,7 +114,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("-H", "--host", default="127.0.0.1")
     parser.add_argument("-p", "--port", type=int, default=5001)
     args = parser.parse_args(argv)
-    server = make_server(args.host, args.port, create_app(), True, request_handler=RequestHandler)
+    app = create_app(freeze_every=FREEZE_EVERY)
+    server = make_server(args.host, args.port, app, True, request_handler=RequestHandler)
+    gc.collect()
+    gc.freeze()  # moto's modules and backends: a full collection never walks them again
     server.serve_forever()
 
 

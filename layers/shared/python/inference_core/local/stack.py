@@ -29,9 +29,14 @@ from typing import IO, Any
 
 from inference_core.local.dev_log import tee
 from inference_core.observability import send_logs_to
+from inference_core.snapstart import GC_FREEZE_VARIABLE
 
 LOCAL_ENDPOINT_NAME = "smollm2-local"
 SUPERUSER_EMAIL = "admin@inference-core.local"
+
+# The API process runs as a Lambda environment does: what init built is frozen out of the garbage
+# collector's view (`snapstart.freeze_init_heap`).
+API_PROCESS_ENV = {GC_FREEZE_VARIABLE: "1"}
 
 
 @dataclass
@@ -155,7 +160,7 @@ class LocalStack:
                 "--no-access-log",
             ],
             logs / "api.log",
-            env={**os.environ, **env},
+            env={**os.environ, **env, **API_PROCESS_ENV},
             terminal=None if self.config.quiet else sys.stdout,
         )
         _wait_http(f"{self.api_url}/health", "API", self.children)
