@@ -23,9 +23,10 @@ is before the snapshot, and this holds for uvicorn under the Web Adapter as for 
 runtime), and it hands `after_restore` to the runtime's `snapshot_restore_py` where there is one.
 Elsewhere (locally, tests, an on-demand cold start) nothing is preloaded. In a Lambda environment
 (and wherever `IC_GC_FREEZE=1`), `register` then freezes what init built out of the garbage
-collector's view (`freeze_init_heap`), and the first request's end freezes what it built to last
-(`freeze_when_warm`): a full collection otherwise walks every module, class, client and service
-model on some request's time.
+collector's view (`freeze_init_heap`), and the end of each of the first requests freezes what
+they built to last (`freeze_when_warm`; with SnapStart that count starts at the snapshot, so each
+restored instance does it for its own clients): a full collection otherwise walks every module,
+class, client and service model on some request's time.
 """
 
 from __future__ import annotations
