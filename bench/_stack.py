@@ -12,6 +12,7 @@ from pathlib import Path
 from inference_core.local.stack import API_PROCESS_ENV, LocalStack, StackConfig, _wait_http
 
 VARIANT_URLS: dict[str, str] = {}
+PIDS: dict[str, int] = {}  # child name ("aws": moto's server, "api", "api-<variant>") -> pid
 
 
 def free_port() -> int:
@@ -29,7 +30,7 @@ def seeded_stack(
     """Yields (api_url, api_key). No model server: benchmarks route to a mock upstream.
 
     `variants` (name -> (uvicorn factory in bench/, extra env)) start more API processes over the
-    same moto and key; their URLs are in `VARIANT_URLS[name]`."""
+    same moto and key; their URLs are in `VARIANT_URLS[name]`, and every child's pid in `PIDS`."""
     os.environ.update(extra_env)
     stack = LocalStack(
         StackConfig(
@@ -107,6 +108,7 @@ def seeded_stack(
             VARIANT_URLS[name] = f"http://127.0.0.1:{port}"
             _wait_http(f"{VARIANT_URLS[name]}/health", f"API {name}", stack.children)
         seed = stack.seed()
+        PIDS.update({name: proc.pid for name, proc in stack.children})
         yield stack.api_url, seed["api_key"]
     finally:
         stack.stop()

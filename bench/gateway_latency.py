@@ -11,6 +11,11 @@ hits all of them alike):
 - the same gateway with a botocore hook adding BENCH_DYNAMODB_LATENCY_MS (default 4) per DynamoDB
   call (bench/latency_app.py), so round trips on the critical path show as they would on AWS.
 
+After each batch the bench waits 50 ms (untimed), so a batch's last settle is neither charged to
+the next target's requests nor missing from its own CPU figure: it prints, per target, the CPU
+time (user + system, from /proc) its processes spent per request, the gateway's process next to
+the floor's, and moto's server apart (the local AWS).
+
 Then 32 concurrent clients against the floor and the gateway: throughput and p99. Prints; never
 fails on a timing.
 
@@ -35,7 +40,7 @@ import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
-from _stack import VARIANT_URLS, free_port, seeded_stack  # noqa: E402
+from _stack import PIDS, VARIANT_URLS, free_port, seeded_stack  # noqa: E402
 
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "10"))
 PER_ROUND = int(os.environ.get("BENCH_PER_ROUND", "20"))
@@ -161,7 +166,16 @@ def main() -> None:
                     ),
                 }
                 _wait_floor(targets)
-                samples = run_rounds(targets)
+                labels = list(targets)
+                charged = {  # the processes each target's requests run in (besides the upstream)
+                    labels[1]: {"the floor's process": children[1].pid},
+                    labels[2]: {"the gateway's process": PIDS["api"], "moto's server": PIDS["aws"]},
+                    labels[3]: {
+                        "the gateway's process": PIDS["api-aws"],
+                        "moto's server": PIDS["aws"],
+                    },
+                }
+                samples = run_rounds(targets, charged)
                 concurrent = {
                     label: asyncio.run(load(*targets[label])) for label in list(targets)[1:3]
                 }
@@ -170,6 +184,7 @@ def main() -> None:
                 child.terminate()
                 child.wait()
     report(samples, concurrent)
+    report_cpu()
 
 
 def _wait_floor(targets: dict[str, tuple[str, dict[str, str]]]) -> None:
@@ -195,9 +210,22 @@ def no_client_gc() -> Iterator[None]:
         gc.collect()
 
 
+CPU: dict[str, dict[str, float]] = {}  # target -> process -> CPU seconds over its timed batches
+SENT: dict[str, int] = {}  # target -> requests timed
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process, its ended threads included (/proc, 10 ms ticks)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def run_rounds(
     targets: dict[str, tuple[str, dict[str, str]]],
+    charged: dict[str, dict[str, int]],
 ) -> dict[tuple[str, bool], list[float]]:
+    """Interleaved rounds; also the CPU time each target's processes spend on its batches (a
+    tick's rounding per batch, unbiased, averages out over the rounds)."""
     samples: dict[tuple[str, bool], list[float]] = {}
     with httpx.Client(timeout=30) as client:
         for url, headers in targets.values():  # warm up every path (imports, pools, key levels)
@@ -207,10 +235,32 @@ def run_rounds(
             for stream in (False, True):
                 for label, (url, headers) in targets.items():
                     bucket = samples.setdefault((label, stream), [])
+                    pids = charged.get(label, {})
+                    before = {name: cpu_seconds(pid) for name, pid in pids.items()}
                     with no_client_gc():
                         got = [one(client, url, headers, stream) for _ in range(PER_ROUND)]
+                        time.sleep(0.05)  # the last settle, after its response, is this batch's
+                    spent = CPU.setdefault(label, {})
+                    for name, pid in pids.items():
+                        spent[name] = spent.get(name, 0.0) + cpu_seconds(pid) - before[name]
+                    SENT[label] = SENT.get(label, 0) + PER_ROUND
                     bucket += [ms for ms in got if ms is not None]
     return samples
+
+
+def report_cpu() -> None:
+    print("\nCPU time per request over the timed rounds (plain and stream; user + system)")
+    for label, spent in CPU.items():
+        if not spent:
+            continue
+        cells = ", ".join(
+            f"{name} {seconds * 1000 / SENT[label]:.2f} ms" for name, seconds in spent.items()
+        )
+        print(f"  {label.strip():60s} {cells}")
+    print(
+        "  (the gateway's own work is its process's CPU next to the floor's; moto's server is the"
+        " local AWS)"
+    )
 
 
 def report(
