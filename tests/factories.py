@@ -3,13 +3,16 @@
 - `lambda_context(function_name, ...)`: what Lambda passes as a handler's context;
 - `api_gateway_event(method, path, ...)`: an API Gateway REST (v1) proxy event for the API handler;
 - `sqs_event(records, queue_arn=...)`: an SQS event for the worker and the mailer, built by the
-  same function the local stack's pollers use (`local.pollers.sqs_lambda_record`).
+  same function the local stack's pollers use (`local.pollers.sqs_lambda_record`);
+- `free_port()`, and `serialized_moto_server()`: our moto server (local/moto_server.py) started in
+  a thread on a free port, for tests that need real concurrency over HTTP.
 """
 
 from __future__ import annotations
 
 import base64
 import json
+import socket
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -17,6 +20,24 @@ from typing import Any
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def serialized_moto_server() -> tuple[Any, str]:
+    """Our moto server (its DynamoDB requests one at a time, as DynamoDB's isolation has them:
+    `inference_core.local.moto_server`) started in a thread on a free port: (the server, its
+    endpoint URL). The caller stops it."""
+    from inference_core.local.moto_server import SerializedMotoServer
+
+    port = free_port()
+    server = SerializedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    return server, f"http://127.0.0.1:{port}"
 
 
 @dataclass

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import re
-import socket
 from collections.abc import Iterator
 from typing import Any
 
@@ -16,27 +15,19 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
+from tests.factories import serialized_moto_server
+
 REGION = "us-east-1"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture
 def dynamodb() -> Iterator[Any]:
-    from inference_core.local.moto_server import SerializedMotoServer
-
-    port = _free_port()
-    server = SerializedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
+    server, endpoint = serialized_moto_server()
     try:
         yield boto3.client(
             "dynamodb",
             region_name=REGION,
-            endpoint_url=f"http://127.0.0.1:{port}",
+            endpoint_url=endpoint,
             aws_access_key_id="testing",
             aws_secret_access_key="testing",
         )

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import copy
 import json
-import socket
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -25,6 +24,7 @@ from moto.dynamodb.models import DynamoDBBackend, dynamodb_backends
 from moto.dynamodb.models.table import Table
 
 from inference_core.local import moto_transactions
+from tests.factories import serialized_moto_server
 
 ACCOUNT, REGION = "123456789012", "us-east-1"
 Outcome = dict[str, Any]
@@ -239,24 +239,14 @@ def test_no_table_is_copied_whatever_its_size(monkeypatch: pytest.MonkeyPatch) -
     assert copied == []
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
 def moto_server() -> Iterator[Any]:
-    from inference_core.local.moto_server import SerializedMotoServer
-
-    port = _free_port()
-    server = SerializedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
+    server, endpoint = serialized_moto_server()
     try:
         yield boto3.client(
             "dynamodb",
             region_name=REGION,
-            endpoint_url=f"http://127.0.0.1:{port}",
+            endpoint_url=endpoint,
             aws_access_key_id="testing",
             aws_secret_access_key="testing",
         )

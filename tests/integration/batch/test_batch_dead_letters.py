@@ -7,7 +7,6 @@ end in the DLQ, with their reason. So the DLQ alarm means a real fault."""
 from __future__ import annotations
 
 import json
-import socket
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -17,16 +16,9 @@ from typing import Any
 import boto3
 import pytest
 
-from inference_core.local.moto_server import SerializedMotoServer
-from tests.factories import lambda_context
+from tests.factories import lambda_context, serialized_moto_server
 
 from .batch_support import ALICE, REGION, FakeUpstream, chat_line, jsonl, make_inference_service
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass
@@ -117,10 +109,7 @@ def stack(
     from inference_core.local.resources import create_bucket, create_queues
     from inference_core.settings import get_settings
 
-    port = _free_port()
-    server = SerializedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    endpoint = f"http://127.0.0.1:{port}"
+    server, endpoint = serialized_moto_server()
     for name, value in {
         "IC_AWS_ENDPOINT_URL": endpoint,
         "AWS_ACCESS_KEY_ID": "testing",

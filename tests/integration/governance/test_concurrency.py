@@ -5,7 +5,6 @@ one process stand for any number of instances."""
 
 from __future__ import annotations
 
-import socket
 import time
 import uuid
 from collections.abc import Iterator
@@ -17,18 +16,12 @@ import boto3
 import pytest
 
 from inference_core.errors import BudgetExceededError, RateLimitError
-from inference_core.local.moto_server import SerializedMotoServer
+from tests.factories import serialized_moto_server
 
 N = 16
 K = 5
 TOKENS = 100
 COST = 0.001
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass(frozen=True)
@@ -48,12 +41,9 @@ def governance(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     from inference_core.governance import Governance
     from inference_core.settings import Settings, get_settings
 
-    port = _free_port()
     # moto's ThreadedMotoServer, with DynamoDB requests serialized: moto's TransactWriteItems is
     # not atomic across threads, DynamoDB's is (see inference_core.local.moto_server).
-    server = SerializedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    endpoint = f"http://127.0.0.1:{port}"
+    server, endpoint = serialized_moto_server()
     for name, value in {
         "IC_AWS_ENDPOINT_URL": endpoint,
         "AWS_ACCESS_KEY_ID": "testing",

@@ -4,7 +4,6 @@ a real moto server (DynamoDB serialized, as in `make dev`), for tests that need 
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -14,6 +13,7 @@ from typing import Any
 import boto3
 import pytest
 
+from tests.factories import free_port, serialized_moto_server
 from tests.integration.inference.conftest import ScriptedUpstream, upstream
 
 __all__ = ["DynamoFaults", "LiveApi", "ScriptedUpstream", "dynamo_faults", "live_api", "upstream"]
@@ -93,12 +93,6 @@ def dynamo_faults(aws: Any) -> Iterator[DynamoFaults]:
             model._connection = None
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @dataclass
 class LiveApi:
     base_url: str
@@ -121,13 +115,9 @@ def live_api(monkeypatch: pytest.MonkeyPatch) -> Iterator[LiveApi]:
     )
     from inference_core.auth.service import AuthService
     from inference_core.db.tables import create_tables
-    from inference_core.local.moto_server import SerializedMotoServer
     from inference_core.settings import get_settings
 
-    moto_port = _free_port()
-    moto = SerializedMotoServer(ip_address="127.0.0.1", port=moto_port, verbose=False)
-    moto.start()
-    endpoint = f"http://127.0.0.1:{moto_port}"
+    moto, endpoint = serialized_moto_server()
     monkeypatch.setenv("IC_AWS_ENDPOINT_URL", endpoint)
     sqs = boto3.client("sqs", region_name="us-east-1", endpoint_url=endpoint)
     monkeypatch.setenv("IC_MAIL_QUEUE_URL", sqs.create_queue(QueueName="ic-mail")["QueueUrl"])
@@ -137,7 +127,7 @@ def live_api(monkeypatch: pytest.MonkeyPatch) -> Iterator[LiveApi]:
         boto3.client("dynamodb", region_name="us-east-1", endpoint_url=endpoint),
         get_settings().tables.model_dump(),
     )
-    port = _free_port()
+    port = free_port()
     server = uvicorn.Server(
         uvicorn.Config(create_app(), host="127.0.0.1", port=port, log_level="warning")
     )
