@@ -560,12 +560,14 @@ class AdminService:
         # The one change whose record follows it: the deletes are any number of items, more than
         # a transaction holds, and doing them again on a retry is harmless.
         self.audit.record(
-            actor_id=actor_id,
-            action="cache.invalidate",
-            target_type="cache",
-            target_id=f"{body.tenant_id or '*'}/{body.model or '*'}",
-            before=_audited(scope),
-            after=_audited({**scope, "deleted": deleted}),
+            self._entry(
+                actor_id,
+                action="cache.invalidate",
+                target_type="cache",
+                target_id=f"{body.tenant_id or '*'}/{body.model or '*'}",
+                before=scope,
+                after={**scope, "deleted": deleted},
+            )
         )
         self._forget()
         return {"object": "cache.invalidated", "deleted": deleted, **scope}

@@ -76,25 +76,8 @@ class AuditRepository:
         )
         return record
 
-    def record(
-        self,
-        *,
-        actor_id: str,
-        action: str,
-        target_type: str,
-        target_id: str,
-        before: Any,
-        after: Any,
-    ) -> AuditRecordModel:
-        """Write a record on its own (a change that cannot share its transaction)."""
-        record = self.entry(
-            actor_id=actor_id,
-            action=action,
-            target_type=target_type,
-            target_id=target_id,
-            before=before,
-            after=after,
-        )
+    def record(self, record: AuditRecordModel) -> AuditRecordModel:
+        """Write an `entry` on its own (a change that cannot share its transaction)."""
         with _AUDIT_LOG:
             record.save(condition=AuditRecordModel.sk.does_not_exist())
         return record
